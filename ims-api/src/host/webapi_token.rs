@@ -1,0 +1,187 @@
+//! The `admin_adobe_ims_webapi` record: every IMS token seen on the Web API,
+//! and its status.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{AccessToken, AdminUserId, Result, TokenHash};
+
+/// Why a token was invalidated on the host side.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidationReason {
+    /// An operator or the integration revoked it (e.g. "revoke all tokens
+    /// of this admin").
+    Revoked,
+    /// IMS said it is not valid on a re-check.
+    FailedValidation,
+    /// Its admin user was removed or deactivated.
+    UserRemoved,
+    /// Anything else, in words.
+    Other(String),
+}
+
+impl InvalidationReason {
+    /// The stored value: `revoked`, `failed_validation`, `user_removed`, or
+    /// the free text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            InvalidationReason::Revoked => "revoked",
+            InvalidationReason::FailedValidation => "failed_validation",
+            InvalidationReason::UserRemoved => "user_removed",
+            InvalidationReason::Other(reason) => reason,
+        }
+    }
+
+    /// The reason a stored value stands for.
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "revoked" => InvalidationReason::Revoked,
+            "failed_validation" => InvalidationReason::FailedValidation,
+            "user_removed" => InvalidationReason::UserRemoved,
+            other => InvalidationReason::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for InvalidationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token's status: "when a token is validated or invalidated, a record of
+/// its status is preserved".
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenStatus {
+    /// Validated; see the record's `last_check_time`.
+    Validated,
+    /// Invalidated: refused without asking IMS.
+    Invalidated {
+        /// When.
+        at: OffsetDateTime,
+        /// Why.
+        reason: InvalidationReason,
+    },
+}
+
+/// One row of `admin_adobe_ims_webapi`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebApiToken {
+    /// The admin the token maps to.
+    pub admin_user_id: AdminUserId,
+    /// SHA-256 of the token: the key.
+    pub access_token_hash: TokenHash,
+    /// The token itself, kept (encrypted at rest) only when the host enables
+    /// it, because only revocation at IMS needs it.
+    pub access_token: Option<AccessToken>,
+    /// First seen.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+    /// Last remote validation.
+    pub last_check_time: OffsetDateTime,
+    /// `created_at + expires_in` of the token.
+    pub access_token_expires_at: OffsetDateTime,
+    /// Validated or invalidated.
+    pub status: TokenStatus,
+}
+
+impl WebApiToken {
+    /// A freshly validated token, checked at `now`.
+    pub fn validated(
+        admin_user_id: AdminUserId,
+        access_token_hash: TokenHash,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Self {
+        WebApiToken {
+            admin_user_id,
+            access_token_hash,
+            access_token: None,
+            created_at: now,
+            updated_at: now,
+            last_check_time: now,
+            access_token_expires_at: expires_at,
+            status: TokenStatus::Validated,
+        }
+    }
+
+    /// Keeps the token itself (for revocation at IMS).
+    pub fn with_access_token(mut self, token: AccessToken) -> Self {
+        self.access_token = Some(token);
+        self
+    }
+
+    /// Whether the token was invalidated.
+    pub fn is_invalidated(&self) -> bool {
+        matches!(self.status, TokenStatus::Invalidated { .. })
+    }
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u64,
+}
+
+impl Page {
+    /// The first `limit` rows.
+    pub fn first(limit: u64) -> Self {
+        Page { offset: 0, limit }
+    }
+}
+
+/// The `admin_adobe_ims_webapi` table (Magento's `ImsWebapiRepositoryInterface`).
+///
+/// `ims-store` implements it for SQLite, PostgreSQL and MySQL.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebApiTokenRepository: Send + Sync {
+    /// The row of a token.
+    async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<WebApiToken>>;
+
+    /// Inserts the row, or replaces the row with the same hash.
+    async fn save(&self, token: &WebApiToken) -> Result<()>;
+
+    /// Records a successful re-validation: `last_check_time` (and `updated_at`)
+    /// become `checked_at`, the expiry is updated.
+    async fn record_check(
+        &self,
+        hash: &TokenHash,
+        checked_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+
+    /// Marks a token invalidated; whether a validated row was changed.
+    async fn invalidate(
+        &self,
+        hash: &TokenHash,
+        reason: &InvalidationReason,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+
+    /// Marks every validated token of an admin invalidated; how many.
+    async fn invalidate_all_for_admin(
+        &self,
+        admin: AdminUserId,
+        reason: &InvalidationReason,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
+
+    /// The rows of an admin.
+    async fn list_by_admin(&self, admin: AdminUserId) -> Result<Vec<WebApiToken>>;
+
+    /// Rows, newest first.
+    async fn list(&self, page: Page) -> Result<Vec<WebApiToken>>;
+
+    /// Deletes rows whose token expired before `now`; how many.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64>;
+}

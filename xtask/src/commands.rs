@@ -1,0 +1,112 @@
+//! The commands: each runs cargo (or mdbook) steps and stops at the first
+//! failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// A failed step, with what to do about it.
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+/// Runs one step, timing it.
+fn run(step: &str, mut command: Command) -> Result {
+    eprintln!("==> {step}");
+    let started = Instant::now();
+    let status = command
+        .status()
+        .map_err(|err| format!("{step}: could not start {command:?}: {err}"))?;
+    eprintln!("<== {step}: {:.0?}", started.elapsed());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+/// Says which database-backed tests will run and which will skip.
+fn report_databases() {
+    for (var, name) in [
+        ("IMS_TEST_POSTGRES_URL", "PostgreSQL"),
+        ("IMS_TEST_MYSQL_URL", "MySQL/MariaDB"),
+    ] {
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => eprintln!("xtask: {name} tests run ({var} is set)"),
+            _ => eprintln!("xtask: {name} tests will SKIP: set {var} to run them"),
+        }
+    }
+}
+
+/// `cargo xtask test [extra cargo test args]`.
+pub(crate) fn test(extra: &[String]) -> Result {
+    report_databases();
+    let mut command = cargo();
+    command.args(["test", "--workspace", "--all-features", "--locked"]);
+    command.args(extra);
+    run("cargo test", command)
+}
+
+/// `cargo xtask docs`.
+pub(crate) fn docs() -> Result {
+    let mut doc = cargo();
+    doc.args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+        "--locked",
+    ]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc (warnings denied)", doc)?;
+
+    let book = workspace_root().join("docs");
+    let mut mdbook = Command::new("mdbook");
+    mdbook.arg("build").arg(&book);
+    if Command::new("mdbook").arg("--version").output().is_err() {
+        return Err(
+            "mdbook is not installed: run `cargo install --locked mdbook` (or .ci/run)".into(),
+        );
+    }
+    run("mdbook build docs", mdbook)
+}
+
+/// `cargo xtask ci`.
+pub(crate) fn ci() -> Result {
+    let started = Instant::now();
+
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run("cargo fmt --check", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run("cargo clippy -D warnings", clippy)?;
+
+    test(&[])?;
+    docs()?;
+
+    eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! # xtask
+//!
+//! The project's automation, run as `cargo xtask <command>` (the alias is in
+//! `.cargo/config.toml`):
+//!
+//! - `test`: the whole test suite — the README's test command.
+//! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
+//!   and the book; what `.ci/run` calls.
+//! - `docs`: `cargo doc` with warnings denied and the mdBook build.
+//!
+//! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
+//! ordinary tests in this crate, so `cargo xtask test` runs them.
+//!
+//! This crate must never become a dependency of a library crate, nor grow
+//! heavy dependencies: it builds before anything else can be checked.
+
+mod commands;
+#[cfg(test)]
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test    run the whole test suite (cargo test on every crate and doctest)
+  ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build
+  docs    cargo doc -D warnings and the mdBook build
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => commands::test(&args[1..]),
+        Some("ci") => commands::ci(),
+        Some("docs") => commands::docs(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprint!("xtask: unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
