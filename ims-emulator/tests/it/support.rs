@@ -1,0 +1,257 @@
+//! Shared helpers: start an emulator, a client that does not follow redirects, the sign-in flow.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use base64::Engine as _;
+use ims_emulator::{Emulator, RunningEmulator, default_seed as d};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use serde_json::Value;
+
+pub(crate) async fn start() -> RunningEmulator {
+    Emulator::builder().start().await.unwrap()
+}
+
+thread_local! {
+    // One client per test thread (each test has its own thread and runtime): building a client
+    // loads the TLS roots, which is slow in debug builds.
+    static CLIENT: reqwest::Client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+}
+
+/// A client that does not follow redirects.
+pub(crate) fn http() -> reqwest::Client {
+    CLIENT.with(Clone::clone)
+}
+
+/// The decoded payload of a JWT (no verification).
+pub(crate) fn claims(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The decoded header of a JWT.
+pub(crate) fn header(jwt: &str) -> Value {
+    let part = jwt.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Checks an IMS error answer: status, `error`, JSON content type, debug id. Returns the body.
+pub(crate) async fn expect_error(response: reqwest::Response, status: u16, error: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json;charset=UTF-8"
+    );
+    assert!(response.headers().contains_key("x-debug-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], error, "unexpected body {body}");
+    assert!(body["error_description"].is_string());
+    body
+}
+
+/// Query (or fragment) pairs of a redirect's Location.
+pub(crate) fn location(headers: &HeaderMap) -> url::Url {
+    url::Url::parse(headers[LOCATION].to_str().unwrap()).unwrap()
+}
+
+pub(crate) fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `<input type="hidden" name=".." value="..">` pairs of an HTML page.
+pub(crate) fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let name = rest
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = rest
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// The form's `action`.
+pub(crate) fn form_action(html: &str) -> String {
+    html.split("<form method=\"post\" action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Result of a browser sign-in.
+#[derive(Debug)]
+pub(crate) struct SignIn {
+    pub(crate) redirect: url::Url,
+    pub(crate) cookie: String,
+}
+
+impl SignIn {
+    pub(crate) fn code(&self) -> String {
+        query_param(&self.redirect, "code").unwrap()
+    }
+}
+
+/// Browser flow: GET authorize → HTML form → POST hidden fields + credentials → 302.
+pub(crate) async fn sign_in_as(
+    ims: &RunningEmulator,
+    query: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> SignIn {
+    let client = http();
+    let page = client
+        .get(ims.url("/ims/authorize/v2"))
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    let mut form = hidden_fields(&html);
+    form.push(("email".into(), email.into()));
+    form.push(("password".into(), password.into()));
+    form.push(("action".into(), "login".into()));
+    let response = client
+        .post(ims.url(&form_action(&html)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "{:?}",
+        response.text().await
+    );
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    SignIn {
+        redirect: location(response.headers()),
+        cookie,
+    }
+}
+
+/// Signs the member in with the web client.
+pub(crate) async fn sign_in(ims: &RunningEmulator, extra: &[(&str, &str)]) -> SignIn {
+    let mut query = vec![
+        ("client_id", d::WEB_CLIENT_ID),
+        ("redirect_uri", "http://127.0.0.1:5555/callback"),
+        ("scope", "AdobeID,openid,email,profile,org.read"),
+        ("response_type", "code"),
+        ("state", "st-123"),
+    ];
+    for (k, v) in extra {
+        query.retain(|(qk, _)| qk != k);
+        query.push((k, v));
+    }
+    sign_in_as(ims, &query, d::MEMBER_EMAIL, d::MEMBER_PASSWORD).await
+}
+
+/// Exchanges a code at `path` with the web client's secret.
+pub(crate) async fn exchange_code(
+    ims: &RunningEmulator,
+    path: &str,
+    code: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", d::WEB_CLIENT_ID),
+        ("client_secret", d::WEB_CLIENT_SECRET),
+        ("code", code),
+    ];
+    form.extend_from_slice(extra);
+    http().post(ims.url(path)).form(&form).send().await.unwrap()
+}
+
+/// A member access token from the full code flow at `/ims/token/v3`.
+pub(crate) async fn member_tokens(ims: &RunningEmulator, scope: &str) -> Value {
+    let signed_in = sign_in(ims, &[("scope", scope)]).await;
+    let response = exchange_code(ims, "/ims/token/v3", &signed_in.code(), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// A client-credentials token for the s2s client.
+pub(crate) async fn s2s_token(ims: &RunningEmulator) -> String {
+    let response = http()
+        .post(ims.url("/ims/token/v3"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", d::S2S_CLIENT_ID),
+            ("client_secret", d::S2S_CLIENT_SECRET),
+            ("scope", "openid,AdobeID,read_organizations"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `POST /ims/validate_token/v1` (urlencoded) → body.
+pub(crate) async fn validate(ims: &RunningEmulator, token: &str, kind: &str) -> Value {
+    let response = http()
+        .post(ims.url("/ims/validate_token/v1"))
+        .form(&[
+            ("type", kind),
+            ("client_id", d::WEB_CLIENT_ID),
+            ("token", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
