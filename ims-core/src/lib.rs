@@ -16,8 +16,8 @@
 //! - Log, `Debug`-print or put into an error message a token, client secret or
 //!   private key.
 //! - Replay a one-time authorization code on retry.
-//!
-//! The client and flows arrive with the ims-core issue; until then this crate
-//! only re-exports the contracts it implements.
 
+mod http;
+
+pub use http::HttpPolicy;
 pub use ims_api;
