@@ -17,7 +17,15 @@
 //!   private key.
 //! - Replay a one-time authorization code on retry.
 
+mod assertion;
+mod client;
+mod endpoints;
 mod http;
+mod pkce;
+mod wire;
 
+pub use client::{ClientAuth, ImsClient};
+pub use endpoints::TokenEndpoint;
 pub use http::HttpPolicy;
 pub use ims_api;
+pub use pkce::{PkcePair, random_nonce, random_state};
