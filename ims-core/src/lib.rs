@@ -16,8 +16,16 @@
 //! - Log, `Debug`-print or put into an error message a token, client secret or
 //!   private key.
 //! - Replay a one-time authorization code on retry.
-//!
-//! The client and flows arrive with the ims-core issue; until then this crate
-//! only re-exports the contracts it implements.
 
+mod assertion;
+mod client;
+mod endpoints;
+mod http;
+mod pkce;
+mod wire;
+
+pub use client::{ClientAuth, ImsClient};
+pub use endpoints::TokenEndpoint;
+pub use http::HttpPolicy;
 pub use ims_api;
+pub use pkce::{PkcePair, random_nonce, random_state};

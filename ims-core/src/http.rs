@@ -1,0 +1,611 @@
+//! The one HTTP transport of every IMS call: timeouts, retries with
+//! exponential backoff and jitter within a total deadline, `Retry-After`, and
+//! the mapping of IMS answers to [`ims_api::Error`].
+//!
+//! Nothing here logs a request or response body, and error text carries
+//! neither URLs' query strings nor bodies we sent.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ims_api::{Error, ImsRefusal};
+use rand::RngExt as _;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use url::Url;
+
+/// Timeouts and retries applied to every IMS call.
+///
+/// ```
+/// use std::time::Duration;
+/// use ims_core::HttpPolicy;
+///
+/// let policy = HttpPolicy::default();
+/// assert_eq!(policy.max_retries, 3);
+/// assert!(policy.attempt_timeout <= policy.deadline);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpPolicy {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time one attempt may take, connection included.
+    pub attempt_timeout: Duration,
+    /// Time all attempts of one call may take together, waits included.
+    pub deadline: Duration,
+    /// Retries after the first attempt (connect errors, 5xx and 429 only;
+    /// never for a one-time authorization code).
+    pub max_retries: u32,
+    /// The first backoff; it doubles with each retry, with full jitter.
+    pub initial_backoff: Duration,
+    /// The longest backoff between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(30),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl HttpPolicy {
+    /// The backoff before retry number `retry` (1-based): a random duration
+    /// up to `initial_backoff * 2^(retry-1)`, capped by `max_backoff`.
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        let cap = exp.min(self.max_backoff);
+        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+/// Whether a call may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Retrying cannot do harm (reads, validations, client credentials).
+    Safe,
+    /// The call consumes something single-use (an authorization code): it is
+    /// sent once, whatever happens.
+    Never,
+}
+
+/// One IMS call, before it is sent.
+pub(crate) struct Call {
+    method: Method,
+    url: Url,
+    form: Vec<(&'static str, String)>,
+    bearer: Option<String>,
+    basic: Option<(String, String)>,
+    headers: Vec<(&'static str, String)>,
+    retry: Retry,
+}
+
+impl fmt::Debug for Call {
+    /// Method and path only: the body and credentials may be secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.url.path())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// A GET of `url`.
+    pub(crate) fn get(url: Url) -> Self {
+        Call::new(Method::GET, url)
+    }
+
+    /// A POST of a form to `url`.
+    pub(crate) fn post(url: Url) -> Self {
+        Call::new(Method::POST, url)
+    }
+
+    fn new(method: Method, url: Url) -> Self {
+        Call {
+            method,
+            url,
+            form: Vec::new(),
+            bearer: None,
+            basic: None,
+            headers: Vec::new(),
+            retry: Retry::Safe,
+        }
+    }
+
+    /// Adds a form field (sent `application/x-www-form-urlencoded`).
+    pub(crate) fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.form.push((name, value.into()));
+        self
+    }
+
+    /// Adds a form field when there is a value.
+    pub(crate) fn field_opt(self, name: &'static str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => self.field(name, value),
+            None => self,
+        }
+    }
+
+    /// Sends `Authorization: Bearer <token>`.
+    pub(crate) fn bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_owned());
+        self
+    }
+
+    /// Sends `Authorization: Basic base64(user:password)`.
+    pub(crate) fn basic(mut self, user: &str, password: &str) -> Self {
+        self.basic = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Adds a request header.
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Marks the call as single-use: never retried.
+    pub(crate) fn never_retry(mut self) -> Self {
+        self.retry = Retry::Never;
+        self
+    }
+}
+
+/// A successful (2xx) answer of IMS.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// The status.
+    pub(crate) status: StatusCode,
+    /// The `x-debug-id` header.
+    pub(crate) debug_id: Option<String>,
+    /// The body.
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    /// Parses the body as JSON; a body that does not parse is a refusal with
+    /// error `invalid_response` (IMS answered, but not as documented).
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|err| {
+            let mut refusal = ImsRefusal::new(self.status.as_u16(), "invalid_response")
+                .with_description(format!("IMS's answer did not parse: {err}"));
+            refusal.debug_id = self.debug_id.clone();
+            Error::Refused(refusal)
+        })
+    }
+}
+
+/// The HTTP client shared by every IMS call of a process.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    policy: HttpPolicy,
+}
+
+impl Transport {
+    /// A transport with `policy`; system proxies (`HTTPS_PROXY`, …) are
+    /// honoured.
+    pub(crate) fn new(policy: HttpPolicy) -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .user_agent(concat!("ims-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| {
+                Error::Misconfigured(format!(
+                    "cannot build the HTTP client: {}",
+                    err.without_url()
+                ))
+            })?;
+        Ok(Transport { client, policy })
+    }
+
+    /// The policy in force.
+    pub(crate) fn policy(&self) -> &HttpPolicy {
+        &self.policy
+    }
+
+    /// Sends a call, retrying what may be retried, and maps the outcome:
+    /// 2xx → [`Answer`]; 5xx, 429, connect errors and timeouts →
+    /// [`Error::Unavailable`] once retries or the deadline are spent; any
+    /// other status → [`Error::Refused`] with IMS's error body.
+    pub(crate) async fn send(&self, call: &Call) -> Result<Answer, Error> {
+        let started = Instant::now();
+        let deadline = started + self.policy.deadline;
+        let mut retry = 0u32;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.policy.attempt_timeout.min(remaining);
+            let outcome = self.attempt(call, timeout).await;
+            let (failure, retry_after) = match outcome {
+                Attempt::Answer(answer) => return Ok(answer),
+                Attempt::Refused(refusal) => return Err(Error::Refused(refusal)),
+                Attempt::Unavailable {
+                    detail,
+                    retry_after,
+                } => (detail, retry_after),
+            };
+            retry += 1;
+            let wait = retry_after.unwrap_or_else(|| self.policy.backoff(retry));
+            let can_retry = call.retry == Retry::Safe
+                && retry <= self.policy.max_retries
+                && Instant::now() + wait < deadline;
+            tracing::debug!(
+                method = %call.method,
+                path = call.url.path(),
+                attempt = retry,
+                will_retry = can_retry,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "IMS call failed: {failure}"
+            );
+            if !can_retry {
+                return Err(Error::Unavailable {
+                    detail: failure,
+                    retry_after,
+                });
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(&self, call: &Call, timeout: Duration) -> Attempt {
+        let mut request = self
+            .client
+            .request(call.method.clone(), call.url.clone())
+            .timeout(timeout);
+        if !call.form.is_empty() {
+            request = request.form(&call.form);
+        }
+        if let Some(token) = &call.bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some((user, password)) = &call.basic {
+            request = request.basic_auth(user, Some(password));
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        let where_ = format!("{} {}", call.method, call.url.path());
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => {
+                return Attempt::Unavailable {
+                    detail: transport_failure(&where_, err),
+                    retry_after: None,
+                };
+            }
+        };
+        let status = response.status();
+        let debug_id = header(response.headers(), "x-debug-id");
+        let retry_after = retry_after(response.headers());
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(err) => {
+                return Attempt::Unavailable {
+                    detail: transport_failure(&where_, err),
+                    retry_after: None,
+                };
+            }
+        };
+        tracing::debug!(
+            method = %call.method,
+            path = call.url.path(),
+            status = status.as_u16(),
+            debug_id = debug_id.as_deref().unwrap_or(""),
+            "IMS answered"
+        );
+        if status.is_success() {
+            Attempt::Answer(Answer {
+                status,
+                debug_id,
+                body,
+            })
+        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let refusal = refusal(status, debug_id, &body);
+            Attempt::Unavailable {
+                detail: format!("{where_} answered {refusal}"),
+                retry_after,
+            }
+        } else {
+            Attempt::Refused(refusal(status, debug_id, &body))
+        }
+    }
+}
+
+enum Attempt {
+    Answer(Answer),
+    Refused(ImsRefusal),
+    Unavailable {
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+fn transport_failure(where_: &str, err: reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_body() || err.is_decode() {
+        "failed reading the answer"
+    } else {
+        "failed"
+    };
+    // `without_url`: a URL may carry a secret in its query.
+    let err = err.without_url();
+    let cause = std::error::Error::source(&err)
+        .map(|source| format!(" ({source})"))
+        .unwrap_or_default();
+    format!("{where_} {kind}: {err}{cause}")
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// IMS's `{"error","error_description"}`, or the status alone when the body
+/// is something else.
+fn refusal(status: StatusCode, debug_id: Option<String>, body: &[u8]) -> ImsRefusal {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let (error, description) = match parsed {
+        Some(ErrorBody {
+            error: Some(error),
+            error_description,
+        }) => (error, error_description),
+        _ => (
+            status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase()
+                .replace(' ', "_"),
+            None,
+        ),
+    };
+    ImsRefusal {
+        status: status.as_u16(),
+        error,
+        description,
+        debug_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{body_string, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast_policy() -> HttpPolicy {
+        HttpPolicy {
+            connect_timeout: Duration::from_millis(500),
+            attempt_timeout: Duration::from_millis(500),
+            deadline: Duration::from_secs(5),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        }
+    }
+
+    fn url(server: &MockServer, p: &str) -> Url {
+        Url::parse(&format!("{}{p}", server.uri())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn retries_5xx_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/ims/token/v3"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/ims/token/v3"))
+            .and(body_string("a=1&b=x+y"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\":true}"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::post(url(&server, "/ims/token/v3"))
+            .field("a", "1")
+            .field("b", "x y");
+        let answer = transport.send(&call).await.unwrap();
+        let json: serde_json::Value = answer.json().unwrap();
+        assert_eq!(json["ok"], true);
+        server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn never_retries_single_use_calls() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(502))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::post(url(&server, "/ims/token/v3")).never_retry();
+        let err = transport.send(&call).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_retries_with_retry_after() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "0")
+                    .set_body_string(r#"{"error":"too_many_requests"}"#),
+            )
+            .expect(4)
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let err = transport
+            .send(&Call::get(url(&server, "/ims/keys")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::ZERO));
+        assert!(err.to_string().contains("429 too_many_requests"), "{err}");
+        server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_deadline_stops_at_once() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let started = std::time::Instant::now();
+        let err = transport
+            .send(&Call::get(url(&server, "/ims/keys")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_refusals_with_debug_id() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("authorization", "Bearer tok"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .insert_header("x-debug-id", "dbg-1")
+                    .set_body_string(
+                        r#"{"error":"invalid_grant","error_description":"Code expired"}"#,
+                    ),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let err = transport
+            .send(&Call::post(url(&server, "/ims/token/v3")).bearer("tok"))
+            .await
+            .unwrap_err();
+        let Error::Refused(refusal) = err else {
+            panic!("refusal expected, got {err:?}");
+        };
+        assert_eq!(refusal.status, 400);
+        assert_eq!(refusal.error, "invalid_grant");
+        assert_eq!(refusal.description.as_deref(), Some("Code expired"));
+        assert_eq!(refusal.debug_id.as_deref(), Some("dbg-1"));
+        server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn slow_answers_time_out_within_the_deadline() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+            .mount(&server)
+            .await;
+        let policy = HttpPolicy {
+            attempt_timeout: Duration::from_millis(100),
+            deadline: Duration::from_millis(400),
+            ..fast_policy()
+        };
+        let transport = Transport::new(policy).unwrap();
+        let started = std::time::Instant::now();
+        let err = transport
+            .send(&Call::get(url(&server, "/ims/keys")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn unreachable_ims_is_unavailable_and_names_no_query() {
+        // Bind and drop a listener to get a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::get(
+            Url::parse(&format!("http://127.0.0.1:{port}/ims/keys?secret=s3cr3t")).unwrap(),
+        );
+        let err = transport.send(&call).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("could not connect"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = HttpPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(300),
+            ..HttpPolicy::default()
+        };
+        for retry in 1..10 {
+            let wait = policy.backoff(retry);
+            assert!(wait <= Duration::from_millis(300), "{retry}: {wait:?}");
+        }
+        assert!(policy.backoff(1) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn call_debug_shows_no_secrets() {
+        let call = Call::post(Url::parse("http://h/ims/token/v3").unwrap())
+            .field("client_secret", "s3cr3t")
+            .bearer("tok3n");
+        let shown = format!("{call:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("tok3n"),
+            "{shown}"
+        );
+    }
+}
