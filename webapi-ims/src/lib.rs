@@ -42,6 +42,8 @@
 //! assert!(err.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
 //! ```
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod authenticator;
 #[cfg(feature = "axum")]
 pub mod axum;
