@@ -4,8 +4,25 @@
 //! what Magento's `AdminAdobeIms` does for the Web API, with the
 //! `admin_adobe_ims_webapi` record of validated tokens.
 //!
-//! The authenticator is framework-neutral and reaches IMS and storage only
-//! through [`ims_api`] traits; tower/axum and actix-web adapters are features.
+//! The [`WebApiAuthenticator`] is framework-neutral and reaches IMS and
+//! storage only through [`ims_api`] traits, wired in by the host
+//! ([`WebApiServices`]); adapters for tower/axum (`axum` feature) and
+//! actix-web (`actix` feature) are thin layers over it.
+//!
+//! A request's token is parsed strictly ([`parse_bearer`]), then:
+//!
+//! 1. refused at once if the integration is disabled or the token was
+//!    refused recently;
+//! 2. served from a bounded in-memory hot cache when known;
+//! 3. otherwise verified locally (signature, expiry, type, environment) and
+//!    looked up in the record by its SHA-256 — an invalidated token is refused
+//!    without asking IMS;
+//! 4. a token never seen is validated at IMS, its profile's e-mail mapped to
+//!    an active admin (no auto-provisioning), and a row saved — once, however
+//!    many requests carry it at the same moment;
+//! 5. a known token is validated at IMS again once its last check is
+//!    [`WebApiConfig::revalidate_after`] old; during an outage, tokens checked
+//!    within [`WebApiConfig::outage_grace`] keep working and others get 503.
 //!
 //! ## What this crate must never do
 //!
@@ -13,6 +30,32 @@
 //! - Answer 401 because IMS is unreachable (that is a 503 with `Retry-After`).
 //! - Store a token in clear text, or log one.
 //!
-//! The authenticator arrives with the webapi-ims issue.
+//! ## Example
+//!
+//! Refusals carry their HTTP answer:
+//!
+//! ```
+//! use webapi_ims::{AuthError, parse_bearer};
+//!
+//! let err = parse_bearer(&[b"Basic dXNlcjpwYXNz"]).unwrap_err();
+//! assert_eq!(err.status(), 401);
+//! assert!(err.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
+//! ```
 
+#[cfg(feature = "actix")]
+pub mod actix;
+mod authenticator;
+#[cfg(feature = "axum")]
+pub mod axum;
+mod config;
+mod flight;
+mod guard;
+mod header;
+mod outcome;
+
+pub use authenticator::{RevocationReport, WebApiAuthenticator, WebApiServices};
+pub use config::WebApiConfig;
+pub use guard::{ADMIN_TOKEN_DISABLED, AdminTokenGenerationDisabled, guard_password_admin_token};
+pub use header::{MAX_AUTHORIZATION_LEN, parse_bearer};
 pub use ims_api;
+pub use outcome::{AuthError, Authenticated, CONSUMER_NOT_AUTHORIZED};

@@ -1,0 +1,165 @@
+//! The tower/axum adapter (feature `axum`): a [`Layer`](tower_layer::Layer)
+//! that authenticates every request it wraps, and an extractor for the
+//! authenticated admin.
+//!
+//! Add the layer with `route_layer`, not `layer`: `layer` also wraps the
+//! fallback, so unknown paths would answer 401 instead of 404.
+//!
+//! ```no_run
+//! # async fn demo(authenticator: webapi_ims::WebApiAuthenticator) {
+//! use std::sync::Arc;
+//! use axum::{Router, routing::get};
+//! use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+//!
+//! async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+//!     format!("admin {}", admin.admin_user_id)
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/rest/V1/me", get(me))
+//!     .route_layer(ImsAuthLayer::new(Arc::new(authenticator)));
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{HeaderValue, Request, StatusCode};
+
+use crate::{AuthError, Authenticated, WebApiAuthenticator};
+
+/// The resource name Magento's message names when a host gives none.
+const DEFAULT_RESOURCES: &str = "Magento_Backend::admin";
+
+/// Authenticates requests with a [`WebApiAuthenticator`]; refused requests
+/// get their 401/503 answer, accepted ones reach the inner service with an
+/// [`Authenticated`] in their extensions.
+#[derive(Debug, Clone)]
+pub struct ImsAuthLayer {
+    authenticator: Arc<WebApiAuthenticator>,
+    resources: Arc<str>,
+}
+
+impl ImsAuthLayer {
+    /// A layer over `authenticator`.
+    pub fn new(authenticator: Arc<WebApiAuthenticator>) -> Self {
+        ImsAuthLayer {
+            authenticator,
+            resources: Arc::from(DEFAULT_RESOURCES),
+        }
+    }
+
+    /// The resource names Magento's 401 message mentions
+    /// (`%resources`; default `Magento_Backend::admin`).
+    pub fn with_resources(mut self, resources: &str) -> Self {
+        self.resources = Arc::from(resources);
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ImsAuthLayer {
+    type Service = ImsAuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ImsAuthService {
+            inner,
+            authenticator: self.authenticator.clone(),
+            resources: self.resources.clone(),
+        }
+    }
+}
+
+/// The service [`ImsAuthLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct ImsAuthService<S> {
+    inner: S,
+    authenticator: Arc<WebApiAuthenticator>,
+    resources: Arc<str>,
+}
+
+impl<S, B> tower_service::Service<Request<B>> for ImsAuthService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone is not ready; the ready one serves this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let authenticator = self.authenticator.clone();
+        let resources = self.resources.clone();
+        Box::pin(async move {
+            let outcome = {
+                let values: Vec<&[u8]> = request
+                    .headers()
+                    .get_all(AUTHORIZATION)
+                    .iter()
+                    .map(HeaderValue::as_bytes)
+                    .collect();
+                authenticator.authenticate(&values).await
+            };
+            match outcome {
+                Ok(admin) => {
+                    request.extensions_mut().insert(admin);
+                    inner.call(request).await
+                }
+                Err(err) => Ok(error_response(&err, &resources)),
+            }
+        })
+    }
+}
+
+/// The HTTP answer to a refusal: status, `WWW-Authenticate`, `Retry-After`
+/// and Magento's JSON message.
+pub fn error_response(err: &AuthError, resources: &str) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = (status, err.json_body(resources)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(challenge) = err
+        .www_authenticate()
+        .and_then(|value| HeaderValue::from_str(&value).ok())
+    {
+        headers.insert(WWW_AUTHENTICATE, challenge);
+    }
+    if let Some(seconds) = err.retry_after_secs() {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The authenticated admin, for handlers behind [`ImsAuthLayer`].
+#[derive(Debug, Clone)]
+pub struct ImsAdmin(pub Authenticated);
+
+impl<S: Send + Sync> FromRequestParts<S> for ImsAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Authenticated>() {
+            Some(admin) => Ok(ImsAdmin(admin.clone())),
+            None => {
+                tracing::error!("ImsAdmin extracted on a route without ImsAuthLayer");
+                Err(error_response(
+                    &AuthError::MissingCredentials,
+                    DEFAULT_RESOURCES,
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The authenticator's settings.
+
+use std::time::Duration;
+
+/// How the Web API authenticator behaves. The defaults follow Magento where it
+/// has a rule (re-validation every 600 s) and are conservative elsewhere.
+///
+/// ```
+/// use std::time::Duration;
+/// use webapi_ims::WebApiConfig;
+///
+/// let mut config = WebApiConfig::default();
+/// config.revalidate_after = Duration::from_secs(300);
+/// assert_eq!(config.outage_grace, Duration::from_secs(3600));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebApiConfig {
+    /// Validate a known token with IMS again once its last check is this old
+    /// (Magento: 600 s).
+    pub revalidate_after: Duration,
+    /// While IMS is unreachable, a token validated within this window keeps
+    /// working; older ones are answered 503.
+    pub outage_grace: Duration,
+    /// The longest a request waits for IMS before the outage rules apply.
+    pub ims_deadline: Duration,
+    /// How long `Retry-After` tells clients to wait during an outage.
+    pub retry_after: Duration,
+    /// Tokens kept in the in-memory hot cache (least recently used go first).
+    pub hot_cache_capacity: u64,
+    /// How long a hot-cache entry is trusted before the repository row is read
+    /// again (so a revocation made by another instance is seen).
+    pub hot_cache_ttl: Duration,
+    /// Refused tokens remembered in memory, so a replayed bad token makes no
+    /// IMS call.
+    pub negative_cache_capacity: u64,
+    /// How long a refusal is remembered.
+    pub negative_cache_ttl: Duration,
+    /// How long the integration's settings (enabled, client id) are cached.
+    pub settings_ttl: Duration,
+    /// Keep the token itself in the record (the store encrypts it), which
+    /// lets "revoke all tokens of an admin" log each one out at IMS. Off by
+    /// default: without it, revocation marks the rows invalidated only.
+    pub store_tokens: bool,
+}
+
+impl Default for WebApiConfig {
+    fn default() -> Self {
+        WebApiConfig {
+            revalidate_after: Duration::from_secs(600),
+            outage_grace: Duration::from_secs(3600),
+            ims_deadline: Duration::from_secs(5),
+            retry_after: Duration::from_secs(30),
+            hot_cache_capacity: 1_000_000,
+            hot_cache_ttl: Duration::from_secs(30),
+            negative_cache_capacity: 100_000,
+            negative_cache_ttl: Duration::from_secs(60),
+            settings_ttl: Duration::from_secs(5),
+            store_tokens: false,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Reading `Authorization: Bearer <token>` strictly.
+
+use ims_api::{AccessToken, TokenRejection};
+
+use crate::AuthError;
+
+/// The longest `Authorization` value accepted (IMS tokens are ~1.5–3 KiB).
+pub const MAX_AUTHORIZATION_LEN: usize = 16 * 1024;
+
+/// Extracts the bearer token from the `Authorization` header values of a
+/// request, as raw bytes (a header may hold non-UTF-8 bytes, and a request
+/// may repeat it).
+///
+/// Accepted: exactly one header, `Bearer` in any case, one space, then a
+/// token of JWT characters (`A-Z a-z 0-9 - _ . = + /`), at most
+/// [`MAX_AUTHORIZATION_LEN`] bytes in all. Anything else is refused, never
+/// guessed at.
+///
+/// ```
+/// use webapi_ims::{AuthError, parse_bearer};
+///
+/// let token = parse_bearer(&[b"bEaReR abc.def.ghi"])?;
+/// assert_eq!(token.expose_secret(), "abc.def.ghi");
+/// assert!(matches!(parse_bearer(&[]), Err(AuthError::MissingCredentials)));
+/// assert!(parse_bearer(&[b"Bearer  abc"]).is_err());
+/// assert!(parse_bearer(&[b"Bearer a", b"Bearer b"]).is_err());
+/// # Ok::<(), AuthError>(())
+/// ```
+pub fn parse_bearer(values: &[&[u8]]) -> Result<AccessToken, AuthError> {
+    let value = match values {
+        [] => return Err(AuthError::MissingCredentials),
+        [value] => *value,
+        _ => return Err(malformed("more than one Authorization header")),
+    };
+    if value.len() > MAX_AUTHORIZATION_LEN {
+        return Err(malformed("the Authorization header is too long"));
+    }
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Err(malformed("the Authorization header is not valid UTF-8"));
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Err(malformed("expected \"Bearer <token>\""));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed("the Authorization scheme is not Bearer"));
+    }
+    if token.is_empty() {
+        return Err(malformed("the bearer token is empty"));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'=' | b'+' | b'/'))
+    {
+        return Err(malformed(
+            "the bearer token has characters a token cannot have (or extra spaces)",
+        ));
+    }
+    Ok(AccessToken::new(token))
+}
+
+fn malformed(detail: &str) -> AuthError {
+    AuthError::InvalidToken(TokenRejection::Malformed(detail.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_odd_shapes() {
+        let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION_LEN));
+        let cases: Vec<&[u8]> = vec![
+            b"Bearer",
+            b"Bearer ",
+            b"Bearer  abc",
+            b"Bearer abc ",
+            b" Bearer abc",
+            b"Basic abc",
+            b"Bearerabc",
+            b"Bearer\tabc",
+            b"Bearer a b",
+            b"Bearer \xff\xfe",
+            b"Bearer abc\"def",
+            long.as_bytes(),
+        ];
+        for case in cases {
+            let err = parse_bearer(&[case]).unwrap_err();
+            assert!(
+                matches!(err, AuthError::InvalidToken(TokenRejection::Malformed(_))),
+                "{:?} gave {err:?}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_any_case_of_the_scheme() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let value = format!("{scheme} x.y.z");
+            assert_eq!(
+                parse_bearer(&[value.as_bytes()]).unwrap().expose_secret(),
+                "x.y.z"
+            );
+        }
+    }
+}
