@@ -16,6 +16,10 @@
 //!   `x5u`; cached, refetched at most once per interval on an unknown `kid`),
 //!   then `type`, `as`, `created_at + expires_in` and an optional client
 //!   allow-list. Configured by [`VerifierConfig`].
+//! - [`CachedValidator`] ([`ims_api::TokenValidator`]): remote validation
+//!   behind a cache keyed by SHA-256, with separate bounded caches for valid
+//!   and invalid verdicts and single flight. Configured by
+//!   [`ValidationCacheConfig`].
 //! - [`decode_unverified`]: a token's claims for display (aio's
 //!   `getTokenData`), with no check at all.
 //!
@@ -33,9 +37,11 @@
 mod http;
 mod jwt;
 mod keys;
+mod validation_cache;
 mod verify;
 
 pub use http::HttpPolicy;
 pub use ims_api;
 pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
+pub use validation_cache::{CachedValidator, ValidationCacheConfig};
 pub use verify::{LocalVerifier, VerifierConfig};
