@@ -157,7 +157,13 @@ impl KeySet {
         if let (Some(key), false) = (&cached, stale) {
             return Ok(Arc::clone(key));
         }
-        let mut state = self.jwks_fetch.lock().await;
+        let mut state = match (&cached, self.jwks_fetch.try_lock()) {
+            (_, Ok(state)) => state,
+            // A refresh is under way: the stale key serves meanwhile, rather
+            // than every request waiting for IMS.
+            (Some(key), Err(_)) => return Ok(Arc::clone(key)),
+            (None, Err(_)) => self.jwks_fetch.lock().await,
+        };
         // Another caller may have fetched while this one waited.
         let now = self.clock.now();
         let (cached, stale) = self.cached_kid(kid, now);

@@ -706,3 +706,40 @@ async fn debug_output_shows_no_token_or_key_material() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(signature), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_refresh_of_stale_keys_blocks_only_one_request() {
+    let ims = Ims::start().await;
+    let verifier =
+        Arc::new(ims.verifier_with(ims.config().with_max_key_age(Duration::from_secs(60))));
+    let token = ims.k1.token(&ims.claims());
+    verify(&verifier, &token).await.unwrap();
+
+    ims.server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/ims/keys"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(jwks(&[&ims.k1]))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&ims.server)
+        .await;
+    ims.clock.advance(Duration::from_secs(120));
+
+    let refreshing = {
+        let verifier = Arc::clone(&verifier);
+        let token = token.clone();
+        tokio::spawn(async move { verifier.verify(&AccessToken::new(token)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    verify(&verifier, &token).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "waited {:?} for the refresh",
+        started.elapsed()
+    );
+    refreshing.await.unwrap().unwrap();
+    assert_eq!(ims.hits("/ims/keys").await, 1);
+}
