@@ -9,6 +9,20 @@
 //! local RS256 verification of access tokens, a validation cache with single
 //! flight, and aio-compatible configuration contexts with a token provider.
 //!
+//! ## Token checks
+//!
+//! - [`LocalVerifier`] ([`ims_api::TokenVerifier`]): RS256 signature against
+//!   IMS's published keys (`/ims/keys` by `kid`, or the certificate named by
+//!   `x5u`; cached, refetched at most once per interval on an unknown `kid`),
+//!   then `type`, `as`, `created_at + expires_in` and an optional client
+//!   allow-list. Configured by [`VerifierConfig`].
+//! - [`CachedValidator`] ([`ims_api::TokenValidator`]): remote validation
+//!   behind a cache keyed by SHA-256, with separate bounded caches for valid
+//!   and invalid verdicts and single flight. Configured by
+//!   [`ValidationCacheConfig`].
+//! - [`decode_unverified`]: a token's claims for display (aio's
+//!   `getTokenData`), with no check at all.
+//!
 //! ## What this crate must never do
 //!
 //! - Depend on `admin-ims`, `webapi-ims` or `ims-store`: those plug into a host
@@ -21,11 +35,18 @@ mod assertion;
 mod client;
 mod endpoints;
 mod http;
+mod jwt;
+mod keys;
 mod pkce;
+mod validation_cache;
+mod verify;
 mod wire;
 
 pub use client::{ClientAuth, ImsClient};
 pub use endpoints::TokenEndpoint;
 pub use http::HttpPolicy;
 pub use ims_api;
+pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
 pub use pkce::{PkcePair, random_nonce, random_state};
+pub use validation_cache::{CachedValidator, ValidationCacheConfig};
+pub use verify::{LocalVerifier, VerifierConfig};
