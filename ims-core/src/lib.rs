@@ -17,7 +17,9 @@
 //!   private key.
 //! - Replay a one-time authorization code on retry.
 
+mod aio_config;
 mod http;
 
+pub use aio_config::{AioConfig, ConfigPaths};
 pub use http::HttpPolicy;
 pub use ims_api;
