@@ -18,8 +18,10 @@
 //! - Replay a one-time authorization code on retry.
 
 mod aio_config;
+mod contexts;
 mod http;
 
 pub use aio_config::{AioConfig, ConfigPaths};
+pub use contexts::AioContextStore;
 pub use http::HttpPolicy;
 pub use ims_api;
