@@ -20,8 +20,10 @@
 mod aio_config;
 mod contexts;
 mod http;
+mod token_cache;
 
 pub use aio_config::{AioConfig, ConfigPaths};
 pub use contexts::AioContextStore;
 pub use http::HttpPolicy;
 pub use ims_api;
+pub use token_cache::{FileTokenCache, MemoryTokenCache};

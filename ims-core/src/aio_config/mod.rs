@@ -12,8 +12,8 @@
 //! the old or the new file, never a mix, and concurrent writers lose no update.
 
 mod env_vars;
-mod file;
-mod lock;
+pub(crate) mod file;
+pub(crate) mod lock;
 mod paths;
 pub(crate) mod tree;
 
