@@ -1,9 +1,9 @@
 //! Token caches: where the tokens obtained for contexts are kept.
 //!
-//! - [`FileTokenCache`]: aio's files, `{token, expiry}` inside the context's
+//! - [`FileTokenCache`], aio's files, `{token, expiry}` inside the context's
 //!   object, with leases in lock-guarded files so that processes on one
 //!   machine share one flight.
-//! - [`MemoryTokenCache`]: in-process.
+//! - [`MemoryTokenCache`], in-process.
 //!
 //! (`ims-store` adds a SQL cache shared by a fleet, against the same trait.)
 
