@@ -20,10 +20,12 @@
 mod aio_config;
 mod contexts;
 mod http;
+mod provider;
 mod token_cache;
 
 pub use aio_config::{AioConfig, ConfigPaths};
 pub use contexts::AioContextStore;
 pub use http::HttpPolicy;
 pub use ims_api;
+pub use provider::{ContextTokenProvider, ProviderConfig};
 pub use token_cache::{FileTokenCache, MemoryTokenCache};
