@@ -16,12 +16,29 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
     }
     let value = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
-        Err(_) => deser_hjson::from_str::<Value>(text).map_err(|err| {
-            Error::Misconfigured(format!(
-                "the aio config file {} is neither JSON nor HJSON ({err}); fix or remove it",
+        // deser-hjson 2.2 panics on some malformed input (an arithmetic
+        // overflow on a misplaced `'''`): a broken file must be an error.
+        Err(_) if nesting_depth(text) > MAX_DEPTH => {
+            return Err(Error::Misconfigured(format!(
+                "the aio config file {} is nested more than {MAX_DEPTH} levels deep; fix or remove it",
                 path.display()
-            ))
-        })?,
+            )));
+        }
+        Err(_) => match std::panic::catch_unwind(|| deser_hjson::from_str::<Value>(text)) {
+            Ok(Ok(value)) => value,
+            Ok(Err(err)) => {
+                return Err(Error::Misconfigured(format!(
+                    "the aio config file {} is neither JSON nor HJSON ({err}); fix or remove it",
+                    path.display()
+                )));
+            }
+            Err(_) => {
+                return Err(Error::Misconfigured(format!(
+                    "the aio config file {} is neither JSON nor HJSON; fix or remove it",
+                    path.display()
+                )));
+            }
+        },
     };
     if value.is_object() {
         Ok(value)
@@ -31,6 +48,28 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
             path.display()
         )))
     }
+}
+
+/// Deeper files are refused before the HJSON parser, which recurses without
+/// a limit (a stack overflow aborts the process). serde_json stops at 128.
+const MAX_DEPTH: usize = 128;
+
+/// An upper bound of the nesting depth: brackets inside strings count too,
+/// which only matters for files no one writes by hand.
+fn nesting_depth(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut max = 0;
+    for byte in text.bytes() {
+        match byte {
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// The file's tree; `None` if it does not exist.
@@ -155,6 +194,48 @@ mod tests {
             let err = parse(bad, Path::new("/x/aio")).unwrap_err();
             assert!(matches!(err, Error::Misconfigured(_)), "{bad}: {err:?}");
             assert!(err.to_string().contains("/x/aio"), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod odd_inputs {
+    use super::*;
+
+    #[test]
+    fn odd_inputs_are_errors_not_panics() {
+        let deep_array = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let deep_object = format!("{}1{}", "{a:".repeat(5000), "}".repeat(5000));
+        let inputs: Vec<String> = [
+            "{",
+            "[",
+            "}",
+            "'''",
+            "{a:'''",
+            "{a:\"\\u12\"}",
+            "\u{0}",
+            "{a:-}",
+            "{:}",
+            "a",
+            "{a:1e999999}",
+            "{a:[1,}",
+            "{\"a\":\"\\ud800\"}",
+            "# only a comment",
+            "{a:\n'''\nx",
+            "{a: {b: [ }",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([deep_array, deep_object])
+        .collect();
+        for input in inputs {
+            let result = std::panic::catch_unwind(|| parse(&input, Path::new("f")));
+            let shown = &input[..input.len().min(40)];
+            match result {
+                Ok(Err(err)) => assert!(err.to_string().contains("file f"), "{shown:?}: {err}"),
+                Ok(Ok(value)) => assert!(value.is_object(), "{shown:?}"),
+                Err(_) => panic!("panicked on {shown:?}"),
+            }
         }
     }
 }
