@@ -13,9 +13,26 @@ use crate::aio_config::{AioConfig, tree};
 /// global and local aio files (and `AIO_*` variables), the current context in
 /// `ims.config.current`.
 ///
-/// The kind of a context is detected from its properties as aio's plugins
-/// do; an incomplete context is an [`Error::Misconfigured`] naming the
-/// context, the kind it looks like and the missing properties:
+/// The kind of a context is detected from the properties only that kind
+/// has, in aio's plugin order:
+///
+/// 1. **JWT** if it has `private_key` or `meta_scopes`; it needs `client_id`,
+///    `client_secret`, `technical_account_id`, `ims_org_id`, `meta_scopes`,
+///    `private_key` (`passphrase` optional).
+/// 2. **server-to-server** if it has `client_secrets` or `scopes`; it needs
+///    `client_id`, `client_secrets` (the first is used) and `scopes`
+///    (`ims_org_id`, `technical_account_*` optional).
+/// 3. **OAuth user** if it has `scope` or `redirect_uri`; it needs
+///    `client_id` (`client_secret`, `scope`, `redirect_uri` optional).
+///
+/// Lists may be arrays or JSON-array strings; a plain `meta_scopes` or
+/// `client_secrets` string is one item, a plain `scopes`/`scope` string is
+/// split on commas and white space. `private_key` is a PEM string, an array
+/// of lines, a JSON-array string, or else a file path. `ims_url` (a custom
+/// IMS base URL) wins over `env` (`prod`|`stage`), which wins over `cli.env`.
+///
+/// An incomplete context is an [`Error::Misconfigured`] naming the context,
+/// the kind it looks like and the missing properties:
 ///
 /// ```
 /// use ims_api::{ContextName, ContextStore, Error};
