@@ -31,22 +31,30 @@
 //!   private key.
 //! - Replay a one-time authorization code on retry.
 
+mod aio_config;
 mod assertion;
 mod client;
+mod contexts;
 mod endpoints;
 mod http;
 mod jwt;
 mod keys;
 mod pkce;
+mod provider;
+mod token_cache;
 mod validation_cache;
 mod verify;
 mod wire;
 
+pub use aio_config::{AioConfig, ConfigPaths};
 pub use client::{ClientAuth, ImsClient};
+pub use contexts::AioContextStore;
 pub use endpoints::TokenEndpoint;
 pub use http::HttpPolicy;
 pub use ims_api;
 pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
 pub use pkce::{PkcePair, random_nonce, random_state};
+pub use provider::{ContextTokenProvider, ImsClients, ProviderConfig};
+pub use token_cache::{FileTokenCache, MemoryTokenCache};
 pub use validation_cache::{CachedValidator, ValidationCacheConfig};
 pub use verify::{LocalVerifier, VerifierConfig};

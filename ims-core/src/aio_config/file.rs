@@ -1,0 +1,241 @@
+//! Reading aio configuration files (JSON or HJSON) and replacing them
+//! atomically.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use ims_api::Error;
+use serde_json::{Map, Value};
+
+/// Parses a configuration file's text: JSON, else HJSON (comments, unquoted
+/// keys and strings). An empty file is an empty object.
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    let value = match serde_json::from_str::<Value>(text) {
+        Ok(value) => value,
+        // deser-hjson 2.2 panics on some malformed input (an arithmetic
+        // overflow on a misplaced `'''`): a broken file must be an error.
+        Err(_) if nesting_depth(text) > MAX_DEPTH => {
+            return Err(Error::Misconfigured(format!(
+                "the aio config file {} is nested more than {MAX_DEPTH} levels deep; fix or remove it",
+                path.display()
+            )));
+        }
+        Err(_) => match std::panic::catch_unwind(|| deser_hjson::from_str::<Value>(text)) {
+            Ok(Ok(value)) => value,
+            Ok(Err(err)) => {
+                return Err(Error::Misconfigured(format!(
+                    "the aio config file {} is neither JSON nor HJSON ({err}); fix or remove it",
+                    path.display()
+                )));
+            }
+            Err(_) => {
+                return Err(Error::Misconfigured(format!(
+                    "the aio config file {} is neither JSON nor HJSON; fix or remove it",
+                    path.display()
+                )));
+            }
+        },
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(Error::Misconfigured(format!(
+            "the aio config file {} does not hold an object of keys; fix or remove it",
+            path.display()
+        )))
+    }
+}
+
+/// Deeper files are refused before the HJSON parser, which recurses without
+/// a limit (a stack overflow aborts the process). serde_json stops at 128.
+const MAX_DEPTH: usize = 128;
+
+/// An upper bound of the nesting depth: brackets inside strings count too,
+/// which only matters for files no one writes by hand.
+fn nesting_depth(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut max = 0;
+    for byte in text.bytes() {
+        match byte {
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// The file's tree; `None` if it does not exist.
+pub(crate) fn read(path: &Path) -> Result<Option<Value>, Error> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::Misconfigured(format!(
+                    "the aio config file {} is not UTF-8 text; fix or remove it",
+                    path.display()
+                ))
+            })?;
+            parse(&text, path).map(Some)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::storage(
+            format!("cannot read the aio config file {}", path.display()),
+            err,
+        )),
+    }
+}
+
+/// Replaces `path` with `value` as pretty JSON (valid HJSON): written to a
+/// temporary file in the same directory (mode 0600), synced, then renamed
+/// over `path`. `before_rename` runs between the two (tests inject failures
+/// there); if anything fails, `path` is untouched and the temporary file is
+/// removed.
+pub(crate) fn write_atomic(
+    path: &Path,
+    value: &Value,
+    before_rename: impl FnOnce() -> io::Result<()>,
+) -> Result<(), Error> {
+    let failed = |err: io::Error| {
+        Error::storage(
+            format!("cannot write the aio config file {}", path.display()),
+            err,
+        )
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut text = serde_json::to_vec_pretty(value)
+        .map_err(io::Error::other)
+        .map_err(failed)?;
+    text.push(b'\n');
+    // tempfile creates the file with mode 0600 on unix.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".aio-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    temp.write_all(&text).map_err(failed)?;
+    temp.as_file().sync_all().map_err(failed)?;
+    before_rename().map_err(failed)?;
+    temp.persist(path).map_err(|err| failed(err.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Makes the rename durable where the platform allows; best effort.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_json_and_hjson() {
+        let path = Path::new("test");
+        assert_eq!(
+            parse(r#"{"a": {"b": [1, 2]}}"#, path).unwrap(),
+            json!({"a": {"b": [1, 2]}})
+        );
+        let hjson = r#"
+        {
+          // a comment
+          # another
+          ims: {
+            contexts: {
+              svc: {
+                /* block comment */
+                client_id: my-client
+                scopes: [
+                  openid
+                  "AdobeID"
+                ]
+                note: a string with spaces
+              }
+            }
+          }
+        }
+        "#;
+        let value = parse(hjson, path).unwrap();
+        assert_eq!(
+            value,
+            json!({"ims": {"contexts": {"svc": {
+                "client_id": "my-client",
+                "scopes": ["openid", "AdobeID"],
+                "note": "a string with spaces"
+            }}}})
+        );
+        assert_eq!(parse("  \n", path).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn corrupted_files_name_the_file() {
+        for bad in [
+            "{\"a\": ",
+            "[1, 2]",
+            "{ unterminated: [ }",
+            "\"just a string\"",
+        ] {
+            let err = parse(bad, Path::new("/x/aio")).unwrap_err();
+            assert!(matches!(err, Error::Misconfigured(_)), "{bad}: {err:?}");
+            assert!(err.to_string().contains("/x/aio"), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod odd_inputs {
+    use super::*;
+
+    #[test]
+    fn odd_inputs_are_errors_not_panics() {
+        let deep_array = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let deep_object = format!("{}1{}", "{a:".repeat(5000), "}".repeat(5000));
+        let inputs: Vec<String> = [
+            "{",
+            "[",
+            "}",
+            "'''",
+            "{a:'''",
+            "{a:\"\\u12\"}",
+            "\u{0}",
+            "{a:-}",
+            "{:}",
+            "a",
+            "{a:1e999999}",
+            "{a:[1,}",
+            "{\"a\":\"\\ud800\"}",
+            "# only a comment",
+            "{a:\n'''\nx",
+            "{a: {b: [ }",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([deep_array, deep_object])
+        .collect();
+        for input in inputs {
+            let result = std::panic::catch_unwind(|| parse(&input, Path::new("f")));
+            let shown = &input[..input.len().min(40)];
+            match result {
+                Ok(Err(err)) => assert!(err.to_string().contains("file f"), "{shown:?}: {err}"),
+                Ok(Ok(value)) => assert!(value.is_object(), "{shown:?}"),
+                Err(_) => panic!("panicked on {shown:?}"),
+            }
+        }
+    }
+}

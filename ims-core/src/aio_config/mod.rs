@@ -1,0 +1,204 @@
+//! The aio configuration layer: aio's files and environment variables, read
+//! merged and written safely.
+//!
+//! Reading merges, lowest first: the global file, the local file, then the
+//! environment (the `.env` file's variables, then the given environment).
+//! Keys are case-insensitive. Files may be JSON or HJSON; new files are
+//! written as pretty JSON, which is valid HJSON.
+//!
+//! Writing is a read-modify-write of one file under a cross-process exclusive
+//! lock (`<file>.lock`): the new text goes to a temporary file in the same
+//! directory (mode 0600), is synced, and renamed over the file, so readers see
+//! the old or the new file, never a mix, and concurrent writers lose no update.
+
+mod env_vars;
+pub(crate) mod file;
+pub(crate) mod lock;
+mod paths;
+pub(crate) mod tree;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use ims_api::{ConfigLocation, Error};
+use serde_json::{Map, Value};
+
+pub use paths::ConfigPaths;
+
+/// aio's layered configuration: files plus environment.
+///
+/// Its methods do blocking file I/O; async code calls them from
+/// `tokio::task::spawn_blocking` (as [`AioContextStore`](crate::AioContextStore)
+/// does).
+///
+/// ```
+/// use ims_core::{AioConfig, ConfigPaths};
+/// use ims_api::ConfigLocation;
+///
+/// let dir = tempfile::tempdir()?;
+/// let config = AioConfig::with_env(
+///     ConfigPaths::new(dir.path().join("aio")),
+///     [("AIO_IMS_CONFIG_CURRENT", "from-env")],
+/// );
+/// config.update(ConfigLocation::Global, |tree| {
+///     tree["ims"] = serde_json::json!({"config": {"current": "from-file"}});
+///     Ok(())
+/// })?;
+/// // The environment wins over the file.
+/// assert_eq!(config.get("ims.config.current")?, Some(serde_json::json!("from-env")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AioConfig {
+    paths: ConfigPaths,
+    env: Arc<BTreeMap<String, String>>,
+}
+
+impl fmt::Debug for AioConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Variables may hold secrets (`AIO_IMS_CONTEXTS_X_CLIENT__SECRET`):
+        // only their number is shown.
+        f.debug_struct("AioConfig")
+            .field("paths", &self.paths)
+            .field("env_vars", &self.env.len())
+            .finish()
+    }
+}
+
+impl AioConfig {
+    /// The files of `paths` and this process's environment (read now).
+    pub fn new(paths: ConfigPaths) -> Self {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        AioConfig {
+            paths,
+            env: Arc::new(env),
+        }
+    }
+
+    /// The files of `paths` and the given environment instead of the
+    /// process's (for tests and embedding).
+    pub fn with_env<K, V>(paths: ConfigPaths, env: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        AioConfig {
+            paths,
+            env: Arc::new(env.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+        }
+    }
+
+    /// aio's files for this process ([`ConfigPaths::from_process`]) and its
+    /// environment.
+    pub fn from_process() -> Result<Self, Error> {
+        Ok(Self::new(ConfigPaths::from_process()?))
+    }
+
+    /// The files.
+    pub fn paths(&self) -> &ConfigPaths {
+        &self.paths
+    }
+
+    /// The tree of one file (an empty object if the file does not exist).
+    pub fn read_file(&self, location: ConfigLocation) -> Result<Value, Error> {
+        match self.paths.file(location) {
+            Some(path) => Ok(file::read(path)?.unwrap_or_else(empty)),
+            None => Ok(empty()),
+        }
+    }
+
+    /// The merged tree: global < local < `.env` < environment.
+    pub fn read_merged(&self) -> Result<Value, Error> {
+        let mut merged = self.read_file(ConfigLocation::Global)?;
+        tree::merge(&mut merged, self.read_file(ConfigLocation::Local)?);
+        tree::merge(&mut merged, self.env_layer()?);
+        Ok(merged)
+    }
+
+    /// The merged value of a dotted key (`ims.config.current`), ignoring case.
+    pub fn get(&self, key: &str) -> Result<Option<Value>, Error> {
+        let merged = self.read_merged()?;
+        let path: Vec<&str> = key.split('.').collect();
+        Ok(tree::get_path(&merged, &path).cloned())
+    }
+
+    /// The tree of the environment layer: `AIO_*` variables of the `.env`
+    /// file, overridden by those of the environment.
+    pub fn env_layer(&self) -> Result<Value, Error> {
+        let mut vars = match &self.paths.dotenv {
+            Some(path) => env_vars::read_dotenv(path).map_err(|err| {
+                Error::Misconfigured(format!("cannot read {}: {err}", path.display()))
+            })?,
+            None => BTreeMap::new(),
+        };
+        for (k, v) in self.env.iter() {
+            vars.insert(k.clone(), v.clone());
+        }
+        Ok(env_vars::layer(
+            vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    }
+
+    /// Read-modify-write of one file under its cross-process lock: `change`
+    /// gets the file's tree (an empty object for a new file) and may edit it;
+    /// if it returns `Ok` and changed the tree, the file is replaced
+    /// atomically, every other key kept. Parent directories are created.
+    pub fn update<R>(
+        &self,
+        location: ConfigLocation,
+        change: impl FnOnce(&mut Value) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.update_with_hook(location, change, || Ok(()))
+    }
+
+    pub(crate) fn update_with_hook<R>(
+        &self,
+        location: ConfigLocation,
+        change: impl FnOnce(&mut Value) -> Result<R, Error>,
+        before_rename: impl FnOnce() -> io::Result<()>,
+    ) -> Result<R, Error> {
+        let path = self.file_for(location)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                Error::storage(
+                    format!("cannot create the directory {}", dir.display()),
+                    err,
+                )
+            })?;
+        }
+        let _guard = lock::lock_exclusive(path).map_err(|err| {
+            Error::storage(
+                format!("cannot lock the aio config file {}", path.display()),
+                err,
+            )
+        })?;
+        let mut tree = file::read(path)?.unwrap_or_else(empty);
+        let before = tree.clone();
+        let result = change(&mut tree)?;
+        if tree != before {
+            file::write_atomic(path, &tree, before_rename)?;
+        }
+        Ok(result)
+    }
+
+    fn file_for(&self, location: ConfigLocation) -> Result<&Path, Error> {
+        self.paths.file(location).ok_or_else(|| {
+            Error::Misconfigured(
+                "no local aio config file is configured (./.aio of the working directory)"
+                    .to_owned(),
+            )
+        })
+    }
+}
+
+fn empty() -> Value {
+    Value::Object(Map::new())
+}
+
+#[cfg(test)]
+mod tests;

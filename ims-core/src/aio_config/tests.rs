@@ -1,0 +1,228 @@
+use super::*;
+use serde_json::json;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn paths(&self) -> ConfigPaths {
+        ConfigPaths::new(self.dir.path().join("global").join("aio"))
+            .with_local(self.dir.path().join("project").join(".aio"))
+            .with_dotenv(self.dir.path().join("project").join(".env"))
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read_json(&self, relative: &str) -> Value {
+        let text = std::fs::read_to_string(self.dir.path().join(relative)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+#[test]
+fn precedence_is_global_then_local_then_dotenv_then_env() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        r#"{"ims": {"config": {"current": "g"}, "contexts": {"a": {"x": "g", "y": "g", "z": "g", "w": "g"}}}}"#,
+    );
+    fx.write(
+        "project/.aio",
+        "{\n  // local file in HJSON\n  ims: {\n    contexts: {\n      a: {\n        y: l\n        z: l\n        w: l\n      }\n    }\n  }\n}\n",
+    );
+    fx.write(
+        "project/.env",
+        "AIO_IMS_CONTEXTS_A_Z=dotenv\nAIO_IMS_CONTEXTS_A_W=dotenv\n",
+    );
+    let config = AioConfig::with_env(fx.paths(), [("AIO_IMS_CONTEXTS_A_W", "env")]);
+    let merged = config.read_merged().unwrap();
+    assert_eq!(
+        tree::get_path(&merged, &["ims", "contexts", "a"]).unwrap(),
+        &json!({"x": "g", "y": "l", "z": "dotenv", "w": "env"})
+    );
+    assert_eq!(config.get("IMS.Config.Current").unwrap(), Some(json!("g")));
+    assert_eq!(config.get("ims.nothing.here").unwrap(), None);
+}
+
+#[test]
+fn writes_keep_other_keys_and_create_private_files() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        "{\n  # written by the aio CLI\n  cli: {\n    bare-output: true\n  }\n  ims: {\n    contexts: {\n      other: {\n        client_id: keep-me\n      }\n    }\n  }\n}\n",
+    );
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    config
+        .update(ConfigLocation::Global, |tree| {
+            tree::object_at_mut(tree, &["ims", "contexts", "new"])
+                .insert("client_id".into(), json!("fresh"));
+            Ok(())
+        })
+        .unwrap();
+    let written = fx.read_json("global/aio");
+    assert_eq!(written["cli"]["bare-output"], json!(true));
+    assert_eq!(
+        written["ims"]["contexts"]["other"]["client_id"],
+        json!("keep-me")
+    );
+    assert_eq!(
+        written["ims"]["contexts"]["new"]["client_id"],
+        json!("fresh")
+    );
+
+    config
+        .update(ConfigLocation::Local, |tree| {
+            tree::object_at_mut(tree, &["ims", "config"]).insert("current".into(), json!("new"));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        fx.read_json("project/.aio")["ims"]["config"]["current"],
+        json!("new")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in ["global/aio", "project/.aio"] {
+            let mode = std::fs::metadata(fx.dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(fx.dir.path().join("global"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_file_intact() {
+    let fx = Fixture::new();
+    let original = "{\n  ims: {\n    contexts: {\n      a: {\n        client_id: \"old\"\n      }\n    }\n  }\n}\n";
+    fx.write("global/aio", original);
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    let err = config
+        .update_with_hook(
+            ConfigLocation::Global,
+            |tree| {
+                tree["ims"] = json!("clobbered");
+                Ok(())
+            },
+            || Err(io::Error::other("disk full")),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage { .. }), "{err:?}");
+    let text = std::fs::read_to_string(fx.dir.path().join("global/aio")).unwrap();
+    assert_eq!(text, original);
+    let names: Vec<_> = std::fs::read_dir(fx.dir.path().join("global"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+    // An error from the change itself writes nothing either.
+    let err = config
+        .update(ConfigLocation::Global, |tree| -> Result<(), Error> {
+            tree["ims"] = json!("clobbered");
+            Err(Error::Misconfigured("no".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)));
+    assert_eq!(
+        std::fs::read_to_string(fx.dir.path().join("global/aio")).unwrap(),
+        original
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_directory_fails_the_write_and_keeps_the_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = Fixture::new();
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    config
+        .update(ConfigLocation::Global, |tree| {
+            tree["keep"] = json!(1);
+            Ok(())
+        })
+        .unwrap();
+    let dir = fx.dir.path().join("global");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+    // A privileged user (root in a container) ignores the mode: nothing to test.
+    let privileged = std::fs::write(dir.join("probe"), "x").is_ok();
+    if !privileged {
+        let err = config
+            .update(ConfigLocation::Global, |tree| {
+                tree["keep"] = json!(2);
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(err, Error::Storage { .. }), "{err:?}");
+        assert!(err.to_string().contains("aio"), "{err}");
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if !privileged {
+        assert_eq!(fx.read_json("global/aio"), json!({"keep": 1}));
+    }
+}
+
+#[test]
+fn a_corrupted_file_is_a_clear_error_and_is_not_overwritten() {
+    let fx = Fixture::new();
+    fx.write("global/aio", "{ \"ims\": [1, ");
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    let err = config.read_merged().unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)));
+    assert!(err.to_string().contains("global"), "{err}");
+    assert!(config.update(ConfigLocation::Global, |_| Ok(())).is_err());
+    assert_eq!(
+        std::fs::read_to_string(fx.dir.path().join("global/aio")).unwrap(),
+        "{ \"ims\": [1, "
+    );
+}
+
+#[test]
+fn concurrent_writers_with_separate_instances_lose_no_update() {
+    let fx = Fixture::new();
+    let paths = fx.paths();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let config = AioConfig::with_env(paths.clone(), Vec::<(String, String)>::new());
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    config
+                        .update(ConfigLocation::Global, |tree| {
+                            tree::object_at_mut(tree, &["writers", &format!("t{t}")])
+                                .insert(format!("k{i}"), json!(i));
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let written = fx.read_json("global/aio");
+    for t in 0..4 {
+        let keys = written["writers"][format!("t{t}")].as_object().unwrap();
+        assert_eq!(keys.len(), 50, "writer {t} lost updates");
+    }
+}

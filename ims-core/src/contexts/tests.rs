@@ -1,0 +1,396 @@
+use super::*;
+use ims_api::{
+    ClientId, ClientSecret, ContextCredentials, ImsEnvironment, OrgId, PrivateKeySource, Scopes,
+    ServerToServerContext,
+};
+use serde_json::json;
+
+use crate::aio_config::ConfigPaths;
+
+const ORG: &str = "0123456789ABCDEF01234567@AdobeOrg";
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn paths(&self) -> ConfigPaths {
+        ConfigPaths::new(self.dir.path().join("global.json"))
+            .with_local(self.dir.path().join(".aio"))
+            .with_dotenv(self.dir.path().join(".env"))
+    }
+
+    fn store(&self, env: &[(&str, &str)]) -> AioContextStore {
+        AioContextStore::new(AioConfig::with_env(self.paths(), env.iter().copied()))
+    }
+
+    fn global(&self, value: Value) {
+        std::fs::write(self.dir.path().join("global.json"), value.to_string()).unwrap();
+    }
+
+    fn read(&self, file: &str) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.dir.path().join(file)).unwrap()).unwrap()
+    }
+}
+
+fn name(s: &str) -> ContextName {
+    ContextName::parse(s).unwrap()
+}
+
+async fn get(fx: &Fixture, context: Value) -> Result<Option<ImsContext>, Error> {
+    fx.global(json!({"ims": {"contexts": {"ctx": context}}}));
+    fx.store(&[]).get(&name("ctx")).await
+}
+
+fn jwt_props() -> Value {
+    json!({
+        "client_id": "jwt-client",
+        "client_secret": "s3cr3t",
+        "technical_account_id": "tech@techacct.adobe.com",
+        "ims_org_id": ORG,
+        "meta_scopes": ["ent_dataservices_sdk"],
+        "private_key": PEM,
+    })
+}
+
+#[tokio::test]
+async fn detects_server_to_server() {
+    let fx = Fixture::new();
+    let ctx = get(
+        &fx,
+        json!({
+            "client_id": "s2s", "client_secrets": ["first", "second"],
+            "scopes": ["openid", "AdobeID"], "ims_org_id": ORG,
+            "technical_account_email": "x@techacct.adobe.com"
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let ContextCredentials::ServerToServer(c) = &ctx.credentials else {
+        panic!("{:?}", ctx.credentials.kind())
+    };
+    assert_eq!(c.client_id.as_str(), "s2s");
+    assert_eq!(c.client_secrets.len(), 2);
+    assert_eq!(c.client_secrets[0].expose_secret(), "first");
+    assert_eq!(c.scopes.to_string(), "openid,AdobeID");
+    assert_eq!(
+        c.org_id.as_ref().unwrap().as_str(),
+        "0123456789ABCDEF01234567"
+    );
+    assert!(ctx.environment.is_none());
+
+    // Scopes and secrets as JSON-array strings (environment variables).
+    let ctx = get(
+        &fx,
+        json!({"client_id": "s2s", "client_secrets": "[\"only\"]", "scopes": "[\"a\",\"b\"]"}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let ContextCredentials::ServerToServer(c) = &ctx.credentials else {
+        panic!()
+    };
+    assert_eq!(c.scopes.to_string(), "a,b");
+    assert_eq!(c.client_secrets.len(), 1);
+    assert!(c.org_id.is_none());
+}
+
+#[tokio::test]
+async fn detects_jwt_with_every_meta_scopes_form() {
+    let fx = Fixture::new();
+    for (meta_scopes, expected) in [
+        (json!(["a", "b"]), vec!["a", "b"]),
+        (json!("[\"a\",\"b\"]"), vec!["a", "b"]),
+        // A plain string is one scope, not one per character.
+        (json!("ent_dataservices_sdk"), vec!["ent_dataservices_sdk"]),
+    ] {
+        let mut props = jwt_props();
+        props["meta_scopes"] = meta_scopes.clone();
+        let ctx = get(&fx, props).await.unwrap().unwrap();
+        let ContextCredentials::Jwt(c) = &ctx.credentials else {
+            panic!("{meta_scopes}: {}", ctx.credentials.kind())
+        };
+        assert_eq!(c.meta_scopes, expected, "{meta_scopes}");
+        assert_eq!(c.technical_account_id, "tech@techacct.adobe.com");
+        assert!(c.passphrase.is_none());
+    }
+}
+
+#[tokio::test]
+async fn private_key_forms() {
+    let fx = Fixture::new();
+    let lines: Vec<&str> = PEM.lines().collect();
+    for (value, expected) in [
+        (json!(PEM), Some(PEM.to_owned())),
+        (json!(lines), Some(PEM.to_owned())),
+        (
+            json!(serde_json::to_string(&lines).unwrap()),
+            Some(PEM.to_owned()),
+        ),
+        (json!("keys/private.key"), None),
+    ] {
+        let mut props = jwt_props();
+        props["private_key"] = value.clone();
+        let ctx = get(&fx, props).await.unwrap().unwrap();
+        let ContextCredentials::Jwt(c) = &ctx.credentials else {
+            panic!()
+        };
+        match (&c.private_key, expected) {
+            (PrivateKeySource::Inline(pem), Some(expected)) => {
+                assert_eq!(pem.expose_secret(), expected, "{value}");
+            }
+            (PrivateKeySource::File(path), None) => {
+                assert_eq!(path.to_str(), Some("keys/private.key"));
+            }
+            (other, _) => panic!("{value}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn detects_oauth_user() {
+    let fx = Fixture::new();
+    let ctx = get(
+        &fx,
+        json!({"client_id": "web", "client_secret": "x", "scope": "openid AdobeID",
+               "redirect_uri": "https://callback.example.org/cb"}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let ContextCredentials::OAuthUser(c) = &ctx.credentials else {
+        panic!()
+    };
+    assert_eq!(c.scopes.to_string(), "openid,AdobeID");
+    assert_eq!(
+        c.redirect_uri.as_ref().unwrap().as_str(),
+        "https://callback.example.org/cb"
+    );
+    assert!(c.client_secret.is_some());
+}
+
+#[tokio::test]
+async fn missing_properties_name_the_context_and_the_property() {
+    let fx = Fixture::new();
+    let err = get(&fx, json!({"client_id": "c", "scopes": ["openid"]}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "misconfiguration: context \"ctx\" looks like server-to-server but has no client_secrets; \
+         set ims.contexts.ctx.client_secrets"
+    );
+
+    let mut props = jwt_props();
+    props
+        .as_object_mut()
+        .unwrap()
+        .remove("technical_account_id");
+    props.as_object_mut().unwrap().remove("client_secret");
+    let err = get(&fx, props).await.unwrap_err().to_string();
+    assert!(err.contains("context \"ctx\" looks like jwt"), "{err}");
+    assert!(err.contains("client_secret, technical_account_id"), "{err}");
+    assert!(
+        err.contains(
+            "set ims.contexts.ctx.client_secret and ims.contexts.ctx.technical_account_id"
+        ),
+        "{err}"
+    );
+
+    let err = get(&fx, json!({"client_id": "c"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("context \"ctx\" has none of the properties"),
+        "{err}"
+    );
+
+    let err = get(&fx, json!({"scope": "openid"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("looks like oauth-user but has no client_id"),
+        "{err}"
+    );
+
+    let mut props = jwt_props();
+    props["ims_org_id"] = json!("not-an-org");
+    let err = get(&fx, props).await.unwrap_err().to_string();
+    assert!(err.contains("ims_org_id is invalid"), "{err}");
+    // Secrets never end up in messages.
+    assert!(!err.contains("s3cr3t"), "{err}");
+
+    assert!(get(&fx, json!("a string")).await.is_err());
+    assert!(fx.store(&[]).get(&name("absent")).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn environments_from_env_ims_url_and_cli_env() {
+    let fx = Fixture::new();
+    let mut props = jwt_props();
+    props["ims_url"] = json!("http://localhost:8080/ims-emulator");
+    props["env"] = json!("stage");
+    let ctx = get(&fx, props).await.unwrap().unwrap();
+    let env = ctx.environment.unwrap();
+    assert!(matches!(env, ImsEnvironment::Custom(_)));
+    assert_eq!(
+        env.base_url().as_str(),
+        "http://localhost:8080/ims-emulator/"
+    );
+
+    let mut props = jwt_props();
+    props["env"] = json!("stage");
+    let ctx = get(&fx, props).await.unwrap().unwrap();
+    assert_eq!(ctx.environment, Some(ImsEnvironment::Stage));
+
+    let mut props = jwt_props();
+    props["env"] = json!("qa");
+    assert!(
+        get(&fx, props)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("env must be prod or stage")
+    );
+
+    // cli.env (AIO_CLI_ENV) is the default.
+    fx.global(json!({"ims": {"contexts": {"ctx": jwt_props()}}}));
+    let ctx = fx
+        .store(&[("AIO_CLI_ENV", "stage")])
+        .get(&name("ctx"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ctx.environment, Some(ImsEnvironment::Stage));
+}
+
+#[tokio::test]
+async fn contexts_from_environment_variables_and_hjson_files() {
+    let fx = Fixture::new();
+    std::fs::write(
+        fx.dir.path().join(".aio"),
+        "{\n  ims: {\n    contexts: {\n      # from HJSON\n      Local: {\n        client_id: 12345\n        scope: openid\n      }\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fx.dir.path().join(".env"),
+        "AIO_IMS_CONTEXTS_ENVCTX_CLIENT__ID=from-dotenv\n",
+    )
+    .unwrap();
+    let store = fx.store(&[
+        ("AIO_IMS_CONTEXTS_ENVCTX_CLIENT__SECRETS", r#"["sec"]"#),
+        ("AIO_IMS_CONTEXTS_ENVCTX_SCOPES", r#"["openid"]"#),
+    ]);
+    let ctx = store.get(&name("envctx")).await.unwrap().unwrap();
+    assert_eq!(ctx.credentials.kind(), "server-to-server");
+    assert_eq!(ctx.credentials.client_id().as_str(), "from-dotenv");
+    // Keys are case-insensitive; a numeric client id (JSON-parsed) is a string.
+    let ctx = store.get(&name("local")).await.unwrap().unwrap();
+    assert_eq!(ctx.credentials.kind(), "oauth-user");
+    assert_eq!(ctx.credentials.client_id().as_str(), "12345");
+    assert_eq!(
+        store.list().await.unwrap(),
+        vec![name("envctx"), name("local")]
+    );
+}
+
+#[tokio::test]
+async fn set_writes_aio_names_and_keeps_unknown_keys() {
+    let fx = Fixture::new();
+    fx.global(json!({
+        "cli": {"env": "prod"},
+        "ims": {"contexts": {"svc": {
+            "client_id": "svc-client", "custom_key": "keep",
+            "private_key": "stale", "access_token": {"token": "t", "expiry": 1}
+        }}}
+    }));
+    let store = fx.store(&[]);
+    let mut s2s = ServerToServerContext::new(
+        ClientId::parse("svc-client").unwrap(),
+        ClientSecret::new("sec"),
+        Scopes::parse("openid,AdobeID"),
+    );
+    s2s.org_id = Some(OrgId::parse(ORG).unwrap());
+    let ctx = ImsContext::new(name("svc"), ContextCredentials::ServerToServer(s2s))
+        .with_environment(ImsEnvironment::custom("http://127.0.0.1:9000").unwrap());
+    store.set(&ctx, ConfigLocation::Global).await.unwrap();
+    let file = fx.read("global.json");
+    let svc = &file["ims"]["contexts"]["svc"];
+    assert_eq!(svc["custom_key"], json!("keep"));
+    assert_eq!(svc["client_secrets"], json!(["sec"]));
+    assert_eq!(svc["scopes"], json!(["openid", "AdobeID"]));
+    assert_eq!(svc["ims_org_id"], json!(ORG));
+    assert_eq!(svc["ims_url"], json!("http://127.0.0.1:9000/"));
+    assert!(svc.get("private_key").is_none(), "{svc}");
+    // Same client: its stored tokens stay.
+    assert_eq!(svc["access_token"]["expiry"], json!(1));
+    assert_eq!(file["cli"]["env"], json!("prod"));
+    let back = store.get(&name("svc")).await.unwrap().unwrap();
+    assert_eq!(back.credentials.kind(), "server-to-server");
+    assert_eq!(
+        back.environment.unwrap().base_url().as_str(),
+        "http://127.0.0.1:9000/"
+    );
+
+    // Local file, current context, removal.
+    store.set(&ctx, ConfigLocation::Local).await.unwrap();
+    assert_eq!(
+        store.location_of(&name("svc")).await.unwrap(),
+        Some(ConfigLocation::Local)
+    );
+    store.set_current(&name("svc")).await.unwrap();
+    assert_eq!(fx.read(".aio")["ims"]["config"]["current"], json!("svc"));
+    assert_eq!(store.current().await.unwrap(), Some(name("svc")));
+    assert!(store.remove(&name("svc")).await.unwrap());
+    assert!(!store.remove(&name("svc")).await.unwrap());
+    assert!(store.get(&name("svc")).await.unwrap().is_none());
+    assert_eq!(fx.read("global.json")["cli"]["env"], json!("prod"));
+}
+
+#[tokio::test]
+async fn jwt_round_trips_through_set() {
+    let fx = Fixture::new();
+    let store = fx.store(&[]);
+    fx.global(json!({"ims": {"contexts": {"j": jwt_props()}}}));
+    let ctx = store.get(&name("j")).await.unwrap().unwrap();
+    fx.global(json!({}));
+    store.set(&ctx, ConfigLocation::Global).await.unwrap();
+    let written = fx.read("global.json");
+    assert_eq!(written["ims"]["contexts"]["j"]["private_key"], json!(PEM));
+    assert_eq!(
+        written["ims"]["contexts"]["j"]["meta_scopes"],
+        json!(["ent_dataservices_sdk"])
+    );
+    let again = store.get(&name("j")).await.unwrap().unwrap();
+    assert_eq!(again.credentials.kind(), "jwt");
+}
+
+#[tokio::test]
+async fn bad_current_and_corrupted_files_are_clear_errors() {
+    let fx = Fixture::new();
+    fx.global(json!({"ims": {"config": {"current": "not valid!"}}}));
+    let err = fx.store(&[]).current().await.unwrap_err().to_string();
+    assert!(err.contains("ims.config.current"), "{err}");
+    std::fs::write(fx.dir.path().join("global.json"), "{ broken").unwrap();
+    let err = fx.store(&[]).get(&name("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)));
+    assert!(err.to_string().contains("global.json"), "{err}");
+}
+
+#[test]
+fn debug_shows_no_secrets() {
+    let fx = Fixture::new();
+    let store = fx.store(&[("AIO_IMS_CONTEXTS_X_CLIENT__SECRET", "hunter2")]);
+    let shown = format!("{store:?} {:?}", store.config());
+    assert!(!shown.contains("hunter2"), "{shown}");
+}

@@ -1,0 +1,78 @@
+//! `getToken` end to end: contexts in aio's files, each naming the emulator
+//! with `ims_url`, tokens from the emulator, cached in the files.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use ims_api::{ContextName, ImsEnvironment, SystemClock, TokenProvider};
+use ims_core::{
+    AioConfig, AioContextStore, ConfigPaths, ContextTokenProvider, FileTokenCache, HttpPolicy,
+    ImsClients, ProviderConfig,
+};
+use ims_emulator::{Emulator, default_seed as seed};
+
+fn provider(dir: &std::path::Path) -> ContextTokenProvider {
+    let config = AioConfig::with_env(
+        ConfigPaths::new(dir.join("aio")).with_local(dir.join(".aio")),
+        Vec::<(String, String)>::new(),
+    );
+    ContextTokenProvider::with_clients(
+        Arc::new(AioContextStore::new(config.clone())),
+        Arc::new(FileTokenCache::new(config)),
+        // The default (prod) must not be used: each context names the emulator.
+        ImsClients::new(ImsEnvironment::Prod, HttpPolicy::default()),
+        Arc::new(SystemClock),
+        ProviderConfig::default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_get_tokens_from_the_ims_they_name_and_reuse_them() {
+    let ims = Emulator::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("private.key");
+    std::fs::write(&key_path, seed::jwt_private_key_pem()).unwrap();
+    let config = serde_json::json!({
+        "ims": { "contexts": {
+            "svc": {
+                "ims_url": ims.base(),
+                "client_id": seed::S2S_CLIENT_ID,
+                "client_secrets": [seed::S2S_CLIENT_SECRET],
+                "scopes": ["openid", "AdobeID"],
+                "ims_org_id": seed::ORG_ID,
+            },
+            "legacy": {
+                "ims_url": ims.base(),
+                "client_id": seed::JWT_CLIENT_ID,
+                "client_secret": seed::JWT_CLIENT_SECRET,
+                "technical_account_id": seed::JWT_TECHNICAL_ACCOUNT_ID,
+                "ims_org_id": seed::ORG_ID,
+                "meta_scopes": serde_json::to_string(seed::JWT_META_SCOPES).unwrap(),
+                "private_key": key_path.to_str().unwrap(),
+            },
+        }}
+    });
+    std::fs::write(dir.path().join("aio"), config.to_string()).unwrap();
+
+    let first = provider(dir.path());
+    let svc = ContextName::parse("svc").unwrap();
+    let legacy = ContextName::parse("legacy").unwrap();
+    let a = first.get_token(&svc).await.unwrap();
+    let b = first.get_token(&legacy).await.unwrap();
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    assert_eq!(ims.stats().count("POST /ims/exchange/jwt"), 1);
+
+    // A second process (a fresh provider over the same files) reuses both.
+    let second = provider(dir.path());
+    let again_a = second.get_token(&svc).await.unwrap();
+    let again_b = second.get_token(&legacy).await.unwrap();
+    assert_eq!(a.token.expose_secret(), again_a.token.expose_secret());
+    assert_eq!(b.token.expose_secret(), again_b.token.expose_secret());
+    assert_eq!(ims.stats().total, 2, "no further IMS request");
+
+    // Forced invalidation reaches the emulator; the next call mints anew.
+    second.invalidate(&svc, true).await.unwrap();
+    assert_eq!(ims.stats().count("POST /ims/invalidate_token/v2"), 1);
+    let fresh = second.get_token(&svc).await.unwrap();
+    assert_ne!(fresh.token.expose_secret(), a.token.expose_secret());
+}
