@@ -34,6 +34,27 @@ pub struct AdminUser {
 }
 
 impl AdminUser {
+    /// An active user without a role or failed sign-ins: what an
+    /// [`AdminUserDirectory`] implementation builds (then sets the fields).
+    pub fn new(
+        id: AdminUserId,
+        username: impl Into<String>,
+        email: impl Into<String>,
+        first_name: impl Into<String>,
+        last_name: impl Into<String>,
+    ) -> Self {
+        AdminUser {
+            id,
+            username: username.into(),
+            email: email.into(),
+            first_name: first_name.into(),
+            last_name: last_name.into(),
+            is_active: true,
+            role: None,
+            login_failures: LoginFailures::default(),
+        }
+    }
+
     /// Whether the user is locked at `now`.
     pub fn is_locked(&self, now: OffsetDateTime) -> bool {
         self.login_failures.is_locked(now)
