@@ -224,18 +224,9 @@ impl Store {
             )
         })?;
         let pool = connect_pool(backend, url, &options).await?;
-        let migrator = migrator(backend);
-        let migrated: std::result::Result<(), sqlx::migrate::MigrateError> = match pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(ref pool) => migrator.run(pool).await,
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(ref pool) => migrator.run(pool).await,
-            #[cfg(feature = "mysql")]
-            Pool::MySql(ref pool) => migrator.run(pool).await,
-        };
-        if let Err(err) = migrated {
+        if let Err(err) = migrate(backend, &pool).await {
             pool.close().await;
-            return Err(Error::storage("failed to run the store's migrations", err));
+            return Err(err);
         }
         Ok(Store {
             inner: Arc::new(Inner {
@@ -286,6 +277,75 @@ impl Store {
     pub async fn close(&self) {
         self.inner.pool.close().await;
     }
+}
+
+/// How often connecting runs the migrations again after a failure: instances
+/// starting together race on a fresh database (SQLite's migrator takes no
+/// lock, and MySQL's can lose the race on the migrations table); the loser's
+/// next run finds the migration applied.
+const MIGRATION_ATTEMPTS: u32 = 5;
+
+/// Runs the embedded migrations, retrying a race with another instance.
+async fn migrate(backend: Backend, pool: &Pool) -> Result<()> {
+    let migrator = migrator(backend);
+    let mut attempt = 1;
+    loop {
+        let migrated: std::result::Result<(), sqlx::migrate::MigrateError> = match *pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(ref pool) => migrator.run(pool).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(ref pool) => migrator.run(pool).await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(ref pool) => migrate_mysql(&migrator, pool).await,
+        };
+        match migrated {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt >= MIGRATION_ATTEMPTS || !is_race(&err) => {
+                return Err(Error::storage("failed to run the store's migrations", err));
+            }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// sqlx's own MySQL migration lock asks `GET_LOCK(name, -1)` and ignores the
+/// answer, which MariaDB takes as "don't wait": instances then migrate at the
+/// same time. Take a server lock named after the database, with a real
+/// timeout, on the connection that migrates.
+#[cfg(feature = "mysql")]
+async fn migrate_mysql(
+    migrator: &Migrator,
+    pool: &sqlx::MySqlPool,
+) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT GET_LOCK(CONCAT('ims_store_migrate:', LEFT(SHA1(DATABASE()), 40)), 60)")
+        .execute(&mut *conn)
+        .await?;
+    // `run_direct` is sqlx's own way around `Acquire` not being general
+    // enough for a `Send` future over `&mut MySqlConnection`.
+    let migrated = migrator.run_direct(None, &mut *conn, false).await;
+    let released = sqlx::query(
+        "SELECT RELEASE_LOCK(CONCAT('ims_store_migrate:', LEFT(SHA1(DATABASE()), 40)))",
+    )
+    .execute(&mut *conn)
+    .await;
+    migrated?;
+    released.map(|_| ()).map_err(Into::into)
+}
+
+/// Errors another instance migrating at the same time can cause: a
+/// duplicate migration row, a table that already exists, a busy database.
+fn is_race(err: &sqlx::migrate::MigrateError) -> bool {
+    use sqlx::migrate::MigrateError;
+    matches!(
+        err,
+        MigrateError::Execute(sqlx::Error::Database(_))
+            | MigrateError::ExecuteMigration(sqlx::Error::Database(_), _)
+            | MigrateError::Dirty(_)
+    )
 }
 
 /// The embedded migrations of a backend.
