@@ -390,7 +390,11 @@ impl Pool {
         loop {
             match op().await {
                 Ok(value) => return Ok(value),
-                Err(err) if attempt < BUSY_RETRIES && is_busy(&err) => {
+                Err(err)
+                    if attempt < BUSY_RETRIES
+                        && self.backend() == Backend::Sqlite
+                        && is_busy(&err) =>
+                {
                     attempt += 1;
                     let pause = Duration::from_millis(5 * u64::from(attempt.min(10)));
                     tokio::time::sleep(pause).await;

@@ -17,7 +17,8 @@ use ims_api::{
     LockoutPolicy, NewAdminUser, OrgId, Page, Password, RefreshToken, TokenCache, TokenHash,
     TokenStatus, UserProfileRecord, UserProfileRepository, WebApiToken, WebApiTokenRepository,
 };
-use ims_store::Store;
+use ims_store::{Backend, Store};
+use std::sync::Arc;
 use support::TestDb;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -787,7 +788,17 @@ mod cases {
     /// writes at once, and a lease held through one excludes the other.
     pub(crate) async fn two_pools_see_each_other(db: &TestDb) {
         let first = db.store().await;
-        let second = db.store().await;
+        // The second instance names the same database by the scheme's alias.
+        let alias = match db.backend {
+            Backend::Postgres => db.url.replacen("postgres:", "postgresql:", 1),
+            Backend::MySql => db.url.replacen("mysql:", "mariadb:", 1),
+            _ => db.url.clone(),
+        };
+        let clock: Arc<dyn ims_api::Clock> = db.clock.clone();
+        let second = Store::connect(&alias, support::options(Some(&db.key), Some(clock)))
+            .await
+            .unwrap();
+        assert_eq!(second.backend(), db.backend);
         let jane = admin(&first, "jane").await;
         let seen = second
             .admin_users()
