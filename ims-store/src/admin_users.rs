@@ -112,6 +112,9 @@ impl SqlAdminUserDirectory {
             .find(|row| row.text(1).is_ok_and(|username| username == login))
             .or_else(|| rows.first());
         let Some(row) = row else {
+            // Spend the time a verification would, so that response times
+            // do not tell which logins exist.
+            self.hash(password).await?;
             return Ok(None);
         };
         let user = user_from_row(row)?;

@@ -277,9 +277,11 @@ impl Row {
     }
 }
 
-/// How often a write that SQLite refused as busy is tried again, on top of
-/// the connection's `busy_timeout`.
-const BUSY_RETRIES: u32 = 20;
+/// How often a statement that failed transiently (SQLite busy or locked, a
+/// deadlock or serialization failure on a server) is tried again, on top of
+/// SQLite's `busy_timeout`. Every statement is a single autocommit
+/// statement, so a failed one changed nothing and may simply run again.
+const TRANSIENT_RETRIES: u32 = 20;
 
 impl Pool {
     pub(crate) fn backend(&self) -> Backend {
@@ -390,11 +392,7 @@ impl Pool {
         loop {
             match op().await {
                 Ok(value) => return Ok(value),
-                Err(err)
-                    if attempt < BUSY_RETRIES
-                        && self.backend() == Backend::Sqlite
-                        && is_busy(&err) =>
-                {
+                Err(err) if attempt < TRANSIENT_RETRIES && is_transient(self.backend(), &err) => {
                     attempt += 1;
                     let pause = Duration::from_millis(5 * u64::from(attempt.min(10)));
                     tokio::time::sleep(pause).await;
@@ -426,17 +424,25 @@ impl From<sqlx::mysql::MySqlRow> for Row {
     }
 }
 
-/// SQLite's `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), extended codes
-/// included: transient, worth another try.
-fn is_busy(err: &sqlx::Error) -> bool {
+/// Whether another try may succeed: SQLite's `SQLITE_BUSY` (5) and
+/// `SQLITE_LOCKED` (6), extended codes included; on PostgreSQL and MySQL a
+/// deadlock victim or serialization failure (SQLSTATE `40001`, `40P01`).
+fn is_transient(backend: Backend, err: &sqlx::Error) -> bool {
     let Some(db) = err.as_database_error() else {
         return false;
     };
-    let by_code = db
-        .code()
-        .and_then(|code| code.parse::<i32>().ok())
-        .is_some_and(|code| matches!(code & 0xff, 5 | 6));
-    by_code || db.message().contains("database is locked")
+    let code = db.code();
+    match backend {
+        Backend::Sqlite => {
+            let by_code = code
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6));
+            by_code || db.message().contains("database is locked")
+        }
+        Backend::Postgres | Backend::MySql => {
+            matches!(code.as_deref(), Some("40001" | "40P01"))
+        }
+    }
 }
 
 /// Whether the error is a unique-constraint violation, and the message of

@@ -889,6 +889,44 @@ mod cases {
         second.close().await;
     }
 
+    /// Many writers at once, through two pools: every write lands.
+    pub(crate) async fn concurrent_writers_all_succeed(db: &TestDb) {
+        let stores = [db.store().await, db.store().await];
+        let writers: Vec<_> = (0..50u8)
+            .map(|n| {
+                let store = stores[usize::from(n % 2)].clone();
+                tokio::spawn(async move {
+                    let user = admin(&store, &format!("writer{n}")).await;
+                    let token = WebApiToken::validated(user.id, hash(n), T0 + secs(60), T0);
+                    store.webapi_tokens().save(&token).await.unwrap();
+                    let ctx = ContextName::parse(&format!("ctx{}", n % 5)).unwrap();
+                    let tokens = ContextTokens {
+                        access_token: Some(ExpiringToken::new(AccessToken::new("t"), T0)),
+                        refresh_token: None,
+                    };
+                    store.token_cache().store(&ctx, &tokens).await.unwrap();
+                    store
+                        .token_cache()
+                        .try_lease(&ctx, &format!("w{n}"), Duration::from_secs(5))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut leases = 0;
+        for writer in writers {
+            leases += usize::from(writer.await.unwrap());
+        }
+        assert_eq!(leases, 5, "one lease per context");
+        assert_eq!(stores[0].admin_users().list().await.unwrap().len(), 50);
+        let tokens = stores[1]
+            .webapi_tokens()
+            .list(Page::first(100))
+            .await
+            .unwrap();
+        assert_eq!(tokens.len(), 50);
+    }
+
     /// Instances starting together on a fresh database all migrate it.
     pub(crate) async fn concurrent_connects_migrate_once(db: &TestDb) {
         let connects: Vec<_> = (0..4)
@@ -933,6 +971,7 @@ macro_rules! conformance_suite {
             token_cache_store_load_clear,
             token_cache_leases,
             two_pools_see_each_other,
+            concurrent_writers_all_succeed,
             concurrent_connects_migrate_once,
         );
     };
