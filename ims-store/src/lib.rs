@@ -61,7 +61,7 @@
 // Built without any backend, the store can only refuse to connect.
 #![cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(unused)
+    allow(unused, clippy::never_loop)
 )]
 
 mod admin_users;
