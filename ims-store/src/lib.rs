@@ -6,7 +6,50 @@
 //! shared token store of the token provider. SQLite is embedded by default;
 //! PostgreSQL and MySQL/MariaDB serve hosts that run several instances.
 //!
-//! Each repository implements a host-side trait of [`ims_api`].
+//! ## Example
+//!
+//! Connect (the migrations run on connect), create an admin user, and find
+//! them the way the IMS sign-in does, by e-mail address:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> ims_api::Result<()> {
+//! use ims_api::{AdminUserDirectory, NewAdminUser, Password};
+//! use ims_store::{EncryptionKey, Store, StoreOptions};
+//!
+//! let key = EncryptionKey::generate(); // in production: EncryptionKey::from_env("IMS_STORE_KEY")
+//! let store = Store::connect("sqlite::memory:", StoreOptions::new().with_encryption_key(key)).await?;
+//!
+//! let admins = store.admin_users();
+//! let jane = admins
+//!     .create(&NewAdminUser::new("jane", "Jane@Example.com", "Jane", "Doe", Password::new("s3cret!"))
+//!         .with_role("Administrators"))
+//!     .await?;
+//! let found = admins.find_by_email("jane@example.com").await?;
+//! assert_eq!(found.map(|user| user.id), Some(jane.id));
+//!
+//! // Hand the repositories to admin-ims / webapi-ims as trait objects.
+//! let _directory: std::sync::Arc<dyn AdminUserDirectory> = std::sync::Arc::new(admins);
+//! let _tokens: std::sync::Arc<dyn ims_api::WebApiTokenRepository> =
+//!     std::sync::Arc::new(store.webapi_tokens());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Backends
+//!
+//! [`Store::connect`] picks the backend from the URL scheme: `sqlite:`
+//! (feature `sqlite`, the default), `postgres:`/`postgresql:` (feature
+//! `postgres`), `mysql:`/`mariadb:` (feature `mysql`). A scheme whose feature
+//! is not compiled in is a `Misconfigured` error. Times are stored as
+//! milliseconds since the Unix epoch (`BIGINT`), the same on every backend.
+//!
+//! ## Secrets at rest
+//!
+//! Client secrets and tokens are encrypted with AES-256-GCM under an
+//! [`EncryptionKey`] the host supplies (never stored beside the data).
+//! Without a key, saving a secret is a `Misconfigured` error: nothing is
+//! ever stored in clear. Passwords of `admin_user` are argon2id hashes.
 //!
 //! ## What this crate must never do
 //!
@@ -14,7 +57,28 @@
 //!   `ims-api` traits that the host wires in.
 //! - Store a client secret or an access token unencrypted, or keep the
 //!   encryption key beside the data.
-//!
-//! The repositories arrive with the webapi-ims and ims-store issue.
 
+// Built without any backend, the store can only refuse to connect.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(unused, clippy::never_loop)
+)]
+
+mod admin_users;
+mod crypto;
+mod db;
+mod settings;
+mod store;
+mod token_cache;
+mod user_profiles;
+mod webapi_tokens;
+
+pub use admin_users::SqlAdminUserDirectory;
+pub use crypto::{EncryptionKey, KeyError};
+pub use db::Backend;
 pub use ims_api;
+pub use settings::SqlSettingsStore;
+pub use store::{MIGRATIONS_TABLE, PasswordHashCost, Store, StoreOptions};
+pub use token_cache::SqlTokenCache;
+pub use user_profiles::SqlUserProfileRepository;
+pub use webapi_tokens::SqlWebApiTokenRepository;

@@ -1,0 +1,426 @@
+//! The reference `admin_user` table, for hosts without their own users.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use ims_api::{
+    AdminUser, AdminUserDirectory, AdminUserId, Error, InvalidValue, LockoutPolicy, LoginFailures,
+    NewAdminUser, Password, Result,
+};
+use time::OffsetDateTime;
+
+use crate::db::{Row, Sql, Value, unique_violation};
+use crate::store::{Inner, PasswordHashCost};
+
+macro_rules! select_users {
+    ($($rest:literal)?) => {
+        concat!(
+            "SELECT id, username, email, first_name, last_name, is_active, role, ",
+            "failures_num, first_failure, lock_expires FROM admin_user"
+            $(, " ", $rest)?
+        )
+    };
+}
+
+static FIND_BY_EMAIL: Sql = Sql::new(select_users!("WHERE email_normalized = $1"));
+static FIND_BY_ID: Sql = Sql::new(select_users!("WHERE id = $1"));
+static FIND_FOR_LOGIN: Sql = Sql::new(concat!(
+    "SELECT id, username, email, first_name, last_name, is_active, role, ",
+    "failures_num, first_failure, lock_expires, password_hash FROM admin_user ",
+    "WHERE username = $1 OR email_normalized = $2 ORDER BY id LIMIT 2"
+));
+static LIST: Sql = Sql::new(select_users!("ORDER BY id"));
+static INSERT: Sql = Sql::with_mysql(
+    "INSERT INTO admin_user (username, email, email_normalized, first_name, last_name, \
+     password_hash, is_active, role, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    "INSERT INTO admin_user (username, email, email_normalized, first_name, last_name, \
+     password_hash, is_active, role, created_at, updated_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+);
+static SET_ACTIVE: Sql =
+    Sql::new("UPDATE admin_user SET is_active = $1, updated_at = $2 WHERE id = $3");
+static SET_PASSWORD: Sql =
+    Sql::new("UPDATE admin_user SET password_hash = $1, updated_at = $2 WHERE id = $3");
+static FAILURES: Sql = Sql::new(
+    "SELECT failures_num, first_failure, lock_expires, lock_version FROM admin_user WHERE id = $1",
+);
+static SWAP_FAILURES: Sql = Sql::new(
+    "UPDATE admin_user SET failures_num = $1, first_failure = $2, lock_expires = $3, \
+     lock_version = lock_version + 1, updated_at = $4 WHERE id = $5 AND lock_version = $6",
+);
+static RESET_FAILURES: Sql = Sql::new(
+    "UPDATE admin_user SET failures_num = 0, first_failure = NULL, lock_expires = NULL, \
+     lock_version = lock_version + 1, updated_at = $1 WHERE id = $2",
+);
+static DELETE: Sql = Sql::new("DELETE FROM admin_user WHERE id = $1");
+
+/// How often `record_login_failure` retries its compare-and-swap when other
+/// writers changed the row in between.
+const SWAP_ATTEMPTS: u32 = 100;
+
+/// The `admin_user` table as an [`AdminUserDirectory`], with argon2id
+/// password hashes. Cheap to clone.
+///
+/// E-mail addresses are matched case-insensitively (a lower-cased copy is
+/// unique); user names exactly.
+#[derive(Clone)]
+pub struct SqlAdminUserDirectory {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SqlAdminUserDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlAdminUserDirectory")
+            .field("store", &self.inner)
+            .finish()
+    }
+}
+
+impl SqlAdminUserDirectory {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        SqlAdminUserDirectory { inner }
+    }
+
+    /// The user whose user name or e-mail address is `login`, if `password`
+    /// matches their hash; `None` for an unknown login or a wrong password.
+    ///
+    /// Whether the user is active, locked or has a role is left to the
+    /// caller, as is counting the failure
+    /// ([`record_login_failure`](AdminUserDirectory::record_login_failure)).
+    pub async fn verify_password(
+        &self,
+        login: &str,
+        password: &Password,
+    ) -> Result<Option<AdminUser>> {
+        let rows = self
+            .inner
+            .pool
+            .fetch_all(
+                "look up an admin user for a password sign-in",
+                &FIND_FOR_LOGIN,
+                &[Value::text(login), Value::Text(normalize_email(login))],
+            )
+            .await?;
+        // A user name equal to another user's e-mail address is ambiguous:
+        // prefer the user name match.
+        let row = rows
+            .iter()
+            .find(|row| row.text(1).is_ok_and(|username| username == login))
+            .or_else(|| rows.first());
+        let Some(row) = row else {
+            // Spend the time a verification would, so that response times
+            // do not tell which logins exist.
+            self.hash(password).await?;
+            return Ok(None);
+        };
+        let user = user_from_row(row)?;
+        let stored = row.text(10)?;
+        let password = password.clone();
+        let matches = tokio::task::spawn_blocking(move || verify_hash(&stored, &password))
+            .await
+            .map_err(|err| Error::storage("password verification was interrupted", err))?;
+        Ok(matches.then_some(user))
+    }
+
+    /// Replaces a user's password (hashed with argon2id).
+    pub async fn set_password(&self, id: AdminUserId, password: &Password) -> Result<()> {
+        let hash = self.hash(password).await?;
+        let now = self.inner.clock.now();
+        let changed = self
+            .inner
+            .pool
+            .execute(
+                "change an admin user's password",
+                &SET_PASSWORD,
+                &[Value::Text(hash), Value::time(now), Value::Int(id.0)],
+            )
+            .await?;
+        require_row(changed, id)
+    }
+
+    /// Deletes a user, and with them (by cascade) their Web API token rows
+    /// and IMS profile; whether there was one.
+    pub async fn delete(&self, id: AdminUserId) -> Result<bool> {
+        let deleted = self
+            .inner
+            .pool
+            .execute("delete an admin user", &DELETE, &[Value::Int(id.0)])
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn hash(&self, password: &Password) -> Result<String> {
+        let cost = self.inner.password_hash_cost;
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password, cost))
+            .await
+            .map_err(|err| Error::storage("password hashing was interrupted", err))?
+    }
+}
+
+#[async_trait]
+impl AdminUserDirectory for SqlAdminUserDirectory {
+    async fn find_by_email(&self, email: &str) -> Result<Option<AdminUser>> {
+        self.inner
+            .pool
+            .fetch_optional(
+                "look up an admin user by e-mail address",
+                &FIND_BY_EMAIL,
+                &[Value::Text(normalize_email(email))],
+            )
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn find_by_id(&self, id: AdminUserId) -> Result<Option<AdminUser>> {
+        self.inner
+            .pool
+            .fetch_optional(
+                "look up an admin user by id",
+                &FIND_BY_ID,
+                &[Value::Int(id.0)],
+            )
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<AdminUser>> {
+        self.inner
+            .pool
+            .fetch_all("list admin users", &LIST, &[])
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn create(&self, user: &NewAdminUser) -> Result<AdminUser> {
+        if user.username.trim().is_empty() {
+            return Err(InvalidValue::new("admin user", "the user name is empty").into());
+        }
+        if !user.email.contains('@') {
+            return Err(InvalidValue::new("admin user", "the e-mail address has no '@'").into());
+        }
+        let hash = self.hash(&user.password).await?;
+        let now = self.inner.clock.now();
+        let id = self
+            .inner
+            .pool
+            .insert_returning_id(
+                "create an admin user",
+                &INSERT,
+                &[
+                    Value::text(&user.username),
+                    Value::text(&user.email),
+                    Value::Text(normalize_email(&user.email)),
+                    Value::text(&user.first_name),
+                    Value::text(&user.last_name),
+                    Value::Text(hash),
+                    Value::Bool(user.is_active),
+                    Value::OptText(user.role.clone()),
+                    Value::time(now),
+                    Value::time(now),
+                ],
+            )
+            .await
+            .map_err(|err| match unique_violation(&err) {
+                Some(detail) if detail.contains("email") => InvalidValue::new(
+                    "admin user",
+                    "the e-mail address is already used by another admin user",
+                )
+                .into(),
+                Some(_) => InvalidValue::new(
+                    "admin user",
+                    "the user name is already used by another admin user",
+                )
+                .into(),
+                None => err,
+            })?;
+        let mut created =
+            AdminUser::new(AdminUserId(id), user.username.clone(), user.email.clone());
+        created.first_name = user.first_name.clone();
+        created.last_name = user.last_name.clone();
+        created.is_active = user.is_active;
+        created.role = user.role.clone();
+        Ok(created)
+    }
+
+    async fn set_active(&self, id: AdminUserId, active: bool) -> Result<()> {
+        let now = self.inner.clock.now();
+        let changed = self
+            .inner
+            .pool
+            .execute(
+                "activate or deactivate an admin user",
+                &SET_ACTIVE,
+                &[Value::Bool(active), Value::time(now), Value::Int(id.0)],
+            )
+            .await?;
+        require_row(changed, id)
+    }
+
+    async fn record_login_failure(
+        &self,
+        id: AdminUserId,
+        policy: &LockoutPolicy,
+        now: OffsetDateTime,
+    ) -> Result<LoginFailures> {
+        const WHAT: &str = "record a failed sign-in";
+        // Optimistic read-modify-write: the update applies only if no other
+        // writer bumped `lock_version` since the read, else read again.
+        for _ in 0..SWAP_ATTEMPTS {
+            let row = self
+                .inner
+                .pool
+                .fetch_optional(WHAT, &FAILURES, &[Value::Int(id.0)])
+                .await?
+                .ok_or_else(|| unknown_user(id))?;
+            let current = LoginFailures {
+                count: count_from(row.int(0)?),
+                first_failure: row.opt_time(1)?,
+                lock_expires: row.opt_time(2)?,
+            };
+            let version = row.int(3)?;
+            let next = policy.record_failure(&current, now);
+            let swapped = self
+                .inner
+                .pool
+                .execute(
+                    WHAT,
+                    &SWAP_FAILURES,
+                    &[
+                        Value::Int(i64::from(next.count)),
+                        Value::opt_time(next.first_failure),
+                        Value::opt_time(next.lock_expires),
+                        Value::time(now),
+                        Value::Int(id.0),
+                        Value::Int(version),
+                    ],
+                )
+                .await?;
+            if swapped == 1 {
+                return Ok(next);
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(Error::Storage {
+            message: format!("failed to {WHAT}: too many concurrent updates of the user"),
+            source: None,
+        })
+    }
+
+    async fn reset_login_failures(&self, id: AdminUserId) -> Result<()> {
+        let now = self.inner.clock.now();
+        let changed = self
+            .inner
+            .pool
+            .execute(
+                "reset an admin user's failed sign-ins",
+                &RESET_FAILURES,
+                &[Value::time(now), Value::Int(id.0)],
+            )
+            .await?;
+        require_row(changed, id)
+    }
+}
+
+/// The case-insensitive key of an e-mail address.
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn count_from(stored: i64) -> u32 {
+    u32::try_from(stored.max(0)).unwrap_or(u32::MAX)
+}
+
+fn unknown_user(id: AdminUserId) -> Error {
+    InvalidValue::new("admin user id", format!("no admin user has id {id}")).into()
+}
+
+fn require_row(changed: u64, id: AdminUserId) -> Result<()> {
+    if changed == 0 {
+        Err(unknown_user(id))
+    } else {
+        Ok(())
+    }
+}
+
+/// A row of `select_users!` (or `FIND_FOR_LOGIN`, which adds the hash).
+fn user_from_row(row: &Row) -> Result<AdminUser> {
+    let mut user = AdminUser::new(AdminUserId(row.int(0)?), row.text(1)?, row.text(2)?);
+    user.first_name = row.text(3)?;
+    user.last_name = row.text(4)?;
+    user.is_active = row.boolean(5)?;
+    user.role = row.opt_text(6)?;
+    user.login_failures = LoginFailures {
+        count: count_from(row.int(7)?),
+        first_failure: row.opt_time(8)?,
+        lock_expires: row.opt_time(9)?,
+    };
+    Ok(user)
+}
+
+fn hash_password(password: &Password, cost: PasswordHashCost) -> Result<String> {
+    let failed = |what: &str| Error::Storage {
+        message: format!("failed to hash a password: {what}"),
+        source: None,
+    };
+    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+        .map_err(|_| Error::Misconfigured("the argon2 password-hash cost is invalid".into()))?;
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt[..]);
+    let salt = SaltString::encode_b64(&salt).map_err(|_| failed("salt"))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| failed("argon2"))
+}
+
+/// Whether the password matches a stored PHC string (its own parameters).
+fn verify_hash(stored: &str, password: &Password) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.expose_secret().as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_well_formed() {
+        crate::db::assert_statements_well_formed(&[
+            &FIND_BY_EMAIL,
+            &FIND_BY_ID,
+            &FIND_FOR_LOGIN,
+            &LIST,
+            &INSERT,
+            &SET_ACTIVE,
+            &SET_PASSWORD,
+            &FAILURES,
+            &SWAP_FAILURES,
+            &RESET_FAILURES,
+            &DELETE,
+        ]);
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let password = Password::new("correct horse");
+        let hash = hash_password(&password, PasswordHashCost::insecure_for_tests()).unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_hash(&hash, &password));
+        assert!(!verify_hash(&hash, &Password::new("wrong")));
+        assert!(!verify_hash("not a hash", &password));
+    }
+}

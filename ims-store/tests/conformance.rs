@@ -1,0 +1,1001 @@
+//! One conformance suite, run against every backend: SQLite always,
+//! PostgreSQL and MySQL/MariaDB when `IMS_TEST_POSTGRES_URL` /
+//! `IMS_TEST_MYSQL_URL` are set (each test prints why it skips otherwise).
+//!
+//! Every case gets a fresh database (SQLite file, PostgreSQL schema, MySQL
+//! database), so runs sharing a server never see each other's rows.
+
+#![allow(clippy::unwrap_used)] // the cases run inside the generated #[test] functions
+
+mod support;
+
+use std::time::Duration;
+
+use ims_api::{
+    AccessToken, AdminUser, AdminUserDirectory, AdminUserId, ClientId, ClientSecret, ContextName,
+    ContextTokens, Error, ExpiringToken, ImsSettings, ImsSettingsStore, InvalidationReason,
+    LockoutPolicy, NewAdminUser, OrgId, Page, Password, RefreshToken, TokenCache, TokenHash,
+    TokenStatus, UserProfileRecord, UserProfileRepository, WebApiToken, WebApiTokenRepository,
+};
+use ims_store::{Backend, Store};
+use std::sync::Arc;
+use support::TestDb;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const T0: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+fn secs(n: i64) -> time::Duration {
+    time::Duration::seconds(n)
+}
+
+fn hash(n: u8) -> TokenHash {
+    TokenHash::from_digest([n; 32])
+}
+
+async fn admin(store: &Store, name: &str) -> AdminUser {
+    store
+        .admin_users()
+        .create(
+            &NewAdminUser::new(
+                name,
+                format!("{name}@Example.com"),
+                "First",
+                "Last",
+                Password::new(format!("{name}-password")),
+            )
+            .with_role("Administrators"),
+        )
+        .await
+        .unwrap()
+}
+
+mod cases {
+    use super::*;
+
+    pub(crate) async fn admin_users_create_find_list(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let jane = admin(&store, "jane").await;
+        assert_eq!(jane.email, "jane@Example.com");
+        assert_eq!(jane.role.as_deref(), Some("Administrators"));
+        assert!(jane.is_active && jane.has_permissions());
+        let bob = admins
+            .create(&NewAdminUser::new(
+                "bob",
+                "bob@example.com",
+                "Bob",
+                "B",
+                Password::new("pw"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(bob.role, None);
+
+        let found = admins
+            .find_by_email("JANE@example.COM")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, jane);
+        assert_eq!(admins.find_by_id(bob.id).await.unwrap().unwrap(), bob);
+        assert!(
+            admins
+                .find_by_id(AdminUserId(i64::MAX))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            admins
+                .find_by_email("nobody@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            admins.list().await.unwrap(),
+            vec![jane.clone(), bob.clone()]
+        );
+
+        let same_email =
+            NewAdminUser::new("jane2", "JANE@example.com", "J", "D", Password::new("x"));
+        let err = admins.create(&same_email).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("e-mail address is already used"),
+            "{err}"
+        );
+        let same_name =
+            NewAdminUser::new("jane", "other@example.com", "J", "D", Password::new("x"));
+        let err = admins.create(&same_name).await.unwrap_err();
+        assert!(
+            err.to_string().contains("user name is already used"),
+            "{err}"
+        );
+        let no_at = NewAdminUser::new("x", "not-an-email", "J", "D", Password::new("x"));
+        assert!(matches!(
+            admins.create(&no_at).await.unwrap_err(),
+            Error::InvalidInput(_)
+        ));
+
+        assert!(admins.delete(bob.id).await.unwrap());
+        assert!(!admins.delete(bob.id).await.unwrap());
+        assert!(admins.find_by_id(bob.id).await.unwrap().is_none());
+    }
+
+    pub(crate) async fn admin_users_set_active(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let jane = admin(&store, "jane").await;
+        admins.set_active(jane.id, false).await.unwrap();
+        assert!(!admins.find_by_id(jane.id).await.unwrap().unwrap().is_active);
+        admins.set_active(jane.id, false).await.unwrap();
+        admins.set_active(jane.id, true).await.unwrap();
+        assert!(admins.find_by_id(jane.id).await.unwrap().unwrap().is_active);
+        let err = admins
+            .set_active(AdminUserId(i64::MAX), true)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    }
+
+    pub(crate) async fn admin_users_lockout(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let jane = admin(&store, "jane").await;
+        let policy = LockoutPolicy {
+            max_failures: 3,
+            lock_duration: Duration::from_secs(60),
+        };
+        let one = admins
+            .record_login_failure(jane.id, &policy, T0)
+            .await
+            .unwrap();
+        assert_eq!((one.count, one.first_failure), (1, Some(T0)));
+        let two = admins
+            .record_login_failure(jane.id, &policy, T0 + secs(10))
+            .await
+            .unwrap();
+        assert_eq!(two.count, 2);
+        assert!(!two.is_locked(T0 + secs(10)));
+        let three = admins
+            .record_login_failure(jane.id, &policy, T0 + secs(20))
+            .await
+            .unwrap();
+        assert_eq!(three.count, 3);
+        assert_eq!(three.lock_expires, Some(T0 + secs(80)));
+
+        let stored = admins.find_by_id(jane.id).await.unwrap().unwrap();
+        assert_eq!(stored.login_failures, three);
+        assert!(stored.is_locked(T0 + secs(79)));
+        assert!(!stored.is_locked(T0 + secs(80)));
+
+        admins.reset_login_failures(jane.id).await.unwrap();
+        let reset = admins.find_by_id(jane.id).await.unwrap().unwrap();
+        assert_eq!(reset.login_failures, Default::default());
+
+        // A failure after the window restarts the count.
+        admins
+            .record_login_failure(jane.id, &policy, T0)
+            .await
+            .unwrap();
+        let later = admins
+            .record_login_failure(jane.id, &policy, T0 + secs(61))
+            .await
+            .unwrap();
+        assert_eq!(later.count, 1);
+
+        let unknown = AdminUserId(i64::MAX);
+        assert!(
+            admins
+                .record_login_failure(unknown, &policy, T0)
+                .await
+                .is_err()
+        );
+        assert!(admins.reset_login_failures(unknown).await.is_err());
+    }
+
+    pub(crate) async fn admin_users_concurrent_failures_are_counted_once_each(db: &TestDb) {
+        let store = db.store().await;
+        let jane = admin(&store, "jane").await;
+        let policy = LockoutPolicy {
+            max_failures: 0,
+            lock_duration: Duration::from_secs(3600),
+        };
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let admins = store.admin_users();
+                tokio::spawn(async move {
+                    admins
+                        .record_login_failure(jane.id, &policy, T0)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let stored = store
+            .admin_users()
+            .find_by_id(jane.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.login_failures.count, 20);
+    }
+
+    pub(crate) async fn admin_users_verify_password(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let jane = admin(&store, "jane").await;
+        let right = Password::new("jane-password");
+        let by_name = admins.verify_password("jane", &right).await.unwrap();
+        assert_eq!(by_name.map(|u| u.id), Some(jane.id));
+        let by_email = admins
+            .verify_password("JANE@example.com", &right)
+            .await
+            .unwrap();
+        assert_eq!(by_email.map(|u| u.id), Some(jane.id));
+        assert!(
+            admins
+                .verify_password("jane", &Password::new("nope"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            admins
+                .verify_password("nobody", &right)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let new = Password::new("a new password");
+        admins.set_password(jane.id, &new).await.unwrap();
+        assert!(
+            admins
+                .verify_password("jane", &right)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            admins
+                .verify_password("jane", &new)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            admins
+                .set_password(AdminUserId(i64::MAX), &new)
+                .await
+                .is_err()
+        );
+    }
+
+    pub(crate) async fn webapi_tokens_save_find_replace(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        let record = WebApiToken::validated(jane.id, hash(1), T0 + secs(3600), T0);
+        tokens.save(&record).await.unwrap();
+
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(found.admin_user_id, jane.id);
+        assert_eq!(found.access_token_hash, hash(1));
+        assert!(found.access_token.is_none());
+        assert_eq!(found.created_at, T0);
+        assert_eq!(found.updated_at, T0);
+        assert_eq!(found.last_check_time, T0);
+        assert_eq!(found.access_token_expires_at, T0 + secs(3600));
+        assert_eq!(found.status, TokenStatus::Validated);
+        assert!(tokens.find_by_hash(&hash(2)).await.unwrap().is_none());
+
+        let mut replaced = record
+            .clone()
+            .with_access_token(AccessToken::new("eyJ.replaced"));
+        replaced.access_token_expires_at = T0 + secs(7200);
+        replaced.updated_at = T0 + secs(5);
+        tokens.save(&replaced).await.unwrap();
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(found.access_token_expires_at, T0 + secs(7200));
+        assert_eq!(found.updated_at, T0 + secs(5));
+        assert_eq!(found.access_token.unwrap().expose_secret(), "eyJ.replaced");
+        assert_eq!(tokens.list(Page::first(10)).await.unwrap().len(), 1);
+
+        // A token row needs an admin (foreign key).
+        let orphan = WebApiToken::validated(AdminUserId(i64::MAX), hash(3), T0, T0);
+        assert!(matches!(
+            tokens.save(&orphan).await.unwrap_err(),
+            Error::Storage { .. }
+        ));
+    }
+
+    pub(crate) async fn webapi_tokens_record_check(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        tokens
+            .save(&WebApiToken::validated(jane.id, hash(1), T0 + secs(60), T0))
+            .await
+            .unwrap();
+        tokens
+            .record_check(&hash(1), T0 + secs(600), T0 + secs(9000))
+            .await
+            .unwrap();
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(found.last_check_time, T0 + secs(600));
+        assert_eq!(found.updated_at, T0 + secs(600));
+        assert_eq!(found.access_token_expires_at, T0 + secs(9000));
+        assert_eq!(found.created_at, T0);
+        // An unknown token is not an error.
+        tokens.record_check(&hash(9), T0, T0).await.unwrap();
+    }
+
+    pub(crate) async fn webapi_tokens_invalidate(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        let bob = admin(&store, "bob").await;
+        for (n, who) in [(1, &jane), (2, &jane), (3, &jane), (4, &bob)] {
+            tokens
+                .save(&WebApiToken::validated(
+                    who.id,
+                    hash(n),
+                    T0 + secs(3600),
+                    T0,
+                ))
+                .await
+                .unwrap();
+        }
+        let at = T0 + secs(30);
+        assert!(
+            tokens
+                .invalidate(&hash(1), &InvalidationReason::FailedValidation, at)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tokens
+                .invalidate(&hash(1), &InvalidationReason::Revoked, at)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tokens
+                .invalidate(&hash(9), &InvalidationReason::Revoked, at)
+                .await
+                .unwrap()
+        );
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(
+            found.status,
+            TokenStatus::Invalidated {
+                at,
+                reason: InvalidationReason::FailedValidation
+            }
+        );
+        assert!(found.is_invalidated());
+        assert_eq!(found.updated_at, at);
+
+        let other = InvalidationReason::Other("role changed".to_owned());
+        assert_eq!(
+            tokens
+                .invalidate_all_for_admin(jane.id, &other, at)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            tokens
+                .invalidate_all_for_admin(jane.id, &other, at)
+                .await
+                .unwrap(),
+            0
+        );
+        let janes = tokens.list_by_admin(jane.id).await.unwrap();
+        assert_eq!(janes.len(), 3);
+        assert!(janes.iter().all(WebApiToken::is_invalidated));
+        let two = tokens.find_by_hash(&hash(2)).await.unwrap().unwrap();
+        assert_eq!(two.status, TokenStatus::Invalidated { at, reason: other });
+        let bobs = tokens.list_by_admin(bob.id).await.unwrap();
+        assert_eq!(bobs.len(), 1);
+        assert_eq!(bobs[0].status, TokenStatus::Validated);
+
+        // Deleting the admin cascades to their rows.
+        assert!(store.admin_users().delete(jane.id).await.unwrap());
+        assert!(tokens.list_by_admin(jane.id).await.unwrap().is_empty());
+        assert!(tokens.find_by_hash(&hash(1)).await.unwrap().is_none());
+    }
+
+    pub(crate) async fn webapi_tokens_list_newest_first(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        for n in 1..=5u8 {
+            let created = T0 + secs(i64::from(n));
+            tokens
+                .save(&WebApiToken::validated(
+                    jane.id,
+                    hash(n),
+                    T0 + secs(3600),
+                    created,
+                ))
+                .await
+                .unwrap();
+        }
+        let order = |page: Vec<WebApiToken>| -> Vec<TokenHash> {
+            page.into_iter().map(|t| t.access_token_hash).collect()
+        };
+        assert_eq!(
+            order(tokens.list(Page::first(2)).await.unwrap()),
+            vec![hash(5), hash(4)]
+        );
+        let page = Page {
+            offset: 2,
+            limit: 2,
+        };
+        assert_eq!(
+            order(tokens.list(page).await.unwrap()),
+            vec![hash(3), hash(2)]
+        );
+        let page = Page {
+            offset: 4,
+            limit: 100,
+        };
+        assert_eq!(order(tokens.list(page).await.unwrap()), vec![hash(1)]);
+        assert!(
+            tokens
+                .list(Page {
+                    offset: 5,
+                    limit: 10
+                })
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            order(tokens.list_by_admin(jane.id).await.unwrap()),
+            vec![hash(5), hash(4), hash(3), hash(2), hash(1)]
+        );
+    }
+
+    pub(crate) async fn webapi_tokens_purge_expired(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        for (n, expires) in [(1, 10), (2, 20), (3, 30)] {
+            tokens
+                .save(&WebApiToken::validated(
+                    jane.id,
+                    hash(n),
+                    T0 + secs(expires),
+                    T0,
+                ))
+                .await
+                .unwrap();
+        }
+        tokens
+            .invalidate(&hash(1), &InvalidationReason::Revoked, T0)
+            .await
+            .unwrap();
+        assert_eq!(tokens.purge_expired(T0 + secs(20)).await.unwrap(), 1);
+        assert!(tokens.find_by_hash(&hash(1)).await.unwrap().is_none());
+        assert!(tokens.find_by_hash(&hash(2)).await.unwrap().is_some());
+        assert_eq!(tokens.purge_expired(T0 + secs(31)).await.unwrap(), 2);
+        assert_eq!(tokens.purge_expired(T0 + secs(31)).await.unwrap(), 0);
+    }
+
+    pub(crate) async fn webapi_access_token_encrypted_at_rest(db: &TestDb) {
+        let store = db.store().await;
+        let jane = admin(&store, "jane").await;
+        let plaintext = "eyJhbGciOiJSUzI1NiJ9.very-secret-token";
+        let record = WebApiToken::validated(jane.id, hash(7), T0 + secs(60), T0)
+            .with_access_token(AccessToken::new(plaintext));
+        store.webapi_tokens().save(&record).await.unwrap();
+
+        let raw = db
+            .raw_bytes(format!(
+                "SELECT access_token FROM admin_adobe_ims_webapi WHERE access_token_hash = '{}'",
+                hash(7).as_str()
+            ))
+            .await
+            .unwrap();
+        assert!(raw.len() > plaintext.len());
+        assert!(
+            !raw.windows(plaintext.len())
+                .any(|w| w == plaintext.as_bytes())
+        );
+
+        // Another key: a clear error, not garbage.
+        let other = db
+            .store_with_key(Some(&ims_store::EncryptionKey::generate()))
+            .await;
+        let err = other
+            .webapi_tokens()
+            .find_by_hash(&hash(7))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        assert!(err.to_string().contains("encryption key"), "{err}");
+        assert!(!err.to_string().contains(plaintext));
+
+        // No key: the token is refused, a record without it is fine.
+        let keyless = db.store_with_key(None).await;
+        let err = keyless.webapi_tokens().save(&record).await.unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        let mut bare = record.clone();
+        bare.access_token = None;
+        bare.access_token_hash = hash(8);
+        keyless.webapi_tokens().save(&bare).await.unwrap();
+    }
+
+    pub(crate) async fn user_profiles_save_find_delete(db: &TestDb) {
+        let store = db.store().await;
+        let profiles = store.user_profiles();
+        let jane = admin(&store, "jane").await;
+        assert!(profiles.find_by_admin(jane.id).await.unwrap().is_none());
+
+        let mut record = UserProfileRecord::new(jane.id, "Jane Doe", "jane@example.com", T0);
+        record.image = Some("https://example.com/jane.png".to_owned());
+        record.account_type = Some("ent".to_owned());
+        record.access_token = Some(AccessToken::new("profile-access-secret"));
+        record.refresh_token = Some(RefreshToken::new("profile-refresh-secret"));
+        record.access_token_expires_at = Some(T0 + secs(86_400));
+        profiles.save(&record).await.unwrap();
+
+        let found = profiles.find_by_admin(jane.id).await.unwrap().unwrap();
+        assert_eq!(found.admin_user_id, jane.id);
+        assert_eq!(found.name, "Jane Doe");
+        assert_eq!(found.email, "jane@example.com");
+        assert_eq!(found.image, record.image);
+        assert_eq!(found.account_type.as_deref(), Some("ent"));
+        assert_eq!(
+            found.access_token.unwrap().expose_secret(),
+            "profile-access-secret"
+        );
+        assert_eq!(
+            found.refresh_token.unwrap().expose_secret(),
+            "profile-refresh-secret"
+        );
+        assert_eq!(found.access_token_expires_at, Some(T0 + secs(86_400)));
+        assert_eq!((found.created_at, found.updated_at), (T0, T0));
+
+        for column in ["access_token", "refresh_token"] {
+            let raw = db
+                .raw_bytes(format!(
+                    "SELECT {column} FROM adobe_user_profile WHERE admin_user_id = {}",
+                    jane.id
+                ))
+                .await
+                .unwrap();
+            assert!(!raw.windows(6).any(|w| w == b"secret"), "{column} in clear");
+        }
+
+        // Replace: tokens dropped, name changed.
+        let mut replaced = UserProfileRecord::new(jane.id, "Jane D.", "jane@example.com", T0);
+        replaced.updated_at = T0 + secs(1);
+        profiles.save(&replaced).await.unwrap();
+        let found = profiles.find_by_admin(jane.id).await.unwrap().unwrap();
+        assert_eq!(found.name, "Jane D.");
+        assert!(found.access_token.is_none() && found.refresh_token.is_none());
+        assert_eq!(found.updated_at, T0 + secs(1));
+
+        // Without a key, tokens are refused.
+        let keyless = db.store_with_key(None).await;
+        assert!(matches!(
+            keyless.user_profiles().save(&record).await.unwrap_err(),
+            Error::Misconfigured(_)
+        ));
+
+        assert!(profiles.delete_by_admin(jane.id).await.unwrap());
+        assert!(!profiles.delete_by_admin(jane.id).await.unwrap());
+        assert!(profiles.find_by_admin(jane.id).await.unwrap().is_none());
+
+        // Cascade from admin_user.
+        profiles.save(&replaced).await.unwrap();
+        store.admin_users().delete(jane.id).await.unwrap();
+        assert!(profiles.find_by_admin(jane.id).await.unwrap().is_none());
+    }
+
+    pub(crate) async fn settings_round_trip_and_encryption(db: &TestDb) {
+        let store = db.store().await;
+        let settings = store.settings();
+        let defaults = settings.load().await.unwrap();
+        assert!(!defaults.enabled && defaults.client_id.is_none());
+        assert!(defaults.client_secret.is_none() && defaults.org_id.is_none());
+
+        let secret = "p8e-very-secret-client-secret";
+        let saved = ImsSettings::enabled(
+            ClientId::parse("my_client").unwrap(),
+            ClientSecret::new(secret),
+            OrgId::parse("0123456789ABCDEF01234567@AdobeOrg").unwrap(),
+        );
+        settings.save(&saved).await.unwrap();
+        let loaded = settings.load().await.unwrap();
+        assert!(loaded.enabled && loaded.two_factor_confirmed);
+        assert_eq!(loaded.client_id, saved.client_id);
+        assert_eq!(loaded.org_id, saved.org_id);
+        assert_eq!(
+            loaded.client_secret.as_ref().unwrap().expose_secret(),
+            secret
+        );
+        assert!(!format!("{loaded:?}").contains(secret));
+        assert!(!format!("{store:?} {settings:?}").contains(secret));
+        assert!(!format!("{store:?}").contains(&db.key.expose_base64()));
+
+        let raw = db
+            .raw_bytes("SELECT client_secret FROM adobe_ims_settings WHERE id = 1".to_owned())
+            .await
+            .unwrap();
+        assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+        let wrong = db
+            .store_with_key(Some(&ims_store::EncryptionKey::generate()))
+            .await;
+        let err = wrong.settings().load().await.unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("not the one it was stored with"),
+            "{err}"
+        );
+
+        let keyless = db.store_with_key(None).await;
+        let err = keyless.settings().save(&saved).await.unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        assert!(err.to_string().contains("configure"), "{err}");
+        let err = keyless.settings().load().await.unwrap_err();
+        assert!(err.to_string().contains("no encryption key"), "{err}");
+
+        // Disabling without a secret needs no key.
+        let mut disabled = ImsSettings::default();
+        disabled.client_id = saved.client_id.clone();
+        keyless.settings().save(&disabled).await.unwrap();
+        let loaded = settings.load().await.unwrap();
+        assert!(!loaded.enabled && loaded.client_secret.is_none());
+        assert_eq!(loaded.client_id, saved.client_id);
+    }
+
+    pub(crate) async fn token_cache_store_load_clear(db: &TestDb) {
+        let store = db.store().await;
+        let cache = store.token_cache();
+        let ctx = ContextName::parse("MyService").unwrap();
+        assert!(cache.load(&ctx).await.unwrap().access_token.is_none());
+
+        let tokens = ContextTokens {
+            access_token: Some(ExpiringToken::new(
+                AccessToken::new("cached-access"),
+                T0 + secs(60),
+            )),
+            refresh_token: Some(ExpiringToken::new(
+                RefreshToken::new("cached-refresh"),
+                T0 + secs(600),
+            )),
+        };
+        cache.store(&ctx, &tokens).await.unwrap();
+        let loaded = cache
+            .load(&ContextName::parse("myservice").unwrap())
+            .await
+            .unwrap();
+        let access = loaded.access_token.unwrap();
+        assert_eq!(access.token.expose_secret(), "cached-access");
+        assert_eq!(access.expires_at, T0 + secs(60));
+        let refresh = loaded.refresh_token.unwrap();
+        assert_eq!(refresh.token.expose_secret(), "cached-refresh");
+        assert_eq!(refresh.expires_at, T0 + secs(600));
+
+        let raw = db
+            .raw_bytes(format!(
+                "SELECT access_token FROM ims_token_cache WHERE context_name = '{}'",
+                ctx.as_str()
+            ))
+            .await
+            .unwrap();
+        assert!(!raw.windows(6).any(|w| w == b"cached"));
+
+        // Replacing with only an access token drops the refresh token.
+        let only_access = ContextTokens {
+            access_token: Some(ExpiringToken::new(
+                AccessToken::new("second"),
+                T0 + secs(90),
+            )),
+            refresh_token: None,
+        };
+        cache.store(&ctx, &only_access).await.unwrap();
+        let loaded = cache.load(&ctx).await.unwrap();
+        assert_eq!(loaded.access_token.unwrap().token.expose_secret(), "second");
+        assert!(loaded.refresh_token.is_none());
+
+        cache.clear(&ctx).await.unwrap();
+        let cleared = cache.load(&ctx).await.unwrap();
+        assert!(cleared.access_token.is_none() && cleared.refresh_token.is_none());
+        cache
+            .clear(&ContextName::parse("never-stored").unwrap())
+            .await
+            .unwrap();
+
+        let keyless = db.store_with_key(None).await;
+        assert!(matches!(
+            keyless
+                .token_cache()
+                .store(&ctx, &tokens)
+                .await
+                .unwrap_err(),
+            Error::Misconfigured(_)
+        ));
+        keyless
+            .token_cache()
+            .store(&ctx, &ContextTokens::default())
+            .await
+            .unwrap();
+    }
+
+    pub(crate) async fn token_cache_leases(db: &TestDb) {
+        let store = db.store().await;
+        let cache = store.token_cache();
+        let ctx = ContextName::parse("leased").unwrap();
+        let ttl = Duration::from_secs(30);
+        assert!(cache.try_lease(&ctx, "a", ttl).await.unwrap());
+        assert!(!cache.try_lease(&ctx, "b", ttl).await.unwrap());
+        assert!(
+            cache.try_lease(&ctx, "a", ttl).await.unwrap(),
+            "the holder renews"
+        );
+        cache.release_lease(&ctx, "b").await.unwrap();
+        assert!(
+            !cache.try_lease(&ctx, "b", ttl).await.unwrap(),
+            "b cannot release a's lease"
+        );
+        cache.release_lease(&ctx, "a").await.unwrap();
+        assert!(cache.try_lease(&ctx, "b", ttl).await.unwrap());
+
+        // Storing tokens keeps the lease.
+        cache.store(&ctx, &ContextTokens::default()).await.unwrap();
+        assert!(!cache.try_lease(&ctx, "a", ttl).await.unwrap());
+
+        // An expired lease can be taken over.
+        db.clock.advance(Duration::from_secs(29));
+        assert!(!cache.try_lease(&ctx, "a", ttl).await.unwrap());
+        db.clock.advance(Duration::from_secs(1));
+        assert!(cache.try_lease(&ctx, "a", ttl).await.unwrap());
+        assert!(!cache.try_lease(&ctx, "b", ttl).await.unwrap());
+
+        // Leases are per context.
+        let other = ContextName::parse("other").unwrap();
+        assert!(cache.try_lease(&other, "b", ttl).await.unwrap());
+
+        // Concurrent contenders: exactly one wins.
+        let fresh = ContextName::parse("contended").unwrap();
+        let tasks: Vec<_> = (0..16)
+            .map(|n| {
+                let cache = store.token_cache();
+                let fresh = fresh.clone();
+                tokio::spawn(async move { cache.try_lease(&fresh, &format!("h{n}"), ttl).await })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            winners += usize::from(task.await.unwrap().unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+
+    /// Several instances on one database (two pools): each sees the other's
+    /// writes at once, and a lease held through one excludes the other.
+    pub(crate) async fn two_pools_see_each_other(db: &TestDb) {
+        let first = db.store().await;
+        // The second instance names the same database by the scheme's alias.
+        let alias = match db.backend {
+            Backend::Postgres => db.url.replacen("postgres:", "postgresql:", 1),
+            Backend::MySql => db.url.replacen("mysql:", "mariadb:", 1),
+            _ => db.url.clone(),
+        };
+        let clock: Arc<dyn ims_api::Clock> = db.clock.clone();
+        let second = Store::connect(&alias, support::options(Some(&db.key), Some(clock)))
+            .await
+            .unwrap();
+        assert_eq!(second.backend(), db.backend);
+        let jane = admin(&first, "jane").await;
+        let seen = second
+            .admin_users()
+            .find_by_email("jane@example.com")
+            .await
+            .unwrap();
+        assert_eq!(seen.map(|u| u.id), Some(jane.id));
+
+        second
+            .webapi_tokens()
+            .save(&WebApiToken::validated(jane.id, hash(1), T0 + secs(60), T0))
+            .await
+            .unwrap();
+        assert!(
+            first
+                .webapi_tokens()
+                .find_by_hash(&hash(1))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            first
+                .webapi_tokens()
+                .invalidate(&hash(1), &InvalidationReason::Revoked, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            second
+                .webapi_tokens()
+                .find_by_hash(&hash(1))
+                .await
+                .unwrap()
+                .unwrap()
+                .is_invalidated()
+        );
+
+        let secret = ImsSettings::enabled(
+            ClientId::parse("fleet").unwrap(),
+            ClientSecret::new("fleet-secret"),
+            OrgId::parse("0123456789ABCDEF01234567").unwrap(),
+        );
+        first.settings().save(&secret).await.unwrap();
+        let loaded = second.settings().load().await.unwrap();
+        assert_eq!(
+            loaded.client_secret.unwrap().expose_secret(),
+            "fleet-secret"
+        );
+
+        let ctx = ContextName::parse("fleet").unwrap();
+        let ttl = Duration::from_secs(30);
+        assert!(
+            first
+                .token_cache()
+                .try_lease(&ctx, "instance-1", ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !second
+                .token_cache()
+                .try_lease(&ctx, "instance-2", ttl)
+                .await
+                .unwrap()
+        );
+        first
+            .token_cache()
+            .release_lease(&ctx, "instance-1")
+            .await
+            .unwrap();
+        assert!(
+            second
+                .token_cache()
+                .try_lease(&ctx, "instance-2", ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !first
+                .token_cache()
+                .try_lease(&ctx, "instance-1", ttl)
+                .await
+                .unwrap()
+        );
+
+        first.close().await;
+        second.close().await;
+    }
+
+    /// Many writers at once, through two pools: every write lands.
+    pub(crate) async fn concurrent_writers_all_succeed(db: &TestDb) {
+        let stores = [db.store().await, db.store().await];
+        let writers: Vec<_> = (0..50u8)
+            .map(|n| {
+                let store = stores[usize::from(n % 2)].clone();
+                tokio::spawn(async move {
+                    let user = admin(&store, &format!("writer{n}")).await;
+                    let token = WebApiToken::validated(user.id, hash(n), T0 + secs(60), T0);
+                    store.webapi_tokens().save(&token).await.unwrap();
+                    let ctx = ContextName::parse(&format!("ctx{}", n % 5)).unwrap();
+                    let tokens = ContextTokens {
+                        access_token: Some(ExpiringToken::new(AccessToken::new("t"), T0)),
+                        refresh_token: None,
+                    };
+                    store.token_cache().store(&ctx, &tokens).await.unwrap();
+                    store
+                        .token_cache()
+                        .try_lease(&ctx, &format!("w{n}"), Duration::from_secs(5))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut leases = 0;
+        for writer in writers {
+            leases += usize::from(writer.await.unwrap());
+        }
+        assert_eq!(leases, 5, "one lease per context");
+        assert_eq!(stores[0].admin_users().list().await.unwrap().len(), 50);
+        let tokens = stores[1]
+            .webapi_tokens()
+            .list(Page::first(100))
+            .await
+            .unwrap();
+        assert_eq!(tokens.len(), 50);
+    }
+
+    /// Instances starting together on a fresh database all migrate it.
+    pub(crate) async fn concurrent_connects_migrate_once(db: &TestDb) {
+        let connects: Vec<_> = (0..4)
+            .map(|_| {
+                let url = db.url.clone();
+                tokio::spawn(
+                    async move { Store::connect(&url, support::options(None, None)).await },
+                )
+            })
+            .collect();
+        for connect in connects {
+            let store = connect.await.unwrap().unwrap();
+            assert!(store.admin_users().list().await.unwrap().is_empty());
+            store.close().await;
+        }
+        // And again, on the migrated database.
+        let again = db.store().await;
+        assert_eq!(again.backend(), db.backend);
+        assert!(again.admin_users().list().await.unwrap().is_empty());
+    }
+}
+
+/// Runs every case of [`cases`] against one backend: `$setup` is an async
+/// function from the test's name to its database (`None`: skipped, and it
+/// has said why).
+macro_rules! conformance_suite {
+    ($backend:ident, $setup:path) => {
+        conformance_suite!(@cases $backend, $setup;
+            admin_users_create_find_list,
+            admin_users_set_active,
+            admin_users_lockout,
+            admin_users_concurrent_failures_are_counted_once_each,
+            admin_users_verify_password,
+            webapi_tokens_save_find_replace,
+            webapi_tokens_record_check,
+            webapi_tokens_invalidate,
+            webapi_tokens_list_newest_first,
+            webapi_tokens_purge_expired,
+            webapi_access_token_encrypted_at_rest,
+            user_profiles_save_find_delete,
+            settings_round_trip_and_encryption,
+            token_cache_store_load_clear,
+            token_cache_leases,
+            two_pools_see_each_other,
+            concurrent_writers_all_succeed,
+            concurrent_connects_migrate_once,
+        );
+    };
+    (@cases $backend:ident, $setup:path; $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let name = concat!(stringify!($backend), "::", stringify!($case));
+                    let Some(db) = $setup(name).await else {
+                        return;
+                    };
+                    super::cases::$case(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+async fn sqlite_db(_test: &str) -> Option<TestDb> {
+    TestDb::sqlite().await
+}
+
+conformance_suite!(sqlite, crate::sqlite_db);
+conformance_suite!(postgres, crate::support::TestDb::postgres);
+conformance_suite!(mysql, crate::support::TestDb::mysql);
