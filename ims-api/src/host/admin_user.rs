@@ -34,6 +34,21 @@ pub struct AdminUser {
 }
 
 impl AdminUser {
+    /// An active user without a role, names or failures; set the other
+    /// fields as needed (directories build their users with this).
+    pub fn new(id: AdminUserId, username: impl Into<String>, email: impl Into<String>) -> Self {
+        AdminUser {
+            id,
+            username: username.into(),
+            email: email.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: true,
+            role: None,
+            login_failures: LoginFailures::default(),
+        }
+    }
+
     /// Whether the user is locked at `now`.
     pub fn is_locked(&self, now: OffsetDateTime) -> bool {
         self.login_failures.is_locked(now)
