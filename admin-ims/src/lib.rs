@@ -49,7 +49,7 @@
 //! ## Features
 //!
 //! - `axum`: routes, a layer and an extractor requiring a signed-in admin,
-//!   and the tower-sessions cookie settings ([`axum`](crate::axum) module).
+//!   and the tower-sessions cookie settings (the `admin_ims::axum` module).
 //! - `reqwest`: `ReqwestProbe`, the HTTP probe `enable` sends to IMS.
 //! - `log-file`: `error_log_layer`, Magento's `adminadobe-ims.log`.
 //!
