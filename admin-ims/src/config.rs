@@ -82,7 +82,8 @@ pub struct AdminImsConfig {
     /// Magento's lockout: failures before a lock, and its length.
     pub lockout: LockoutPolicy,
     /// Where a signed-in admin lands when the sign-in asked for no return
-    /// path (a path inside the host, default `/admin`).
+    /// path (a path inside the host, default `/admin`; anything else is
+    /// replaced by `/`).
     pub home_path: String,
 }
 

@@ -240,6 +240,12 @@ impl AdminIms {
         active(&settings)
     }
 
+    /// Where a sign-in without a return path lands: the configured home, or
+    /// `/` if that is not a path inside the host.
+    fn home(&self) -> String {
+        crate::sanitize_return_path(&self.config.home_path).unwrap_or_else(|| "/".to_owned())
+    }
+
     fn return_path(&self, candidate: Option<&str>) -> Option<String> {
         candidate.and_then(crate::sanitize_return_path)
     }
@@ -465,9 +471,7 @@ impl AdminIms {
                 });
                 Ok(LoginSuccess {
                     admin_id: user.id,
-                    redirect_to: pending
-                        .return_to
-                        .unwrap_or_else(|| self.config.home_path.clone()),
+                    redirect_to: pending.return_to.unwrap_or_else(|| self.home()),
                     rekey_session: true,
                 })
             }
@@ -797,9 +801,7 @@ impl AdminIms {
         });
         Ok(ReauthSuccess {
             admin_id: signed_in.admin_id,
-            redirect_to: pending
-                .return_to
-                .unwrap_or_else(|| self.config.home_path.clone()),
+            redirect_to: pending.return_to.unwrap_or_else(|| self.home()),
         })
     }
 
