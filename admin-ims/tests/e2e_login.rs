@@ -652,3 +652,31 @@ async fn fetch_requests_get_401_not_a_redirect() {
         format!("{{\"admin\":{}}}", AdminUserId(1))
     );
 }
+
+#[tokio::test]
+async fn the_extractor_works_without_the_layer() {
+    let h = Harness::start().await;
+    let browser = browser();
+    let (status, to) = visit(&h, &browser, "/standalone").await;
+    assert_eq!(status, 302);
+    assert_eq!(to, "/admin/ims/login?return_to=%2Fstandalone");
+    let answer = browser
+        .get(h.url("/standalone"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    sign_in(
+        &h,
+        &browser,
+        seed::MEMBER_EMAIL,
+        seed::MEMBER_PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(
+        visit(&h, &browser, "/standalone").await,
+        (200, format!("dashboard of admin {}", h.member_id))
+    );
+}

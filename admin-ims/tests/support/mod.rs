@@ -362,6 +362,10 @@ fn host_app(web: &AdminImsWeb) -> Router {
         }
     }
     let login_page = web.sign_in_button();
+    // The extractor on its own: the adapter travels as an Extension.
+    let standalone = Router::new()
+        .route("/standalone", get(dashboard))
+        .layer(axum::Extension(web.clone()));
     Router::new()
         .route("/admin", get(dashboard))
         .route("/admin/users/new", get(new_user))
@@ -372,6 +376,7 @@ fn host_app(web: &AdminImsWeb) -> Router {
             get(move || async move { axum::response::Html(login_page) }),
         )
         .with_state(web.clone())
+        .merge(standalone)
         .nest("/admin/ims", web.routes())
         .layer(web.session_layer(MemoryStore::default()))
 }
