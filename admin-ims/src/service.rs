@@ -1,8 +1,9 @@
 //! The framework-neutral service: sign-in, callback, session re-validation,
 //! re-authentication and logout.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ims_api::{
     ADOBE_IMS_ROLE, AccessToken, AdminUser, AdminUserDirectory, AdminUserId, AnyToken,
@@ -11,6 +12,7 @@ use ims_api::{
     Password, Profile, ProfileReader, TokenGrants, TokenResponse, TokenRevoker, TokenValidator,
     TokenValidity, UserProfileRecord, UserProfileRepository,
 };
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use url::Url;
 
@@ -190,6 +192,55 @@ pub struct LogoutOutcome {
     pub logged_out_at_ims: bool,
 }
 
+/// What IMS last said about a session token, shared by the checks of
+/// concurrent requests so that one interval costs one validation.
+#[derive(Debug, Clone, Copy)]
+enum Verdict {
+    /// Valid at this time.
+    Confirmed(OffsetDateTime),
+    /// Not valid.
+    Rejected,
+    /// IMS could not be asked at this time.
+    Unavailable(OffsetDateTime),
+}
+
+/// One lock per session token: concurrent checks that find the interval
+/// over wait for the first one's verdict instead of asking IMS again.
+type Gate = Arc<tokio::sync::Mutex<Option<Verdict>>>;
+
+/// Gates kept at most; idle ones are dropped beyond this (costing at most
+/// one extra validation each).
+const MAX_GATES: usize = 10_000;
+
+/// How long an IMS outage seen by one check spares the others the wait.
+const OUTAGE_MEMORY: time::Duration = time::Duration::seconds(10);
+
+#[derive(Debug, Default)]
+struct Revalidations {
+    gates: Mutex<HashMap<[u8; 32], Gate>>,
+}
+
+impl Revalidations {
+    fn gate(&self, key: [u8; 32]) -> Gate {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        if gates.len() >= MAX_GATES {
+            gates.retain(|_, gate| Arc::strong_count(gate) > 1);
+        }
+        gates.entry(key).or_default().clone()
+    }
+
+    fn forget(&self, key: &[u8; 32]) {
+        self.gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+fn token_key(token: &AccessToken) -> [u8; 32] {
+    Sha256::digest(token.expose_secret().as_bytes()).into()
+}
+
 /// "Sign in with Adobe ID" for a host's admin area.
 ///
 /// Framework-neutral: each method takes the [`AdminSession`] the host keeps
@@ -198,6 +249,7 @@ pub struct LogoutOutcome {
 pub struct AdminIms {
     pub(crate) services: AdminImsServices,
     pub(crate) config: AdminImsConfig,
+    revalidations: Revalidations,
 }
 
 impl fmt::Debug for AdminIms {
@@ -218,7 +270,11 @@ struct Active {
 impl AdminIms {
     /// The service.
     pub fn new(services: AdminImsServices, config: AdminImsConfig) -> Self {
-        AdminIms { services, config }
+        AdminIms {
+            services,
+            config,
+            revalidations: Revalidations::default(),
+        }
     }
 
     /// The configuration in force.
@@ -617,7 +673,8 @@ impl AdminIms {
     ///
     /// The token is re-validated at IMS at most once per
     /// [`revalidate_after`](AdminImsConfig::revalidate_after); in between this
-    /// makes no call at all. An invalid token ends the session; an IMS outage
+    /// makes no call at all, and concurrent checks of one token share one
+    /// call. An invalid token ends the session; an IMS outage
     /// follows the [`OutagePolicy`]. The integration being disabled, or the
     /// admin user gone, inactive or locked, also ends the session (checked
     /// at re-validation time).
@@ -670,13 +727,36 @@ impl AdminIms {
                 return self.outage(session, &signed_in, now, end);
             }
         }
+        let token = signed_in.token();
+        let key = token_key(&token);
+        let gate = self.revalidations.gate(key);
+        let mut verdict = gate.lock().await;
+        match *verdict {
+            Some(Verdict::Confirmed(at)) if now < at.saturating_add(interval) => {
+                // A concurrent request of this session asked IMS a moment ago.
+                if let Some(current) = session.signed_in.as_mut() {
+                    current.last_check = at;
+                }
+                return SessionState::Valid(admin_id);
+            }
+            Some(Verdict::Rejected) => {
+                drop(verdict);
+                self.revalidations.forget(&key);
+                return end(session, SessionEnd::TokenInvalid);
+            }
+            Some(Verdict::Unavailable(at)) if now < at.saturating_add(OUTAGE_MEMORY) => {
+                return self.outage(session, &signed_in, now, end);
+            }
+            _ => {}
+        }
         match self
             .services
             .validator
-            .validate(&signed_in.token(), &active.credentials.client_id)
+            .validate(&token, &active.credentials.client_id)
             .await
         {
             Ok(TokenValidity::Valid { .. }) => {
+                *verdict = Some(Verdict::Confirmed(now));
                 if let Some(current) = session.signed_in.as_mut() {
                     current.last_check = now;
                 }
@@ -684,11 +764,18 @@ impl AdminIms {
                 SessionState::Valid(admin_id)
             }
             Ok(TokenValidity::Invalid { reason }) => {
+                *verdict = Some(Verdict::Rejected);
+                drop(verdict);
+                self.revalidations.forget(&key);
                 tracing::info!(target: LOG_TARGET, event = "session_token_invalid", admin_id = admin_id.0, ims_reason = %loggable(&reason), "IMS says the session's token is no longer valid");
                 end(session, SessionEnd::TokenInvalid)
             }
-            Ok(_) => end(session, SessionEnd::TokenInvalid),
+            Ok(_) => {
+                *verdict = Some(Verdict::Rejected);
+                end(session, SessionEnd::TokenInvalid)
+            }
             Err(err) => {
+                *verdict = Some(Verdict::Unavailable(now));
                 tracing::error!(target: LOG_TARGET, event = "revalidation_failed", admin_id = admin_id.0, error = %err, "could not re-validate the session's token at IMS");
                 self.outage(session, &signed_in, now, end)
             }
@@ -882,6 +969,7 @@ impl AdminIms {
             };
         };
         let admin_id = signed_in.admin_id;
+        self.revalidations.forget(&token_key(&signed_in.token()));
         let logged_out_at_ims = match self.services.settings.load().await {
             Ok(settings) => match settings.credentials() {
                 Some(credentials) => {

@@ -55,6 +55,28 @@ async fn revalidation_happens_at_most_once_per_interval() {
     assert_eq!(h.ims.stats().count(VALIDATE), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_revalidation() {
+    let (h, browser) = signed_in().await;
+    // A slow IMS makes the requests overlap while the first one asks.
+    h.ims
+        .inject_fault(FaultSpec::new("/ims/validate_token").latency_ms(300))
+        .unwrap();
+    h.advance(601);
+    let mut requests = Vec::new();
+    for _ in 0..8 {
+        let browser = browser.clone();
+        let url = h.url("/admin");
+        requests.push(tokio::spawn(async move {
+            browser.get(url).send().await.unwrap().status().as_u16()
+        }));
+    }
+    for request in requests {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    assert_eq!(h.ims.stats().count(VALIDATE), 1);
+}
+
 #[tokio::test]
 async fn token_invalidated_at_ims_ends_the_session_at_the_next_revalidation() {
     let (h, browser) = signed_in().await;
