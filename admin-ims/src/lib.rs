@@ -1,12 +1,63 @@
 //! # admin-ims
 //!
+//! ```
+//! use admin_ims::{AdminImsConfig, CallbackQuery, sanitize_return_path};
+//! use url::Url;
+//!
+//! // Callbacks live under the mount prefix of the routes.
+//! let config = AdminImsConfig::new(Url::parse("https://shop.example")?, "/admin/ims")?;
+//! assert_eq!(config.callback_url.as_str(), "https://shop.example/admin/ims/callback");
+//!
+//! // Post-login return paths never leave the host…
+//! assert_eq!(sanitize_return_path("//evil.example/x"), None);
+//! assert_eq!(sanitize_return_path("/admin/users").as_deref(), Some("/admin/users"));
+//!
+//! // …and hostile callbacks are refused, never a panic.
+//! assert!(CallbackQuery::parse("state=a&state=b").problem().is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! "Sign in with Adobe ID" for a host application's admin area: what Magento's
 //! `AdminAdobeIms` (admin side) and `AdminAdobeImsTwoFactorAuth` modules do —
 //! login, callback, re-authentication for sensitive actions, logout, session
-//! re-validation, and enabling or disabling the integration.
+//! re-validation, and enabling or disabling the integration — fixed where
+//! Magento is weak: one IMS round trip per
+//! [`revalidate_after`](AdminImsConfig::revalidate_after) instead of one per
+//! admin page, and IMS tokens logged out at IMS on logout and on every refused
+//! sign-in.
 //!
-//! The service is framework-neutral and talks to IMS and to the host's storage
-//! only through [`ims_api`] traits; framework adapters (axum) are features.
+//! The service, [`AdminIms`], is framework-neutral and talks to IMS and to the
+//! host's storage only through [`ims_api`] traits ([`AdminImsServices`]). Each
+//! method takes the [`AdminSession`] the host keeps for the browser:
+//!
+//! 1. [`begin_login`](AdminIms::begin_login): an authorize URL with a fresh
+//!    `state` (256 bits, single use, expiring) and PKCE S256;
+//! 2. [`complete_login`](AdminIms::complete_login): state checked (constant
+//!    time), code exchanged, profile and organization membership checked, the
+//!    admin matched by e-mail (or provisioned without permissions), lockout
+//!    counted; on success the host re-keys its session;
+//! 3. [`check_session`](AdminIms::check_session) on each admin request;
+//! 4. [`begin_reauth`](AdminIms::begin_reauth) /
+//!    [`complete_reauth`](AdminIms::complete_reauth) /
+//!    [`require_reauth`](AdminIms::require_reauth) around sensitive actions;
+//! 5. [`logout`](AdminIms::logout).
+//!
+//! Operator operations — [`enable`](AdminIms::enable),
+//! [`disable`](AdminIms::disable), [`status`](AdminIms::status),
+//! [`info`](AdminIms::info) — mirror `bin/magento admin:adobe-ims:*`.
+//!
+//! ## Features
+//!
+//! - `axum`: routes, a layer and an extractor requiring a signed-in admin,
+//!   and the tower-sessions cookie settings (the `admin_ims::axum` module).
+//! - `reqwest`: `ReqwestProbe`, the HTTP probe `enable` sends to IMS.
+//! - `log-file`: `error_log_layer`, Magento's `adminadobe-ims.log`.
+//!
+//! ## Logging
+//!
+//! Every sign-in, re-authentication, logout and refusal is a `tracing` event
+//! with target [`LOG_TARGET`] (`admin_ims`), an `event` name, the admin id
+//! and a reason; never a token, code, state or secret.
 //!
 //! ## What this crate must never do
 //!
@@ -14,7 +65,39 @@
 //!   the host wires implementations in, so either can be swapped.
 //! - Redirect anywhere outside the host after sign-in (no open redirects).
 //! - Log or display an IMS token, client secret or password.
-//!
-//! The service arrives with the admin-ims issue.
 
+#[cfg(feature = "axum")]
+pub mod axum;
+mod callback;
+mod config;
+mod error;
+#[cfg(feature = "log-file")]
+mod log_file;
+mod operator;
+mod random;
+mod return_path;
+mod service;
+mod session;
+
+pub use callback::{CallbackQuery, MAX_CALLBACK_QUERY_LEN};
+pub use config::{AdminImsConfig, OutagePolicy, ProvisioningPolicy};
+pub use error::{
+    ImsOwnedField, LoginError, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
+    MSG_NO_ACCESS, MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_WITH_ADOBE_ID,
+    MSG_UNABLE, PasswordLoginRefused, ReauthRequired,
+};
 pub use ims_api;
+#[cfg(feature = "log-file")]
+pub use log_file::{ERROR_LOG_FILE_NAME, error_log_layer};
+#[cfg(feature = "reqwest")]
+pub use operator::ReqwestProbe;
+pub use operator::{
+    EnableError, EnableReport, EnableRequest, ImsProbe, IntegrationHooks, IntegrationInfo,
+    IntegrationStatus, ProbeAnswer,
+};
+pub use return_path::{MAX_RETURN_PATH_LEN, sanitize_return_path};
+pub use service::{
+    AdminIms, AdminImsServices, LOG_TARGET, LoginSuccess, LogoutOutcome, ReauthSuccess, SessionEnd,
+    SessionState,
+};
+pub use session::AdminSession;
