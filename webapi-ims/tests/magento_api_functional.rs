@@ -4,124 +4,19 @@
 #![cfg(feature = "axum")]
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod real_stack;
+
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
 use http::{Request, StatusCode};
 use ims_api::{
-    AccessToken, AdminUserDirectory, AnyToken, ClientCredentials, ClientId, ClientSecret,
-    ImsEnvironment, ImsSettings, ImsSettingsStore, InvalidateRequest, ManualClock, NewAdminUser,
-    OrgId, Password, TokenHash, TokenRevoker, WebApiTokenRepository,
+    AccessToken, AnyToken, ClientCredentials, ClientId, ClientSecret, InvalidateRequest,
+    TokenRevoker, WebApiTokenRepository,
 };
-use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
-use ims_emulator::{Emulator, MintTokenRequest, RunningEmulator, default_seed as seed};
-use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
+use ims_emulator::{MintTokenRequest, default_seed as seed};
+use real_stack::{PROFILE, VALIDATE, app, hash};
 use tower::ServiceExt as _;
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
-use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
-
-struct App {
-    ims: RunningEmulator,
-    client: ImsClient,
-    store: Store,
-    clock: Arc<ManualClock>,
-    router: Router,
-}
-
-const VALIDATE: &str = "POST /ims/validate_token/v1";
-const PROFILE: &str = "GET /ims/profile/v1";
-
-async fn app(enabled: bool) -> App {
-    let ims = Emulator::builder().start().await.unwrap();
-    let env = ImsEnvironment::custom(ims.base()).unwrap();
-    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-    let client = ImsClient::new(env.clone()).unwrap();
-    let verifier =
-        LocalVerifier::with_clock(env, VerifierConfig::default(), clock.clone()).unwrap();
-    let store = Store::connect(
-        "sqlite::memory:",
-        StoreOptions::new()
-            .with_encryption_key(EncryptionKey::generate())
-            .with_password_hash_cost(PasswordHashCost::insecure_for_tests())
-            .with_clock(clock.clone()),
-    )
-    .await
-    .unwrap();
-    store
-        .admin_users()
-        .create(&NewAdminUser::new(
-            "member",
-            seed::MEMBER_EMAIL,
-            "Mia",
-            "Member",
-            Password::new("unused-password"),
-        ))
-        .await
-        .unwrap();
-    let mut settings = ImsSettings::enabled(
-        ClientId::parse(seed::WEB_CLIENT_ID).unwrap(),
-        ClientSecret::new(seed::WEB_CLIENT_SECRET),
-        OrgId::parse(seed::ORG_ID).unwrap(),
-    );
-    settings.enabled = enabled;
-    store.settings().save(&settings).await.unwrap();
-
-    let client_arc = Arc::new(client.clone());
-    let services = WebApiServices::new(
-        Arc::new(verifier),
-        client_arc.clone(),
-        client_arc.clone(),
-        client_arc,
-        Arc::new(store.admin_users()),
-        Arc::new(store.webapi_tokens()),
-        Arc::new(store.settings()),
-        clock.clone(),
-    );
-    let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
-    let router = Router::new()
-        .route(
-            "/rest/V1/me",
-            get(|ImsAdmin(admin): ImsAdmin| async move { admin.admin_user_id.to_string() }),
-        )
-        .route_layer(ImsAuthLayer::new(authenticator));
-    App {
-        ims,
-        client,
-        store,
-        clock,
-        router,
-    }
-}
-
-impl App {
-    fn mint(&self, email: &str) -> String {
-        self.ims
-            .mint_access_token(
-                &MintTokenRequest::for_email(email, seed::WEB_CLIENT_ID).scope("AdobeID,openid"),
-            )
-            .unwrap()
-    }
-
-    async fn get(&self, token: &str) -> StatusCode {
-        let request = Request::get("/rest/V1/me")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        self.router.clone().oneshot(request).await.unwrap().status()
-    }
-
-    fn calls(&self, what: &str) -> u64 {
-        self.ims.stats().count(what)
-    }
-}
-
-fn hash(token: &str) -> TokenHash {
-    use sha2::Digest as _;
-    TokenHash::from_digest(sha2::Sha256::digest(token.as_bytes()).into())
-}
 
 #[tokio::test]
 async fn integration_disabled_gives_401() {

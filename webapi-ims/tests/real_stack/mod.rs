@@ -1,0 +1,145 @@
+//! The real stack for Web API tests: `ims-emulator` as IMS, `ims-core` for
+//! verification and IMS calls, `ims-store` (SQLite) for the record, and an
+//! axum app with the layer.
+#![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{HeaderValue, Request, StatusCode};
+use ims_api::{
+    AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
+    ManualClock, NewAdminUser, OrgId, Password, TokenHash,
+};
+use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+use ims_emulator::{Emulator, MintTokenRequest, RunningEmulator, default_seed as seed};
+use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
+use tower::ServiceExt as _;
+use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
+
+pub const VALIDATE: &str = "POST /ims/validate_token/v1";
+pub const PROFILE: &str = "GET /ims/profile/v1";
+
+pub struct App {
+    pub ims: RunningEmulator,
+    pub client: ImsClient,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub router: Router,
+}
+
+pub async fn app(enabled: bool) -> App {
+    app_with(enabled, VerifierConfig::default()).await
+}
+
+pub async fn app_with(enabled: bool, verifier_config: VerifierConfig) -> App {
+    let ims = Emulator::builder().start().await.unwrap();
+    let env = ImsEnvironment::custom(ims.base()).unwrap();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let client = ImsClient::new(env.clone()).unwrap();
+    let verifier = LocalVerifier::with_clock(env, verifier_config, clock.clone()).unwrap();
+    let store = Store::connect(
+        "sqlite::memory:",
+        StoreOptions::new()
+            .with_encryption_key(EncryptionKey::generate())
+            .with_password_hash_cost(PasswordHashCost::insecure_for_tests())
+            .with_clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    store
+        .admin_users()
+        .create(&NewAdminUser::new(
+            "member",
+            seed::MEMBER_EMAIL,
+            "Mia",
+            "Member",
+            Password::new("unused-password"),
+        ))
+        .await
+        .unwrap();
+    let mut settings = ImsSettings::enabled(
+        ClientId::parse(seed::WEB_CLIENT_ID).unwrap(),
+        ClientSecret::new(seed::WEB_CLIENT_SECRET),
+        OrgId::parse(seed::ORG_ID).unwrap(),
+    );
+    settings.enabled = enabled;
+    store.settings().save(&settings).await.unwrap();
+
+    let client_arc = Arc::new(client.clone());
+    let services = WebApiServices::new(
+        Arc::new(verifier),
+        client_arc.clone(),
+        client_arc.clone(),
+        client_arc,
+        Arc::new(store.admin_users()),
+        Arc::new(store.webapi_tokens()),
+        Arc::new(store.settings()),
+        clock.clone(),
+    );
+    let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
+    let router = Router::new()
+        .route(
+            "/rest/V1/me",
+            get(|ImsAdmin(admin): ImsAdmin| async move { admin.admin_user_id.to_string() }),
+        )
+        .route_layer(ImsAuthLayer::new(authenticator));
+    App {
+        ims,
+        client,
+        store,
+        clock,
+        router,
+    }
+}
+
+impl App {
+    pub fn mint(&self, email: &str) -> String {
+        self.ims
+            .mint_access_token(
+                &MintTokenRequest::for_email(email, seed::WEB_CLIENT_ID).scope("AdobeID,openid"),
+            )
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str) -> StatusCode {
+        let request = Request::get("/rest/V1/me")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        self.router.clone().oneshot(request).await.unwrap().status()
+    }
+
+    /// Sends raw `Authorization` values (any bytes, any number); the status
+    /// and the `WWW-Authenticate` challenge.
+    pub async fn send_raw(&self, authorization: &[&[u8]]) -> (StatusCode, String) {
+        let mut request = Request::get("/rest/V1/me");
+        for value in authorization {
+            request = request.header("authorization", HeaderValue::from_bytes(value).unwrap());
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        (response.status(), challenge)
+    }
+
+    pub fn calls(&self, what: &str) -> u64 {
+        self.ims.stats().count(what)
+    }
+}
+
+pub fn hash(token: &str) -> TokenHash {
+    use sha2::Digest as _;
+    TokenHash::from_digest(sha2::Sha256::digest(token.as_bytes()).into())
+}
