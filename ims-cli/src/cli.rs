@@ -34,10 +34,13 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// IMS base URL (an emulator, a proxy) for contexts that name no
     /// environment and for commands without a context; wins over --env.
+    /// Typed on the command line of `ims context set`, it is written into the
+    /// context as `ims_url`.
     #[arg(long, global = true, env = "IMS_URL", value_name = "URL")]
     pub ims_url: Option<String>,
     /// IMS environment for contexts that name none and for commands without
-    /// a context.
+    /// a context (default: the aio config's `cli.env`, else prod). Typed on
+    /// the command line of `ims context set`, it is written as `env`.
     #[arg(long = "env", global = true, env = "AIO_CLI_ENV", value_enum)]
     pub environment: Option<EnvName>,
     /// Machine-readable JSON output on stdout.

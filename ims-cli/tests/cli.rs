@@ -854,3 +854,59 @@ async fn completions_and_help() {
     let help = s.run(&["--help"]).await.ok();
     assert!(help.stdout.contains("5  IMS is unavailable"), "{help:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_context_keeps_its_tokens_in_the_local_file() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s(
+        "svc",
+        d::S2S_CLIENT_SECRET,
+        &["--ims-url", ims.base(), "--local"],
+    )
+    .await
+    .ok();
+    s.run(&["token", "get", "--context", "svc"]).await.ok();
+    let local = Sandbox::read(&s.local());
+    assert!(local["ims"]["contexts"]["svc"]["access_token"]["token"].is_string());
+    assert!(!s.global().exists(), "nothing written to the global file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_in_ci_prints_the_url_and_gives_up_after_the_timeout() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "context",
+        "set",
+        "me",
+        "--kind",
+        "oauth-user",
+        "--client-id",
+        d::PUBLIC_CLIENT_ID,
+        "--scopes",
+        "openid,AdobeID",
+    ])
+    .await
+    .ok();
+    let run = s
+        .run_with(
+            &["login", "--context", "me", "--timeout", "1"],
+            None,
+            &[("CI", "true")],
+        )
+        .await
+        .fails(1, "no sign-in arrived within 1 s");
+    assert!(run.stderr.contains("CI is set"), "{run:?}");
+    assert!(
+        run.stdout.starts_with(&ims.url("/ims/authorize/v2")),
+        "{run:?}"
+    );
+    assert!(
+        s.global_json()["ims"]["contexts"]["me"]
+            .get("access_token")
+            .is_none()
+    );
+}
