@@ -28,8 +28,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
 use ims_api::{ContextName, ContextStore as _, ImsContext, ImsEnvironment, SystemClock};
 use ims_core::{
-    AioContextStore, ContextTokenProvider, FileTokenCache, HttpPolicy, ImsClient, ImsClients,
-    ProviderConfig,
+    AioConfig, AioContextStore, ConfigPaths, ContextTokenProvider, FileTokenCache, HttpPolicy,
+    ImsClient, ImsClients, ProviderConfig,
 };
 
 use crate::cli::{Cli, Command, EnvName};
@@ -130,13 +130,13 @@ pub(crate) struct App {
 
 impl App {
     async fn new(cli: &Cli, matches: &ArgMatches, out: Output) -> Result<Self, CliError> {
-        let store = AioContextStore::from_process()?;
         let from_flags = environment_of(cli.global.ims_url.as_deref(), cli.global.environment)?;
+        let store = AioContextStore::new(aio_config(from_flags.as_ref())?);
         let default_env = match from_flags {
             Some(env) => env,
             // aio's own default: `cli.env` in its config.
             None => match store.config().get("cli.env")? {
-                Some(serde_json::Value::String(name)) => name.parse().map_err(|err| {
+                Some(serde_json::Value::String(name)) if !name.trim().is_empty() => name.parse().map_err(|err| {
                     CliError::Config(format!(
                         "cli.env in the aio config is not usable ({err}); set it to prod or stage"
                     ))
@@ -208,6 +208,31 @@ pub(crate) fn unknown_context(name: &ContextName) -> CliError {
 /// A context name from the command line.
 pub(crate) fn parse_name(name: &str) -> Result<ContextName, CliError> {
     ContextName::parse(name).map_err(|err| CliError::Usage(format!("{err}")))
+}
+
+/// aio's files and this process's environment; an environment chosen by
+/// flag replaces aio's default (`cli.env`, which `AIO_CLI_ENV` also sets) for
+/// contexts that name none: `--env` becomes `cli.env`, and `--ims-url`
+/// clears it so that those contexts use the default client.
+fn aio_config(from_flags: Option<&ImsEnvironment>) -> Result<AioConfig, CliError> {
+    let paths = ConfigPaths::from_process()?;
+    let vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let Some(chosen) = from_flags else {
+        return Ok(AioConfig::with_env(paths, vars));
+    };
+    let mut env: Vec<(String, String)> = vars
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("AIO_CLI_ENV"))
+        .collect();
+    let cli_env = match chosen {
+        ImsEnvironment::Prod => "prod",
+        ImsEnvironment::Stage => "stage",
+        // Not an environment name: contexts naming none get no environment,
+        // hence the default client, which is this URL.
+        _ => "",
+    };
+    env.push(("AIO_CLI_ENV".to_owned(), cli_env.to_owned()));
+    Ok(AioConfig::with_env(paths, env))
 }
 
 fn environment_of(

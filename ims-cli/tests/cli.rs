@@ -910,3 +910,45 @@ async fn login_in_ci_prints_the_url_and_gives_up_after_the_timeout() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ims_url_beats_the_config_default_but_not_a_context_own_environment() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    std::fs::write(
+        s.global(),
+        format!(
+            r#"{{"cli": {{"env": "stage"}}, "ims": {{"contexts": {{
+                "svc": {{"client_id": "{id}", "client_secrets": ["{secret}"], "scopes": ["openid"]}},
+                "pinned": {{"client_id": "{id}", "client_secrets": ["{secret}"], "scopes": ["openid"], "ims_url": "{closed}"}}
+            }}}}}}"#,
+            id = d::S2S_CLIENT_ID,
+            secret = d::S2S_CLIENT_SECRET,
+        ),
+    )
+    .unwrap();
+    // cli.env names stage, but --ims-url is the default for contexts naming none.
+    s.run(&["--ims-url", ims.base(), "token", "get", "--context", "svc"])
+        .await
+        .ok();
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    // A context's own env wins over --ims-url: it goes to Adobe's prod IMS,
+    // never to the emulator. (Whatever prod answers from this machine, the
+    // emulator sees nothing.)
+    let run = s
+        .run(&[
+            "--ims-url",
+            ims.base(),
+            "token",
+            "get",
+            "--context",
+            "pinned",
+        ])
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+}
