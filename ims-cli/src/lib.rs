@@ -273,8 +273,12 @@ impl<T> ContextHint<T> for Result<T, ims_api::Error> {
                         "check the scopes and kind of context {name} against the client's configuration"
                     ))
                 }
-                ims_api::Error::InvalidToken(_) | ims_api::Error::Refused(_) => Some(format!(
-                    "for a user context, sign in again with `ims login --context {name}`"
+                ims_api::Error::Refused(refusal) if refusal.error == "invalid_grant" => Some(
+                    format!("sign in again with `ims login --context {name}`"),
+                ),
+                ims_api::Error::InvalidToken(_) => Some(format!(
+                    "IMS no longer accepts the token of context {name}: run `ims token invalidate --context {name} --force`, \
+                     then `ims token get` (or `ims login` for a user context)"
                 )),
                 _ => None,
             };

@@ -129,10 +129,13 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
         );
     }
     let expires_at = iso(access.expires_at);
-    app.out.result(
-        &format!("signed in: context {name} has an access token until {expires_at}"),
-        &json!({"context": name.as_str(), "expires_at": expires_at, "refresh_token": has_refresh}),
-    );
+    // With --json, one JSON object per line: the URL's (if printed), then this.
+    app.out.line(&if app.out.is_json() {
+        json!({"context": name.as_str(), "expires_at": expires_at, "refresh_token": has_refresh})
+            .to_string()
+    } else {
+        format!("signed in: context {name} has an access token until {expires_at}")
+    });
     Ok(())
 }
 
