@@ -199,6 +199,28 @@ impl ContextTokenProvider {
         &self.inner.config
     }
 
+    /// Keeps the tokens of a response obtained outside the provider (a
+    /// browser sign-in's code exchange) as the context's tokens, exactly as
+    /// the provider keeps its own: expiries from the tokens' claims, the
+    /// access token only if it has more than the margin left, the refresh
+    /// token so that [`get_token`](TokenProvider::get_token) then refreshes
+    /// silently. Unlike the provider's own flights, a failure to store is an
+    /// error: the tokens would otherwise be lost. Returns the access token.
+    pub async fn store_response(
+        &self,
+        context: &ContextName,
+        response: TokenResponse,
+    ) -> Result<ExpiringToken<AccessToken>, Error> {
+        let flight = self.flight(context);
+        // No flight of this process runs while the tokens are replaced.
+        let mut outcome = flight.outcome.clone().lock_owned().await;
+        *outcome = None;
+        let (access, tokens) = self.inner.to_keep(context, response, None);
+        self.inner.cache.store(context, &tokens).await?;
+        tracing::info!(context = %context, "stored tokens obtained by sign-in");
+        Ok(access)
+    }
+
     fn flight(&self, context: &ContextName) -> Arc<Flight> {
         let mut flights = self
             .inner
@@ -447,13 +469,30 @@ impl Inner {
     }
 
     /// Works out expiries, stores what deserves it, and returns the access
-    /// token.
+    /// token. A failure to store is logged: the caller still gets a token.
     async fn keep(
         &self,
         name: &ContextName,
         response: TokenResponse,
         previous_refresh: Option<ExpiringToken<RefreshToken>>,
     ) -> Result<ExpiringToken<AccessToken>, Error> {
+        let (access, tokens) = self.to_keep(name, response, previous_refresh);
+        if let Err(err) = self.cache.store(name, &tokens).await {
+            // The caller still gets a working token.
+            tracing::warn!(context = %name, error = %err, "could not store the new token");
+        }
+        Ok(access)
+    }
+
+    /// The access token of a response, and the tokens to store for it:
+    /// expiries from the tokens' own claims, the access token only if it has
+    /// more than the margin left, the new refresh token or else the previous.
+    fn to_keep(
+        &self,
+        name: &ContextName,
+        response: TokenResponse,
+        previous_refresh: Option<ExpiringToken<RefreshToken>>,
+    ) -> (ExpiringToken<AccessToken>, ContextTokens) {
         let now = self.clock.now();
         let in_time = |d: Duration| {
             now.saturating_add(time::Duration::try_from(d).unwrap_or(time::Duration::MAX))
@@ -477,11 +516,7 @@ impl Inner {
             access_token: store_access.then(|| access.clone()),
             refresh_token: refresh,
         };
-        if let Err(err) = self.cache.store(name, &tokens).await {
-            // The caller still gets a working token.
-            tracing::warn!(context = %name, error = %err, "could not store the new token");
-        }
-        Ok(access)
+        (access, tokens)
     }
 }
 

@@ -445,6 +445,80 @@ async fn an_oauth_user_without_refresh_token_must_log_in() {
 }
 
 #[tokio::test]
+async fn a_signed_in_response_is_stored_and_then_refreshed_silently() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(user_context("web"));
+    let provider = s.provider();
+    let response = TokenResponse::new(
+        AccessToken::new("signed-in"),
+        Duration::from_secs(24 * 3600),
+    )
+    .with_refresh_token(RefreshToken::new("rt-signed-in"));
+    let access = provider
+        .store_response(&name("web"), response)
+        .await
+        .unwrap();
+    assert_eq!(access.token.expose_secret(), "signed-in");
+    assert_eq!(access.expires_at, s.in_secs(24 * 3600));
+    let stored = s.cache.load(&name("web")).await.unwrap();
+    assert_eq!(
+        stored.refresh_token.unwrap().token.expose_secret(),
+        "rt-signed-in"
+    );
+    // The stored access token is used as is ...
+    let token = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "signed-in");
+    assert_eq!(s.grants.calls(), 0);
+    // ... and once it is near its end, the refresh token renews it.
+    s.clock.advance(Duration::from_secs(24 * 3600 - 60));
+    let token = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "refreshed-0");
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_signed_in_response_that_cannot_be_stored_is_an_error() {
+    struct FailingCache;
+    #[async_trait]
+    impl TokenCache for FailingCache {
+        async fn load(&self, _: &ContextName) -> Result<ContextTokens, Error> {
+            Ok(ContextTokens::default())
+        }
+        async fn store(&self, _: &ContextName, _: &ContextTokens) -> Result<(), Error> {
+            Err(Error::Storage {
+                message: "read-only".into(),
+                source: None,
+            })
+        }
+        async fn clear(&self, _: &ContextName) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn try_lease(&self, _: &ContextName, _: &str, _: Duration) -> Result<bool, Error> {
+            Ok(true)
+        }
+        async fn release_lease(&self, _: &ContextName, _: &str) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+    let s = Setup::new(FakeGrants::new());
+    s.add(user_context("web"));
+    let provider = ContextTokenProvider::new(
+        s.contexts.clone(),
+        Arc::new(FailingCache),
+        s.grants.clone(),
+        Arc::new(MockTokenRevoker::new()),
+        s.clock.clone(),
+        ProviderConfig::default(),
+    );
+    let response = TokenResponse::new(AccessToken::new("t"), Duration::from_secs(3600));
+    let err = provider
+        .store_response(&name("web"), response)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn short_lived_tokens_are_returned_but_not_stored() {
     let mut grants = FakeGrants::new();
     grants.expires_in = Duration::from_secs(5 * 60);

@@ -1,0 +1,440 @@
+//! `ims context list|get|set|use|remove`.
+
+use std::io::{BufRead as _, IsTerminal as _};
+
+use ims_api::{
+    ClientId, ClientSecret, ConfigLocation, ContextCredentials, ContextName, ContextStore as _,
+    ImsContext, JwtContext, OAuthUserContext, OrgId, PrivateKeySource, Scopes,
+    ServerToServerContext,
+};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::cli::{ContextCommand, Kind, SetArgs};
+use crate::exit::CliError;
+use crate::{App, parse_name, unknown_context};
+
+/// What secrets are shown as.
+const MASK: &str = "****";
+
+pub(crate) async fn run(app: &App, command: ContextCommand) -> Result<(), CliError> {
+    match command {
+        ContextCommand::List => list(app).await,
+        ContextCommand::Get { name, show_secrets } => get(app, name.as_deref(), show_secrets).await,
+        ContextCommand::Set(args) => set(app, *args).await,
+        ContextCommand::Use { name } => use_context(app, &name).await,
+        ContextCommand::Remove { name } => remove(app, &name).await,
+    }
+}
+
+fn location_name(location: Option<ConfigLocation>) -> &'static str {
+    match location {
+        Some(ConfigLocation::Local) => "local",
+        Some(ConfigLocation::Global) => "global",
+        // Only environment variables define it.
+        _ => "env",
+    }
+}
+
+async fn list(app: &App) -> Result<(), CliError> {
+    let names = app.store.list().await?;
+    let current = app.store.current().await?;
+    let mut rows = Vec::new();
+    let mut items = Vec::new();
+    for name in &names {
+        let is_current = current.as_ref() == Some(name);
+        let location = location_name(app.store.location_of(name).await?);
+        rows.push(vec![
+            if is_current { "*" } else { "" }.to_owned(),
+            name.to_string(),
+            location.to_owned(),
+        ]);
+        items.push(json!({"name": name.as_str(), "current": is_current, "location": location}));
+    }
+    if app.out.is_json() {
+        app.out.json(&Value::Array(items));
+    } else if names.is_empty() {
+        app.out
+            .note("no contexts; create one with `ims context set NAME --kind ...`");
+    } else {
+        app.out.table(&["", "NAME", "FILE"], &rows);
+    }
+    Ok(())
+}
+
+async fn get(app: &App, name: Option<&str>, show_secrets: bool) -> Result<(), CliError> {
+    let name = app.context_name(name).await?;
+    let merged = app.store.config().read_merged()?;
+    let props = find_ci(&merged, &["ims", "contexts", name.as_str()])
+        .cloned()
+        .ok_or_else(|| unknown_context(&name))?;
+    let props = if show_secrets { props } else { masked(props) };
+    let location = location_name(app.store.location_of(&name).await?);
+    let current = app.store.current().await?.as_ref() == Some(&name);
+    if app.out.is_json() {
+        app.out.json(&json!({
+            "name": name.as_str(),
+            "current": current,
+            "location": location,
+            "properties": props,
+        }));
+    } else {
+        app.out.line(&format!(
+            "context {name} ({location}{})",
+            if current { ", current" } else { "" }
+        ));
+        app.out.json(&props);
+    }
+    Ok(())
+}
+
+/// A case-insensitive path lookup, as aio's keys are.
+fn find_ci<'a>(tree: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(tree, |node, key| {
+        let map = node.as_object()?;
+        map.get(*key).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    })
+}
+
+/// A context's properties with secrets and tokens replaced by `****`
+/// (expiries kept); a private key given as a file path is shown.
+fn masked(props: Value) -> Value {
+    let Value::Object(map) = props else {
+        return props;
+    };
+    let out: Map<String, Value> = map
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match key.to_ascii_lowercase().as_str() {
+                "client_secret" | "passphrase" => mask_all(value),
+                "client_secrets" => mask_all(value),
+                "private_key" => match &value {
+                    Value::String(s)
+                        if !s.contains("-----BEGIN") && !s.trim_start().starts_with('[') =>
+                    {
+                        value
+                    }
+                    _ => mask_all(value),
+                },
+                "access_token" | "refresh_token" => match value {
+                    Value::Object(token) => Value::Object(
+                        token
+                            .into_iter()
+                            .map(|(k, v)| {
+                                if k.eq_ignore_ascii_case("token") {
+                                    (k, json!(MASK))
+                                } else {
+                                    (k, v)
+                                }
+                            })
+                            .collect(),
+                    ),
+                    other => mask_all(other),
+                },
+                _ => value,
+            };
+            (key, value)
+        })
+        .collect();
+    Value::Object(out)
+}
+
+fn mask_all(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(|_| json!(MASK)).collect()),
+        Value::Null => Value::Null,
+        _ => json!(MASK),
+    }
+}
+
+async fn set(app: &App, args: SetArgs) -> Result<(), CliError> {
+    let name = parse_name(&args.name)?;
+    check_flags_fit_kind(&args)?;
+    let client_id = ClientId::parse(&args.client_id)
+        .map_err(|err| CliError::Usage(format!("--client-id: {err}")))?;
+    let scopes = Scopes::parse(&args.scopes.join(","));
+    let org_id = args
+        .org_id
+        .as_deref()
+        .map(OrgId::parse)
+        .transpose()
+        .map_err(|err| CliError::Usage(format!("--org-id: {err}")))?;
+    let credentials = match args.kind {
+        Kind::ServerToServer => {
+            if scopes.is_empty() {
+                return Err(CliError::Usage(
+                    "server-to-server contexts need --scopes (comma-separated)".to_owned(),
+                ));
+            }
+            let secret = client_secret(&args, true)?.unwrap_or_else(|| ClientSecret::new(""));
+            let mut c = ServerToServerContext::new(client_id, secret, scopes);
+            c.org_id = org_id;
+            c.technical_account_id = args.technical_account_id.clone();
+            c.technical_account_email = args.technical_account_email.clone();
+            ContextCredentials::ServerToServer(c)
+        }
+        Kind::Jwt => {
+            let mut missing = Vec::new();
+            if org_id.is_none() {
+                missing.push("--org-id");
+            }
+            if args.technical_account_id.is_none() {
+                missing.push("--technical-account-id");
+            }
+            if args.meta_scopes.is_empty() {
+                missing.push("--meta-scopes");
+            }
+            if args.private_key_file.is_none() {
+                missing.push("--private-key-file");
+            }
+            let (Some(org_id), Some(account), Some(key_file), true) = (
+                org_id,
+                args.technical_account_id.clone(),
+                args.private_key_file.clone(),
+                missing.is_empty(),
+            ) else {
+                return Err(CliError::Usage(format!(
+                    "jwt contexts also need {}",
+                    missing.join(", ")
+                )));
+            };
+            let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
+            match std::fs::read_to_string(&key_file) {
+                Ok(pem) if pem.contains("PRIVATE KEY-----") => {}
+                Ok(_) => {
+                    return Err(CliError::Config(format!(
+                        "{} holds no PEM private key",
+                        key_file.display()
+                    )));
+                }
+                Err(err) => {
+                    return Err(CliError::Config(format!(
+                        "cannot read the private key file {}: {err}",
+                        key_file.display()
+                    )));
+                }
+            }
+            let secret = client_secret(&args, true)?.unwrap_or_else(|| ClientSecret::new(""));
+            let meta_scopes = args
+                .meta_scopes
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            ContextCredentials::Jwt(JwtContext::new(
+                client_id,
+                secret,
+                account,
+                org_id,
+                meta_scopes,
+                PrivateKeySource::File(key_file),
+            ))
+        }
+        Kind::OauthUser => {
+            if scopes.is_empty() {
+                return Err(CliError::Usage(
+                    "oauth-user contexts need --scopes (comma-separated, e.g. openid,AdobeID,offline_access)"
+                        .to_owned(),
+                ));
+            }
+            let mut c = OAuthUserContext::new(client_id, scopes);
+            c.client_secret = client_secret(&args, false)?;
+            c.redirect_uri = args
+                .redirect_uri
+                .as_deref()
+                .map(Url::parse)
+                .transpose()
+                .map_err(|err| CliError::Usage(format!("--redirect-uri: {err}")))?;
+            ContextCredentials::OAuthUser(c)
+        }
+    };
+    let mut context = ImsContext::new(name.clone(), credentials);
+    if let Some(env) = &app.pinned_env {
+        context = context.with_environment(env.clone());
+    }
+    let location = if args.local {
+        ConfigLocation::Local
+    } else {
+        ConfigLocation::Global
+    };
+    app.store.set(&context, location).await?;
+    let file = app
+        .store
+        .config()
+        .paths()
+        .file(location)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    app.out.result(
+        &format!("context {name} ({}) written to {file}", args.kind_name()),
+        &json!({"name": name.as_str(), "kind": args.kind_name(), "file": file}),
+    );
+    Ok(())
+}
+
+impl SetArgs {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Kind::ServerToServer => "server-to-server",
+            Kind::Jwt => "jwt",
+            Kind::OauthUser => "oauth-user",
+        }
+    }
+}
+
+/// Flags that belong to another kind are a mistake worth telling about.
+fn check_flags_fit_kind(args: &SetArgs) -> Result<(), CliError> {
+    let given = [
+        (
+            "--meta-scopes",
+            !args.meta_scopes.is_empty(),
+            [Kind::Jwt].as_slice(),
+        ),
+        (
+            "--private-key-file",
+            args.private_key_file.is_some(),
+            &[Kind::Jwt],
+        ),
+        (
+            "--redirect-uri",
+            args.redirect_uri.is_some(),
+            &[Kind::OauthUser],
+        ),
+        (
+            "--scopes",
+            !args.scopes.is_empty(),
+            &[Kind::ServerToServer, Kind::OauthUser],
+        ),
+        (
+            "--org-id",
+            args.org_id.is_some(),
+            &[Kind::ServerToServer, Kind::Jwt],
+        ),
+        (
+            "--technical-account-id",
+            args.technical_account_id.is_some(),
+            &[Kind::ServerToServer, Kind::Jwt],
+        ),
+        (
+            "--technical-account-email",
+            args.technical_account_email.is_some(),
+            &[Kind::ServerToServer],
+        ),
+    ];
+    let wrong: Vec<&str> = given
+        .iter()
+        .filter(|(_, present, kinds)| *present && !kinds.contains(&args.kind))
+        .map(|(flag, _, _)| *flag)
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "{} cannot be used with --kind {}",
+            wrong.join(", "),
+            args.kind_name()
+        )))
+    }
+}
+
+/// The client secret: `--client-secret`, `--client-secret-stdin`, or a
+/// prompt without echo on a terminal. `required`: an error if none.
+fn client_secret(args: &SetArgs, required: bool) -> Result<Option<ClientSecret>, CliError> {
+    let secret = if let Some(secret) = &args.client_secret {
+        Some(secret.clone())
+    } else if args.client_secret_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|err| {
+                CliError::Io(format!("cannot read the client secret from stdin: {err}"))
+            })?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else if required && std::io::stdin().is_terminal() {
+        let secret = rpassword::prompt_password("Client secret: ")
+            .map_err(|err| CliError::Io(format!("cannot read the client secret: {err}")))?;
+        Some(secret)
+    } else {
+        None
+    };
+    match secret {
+        Some(secret) if secret.trim().is_empty() => {
+            Err(CliError::Usage("the client secret is empty".to_owned()))
+        }
+        Some(secret) => Ok(Some(ClientSecret::new(secret.trim().to_owned()))),
+        None if required => Err(CliError::Usage(format!(
+            "{} contexts need a client secret: pipe it into --client-secret-stdin (or pass --client-secret)",
+            args.kind_name()
+        ))),
+        None => Ok(None),
+    }
+}
+
+async fn use_context(app: &App, name: &str) -> Result<(), CliError> {
+    let name = parse_name(name)?;
+    let known = app.store.list().await?;
+    let Some(name) = known
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(name.as_str()))
+    else {
+        return Err(unknown_context(&name));
+    };
+    app.store.set_current(&name).await?;
+    app.out.result(
+        &format!("current context: {name} (in ./.aio)"),
+        &json!({"current": name.as_str()}),
+    );
+    Ok(())
+}
+
+async fn remove(app: &App, name: &str) -> Result<(), CliError> {
+    let name: ContextName = parse_name(name)?;
+    if !app.store.remove(&name).await? {
+        return Err(unknown_context(&name));
+    }
+    app.out.result(
+        &format!("context {name} removed"),
+        &json!({"removed": name.as_str()}),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_and_the_rest_kept() {
+        let props = json!({
+            "client_id": "c",
+            "Client_Secrets": ["a", "b"],
+            "client_secret": "s",
+            "passphrase": "p",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nabc",
+            "access_token": {"token": "t", "expiry": 5},
+            "scopes": ["openid"],
+        });
+        let out = masked(props);
+        assert_eq!(out["client_id"], "c");
+        assert_eq!(out["Client_Secrets"], json!([MASK, MASK]));
+        assert_eq!(out["client_secret"], MASK);
+        assert_eq!(out["passphrase"], MASK);
+        assert_eq!(out["private_key"], MASK);
+        assert_eq!(out["access_token"], json!({"token": MASK, "expiry": 5}));
+        assert_eq!(out["scopes"], json!(["openid"]));
+        let path = masked(json!({"private_key": "/keys/k.pem"}));
+        assert_eq!(path["private_key"], "/keys/k.pem");
+    }
+
+    #[test]
+    fn lookups_ignore_case() {
+        let tree = json!({"IMS": {"Contexts": {"a": 1}}});
+        assert_eq!(find_ci(&tree, &["ims", "contexts", "A"]), Some(&json!(1)));
+        assert_eq!(find_ci(&tree, &["ims", "x"]), None);
+    }
+}

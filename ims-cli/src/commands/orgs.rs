@@ -1,0 +1,45 @@
+//! `ims orgs`: the organizations of the context's user.
+
+use ims_api::{OrganizationReader as _, TokenProvider as _};
+use serde_json::json;
+
+use crate::exit::CliError;
+use crate::{App, ContextHint as _};
+
+pub(crate) async fn run(app: &App, context: Option<&str>) -> Result<(), CliError> {
+    let name = app.context_name(context).await?;
+    let ctx = app.context(&name).await?;
+    let token = app
+        .provider()
+        .get_token(&name)
+        .await
+        .with_context_hint(&name)?;
+    let client = app.client(ctx.environment.as_ref())?;
+    let orgs = client
+        .organizations(&token.token)
+        .await
+        .with_context_hint(&name)?;
+    if app.out.is_json() {
+        app.out.json(&json!(orgs));
+        return Ok(());
+    }
+    if orgs.is_empty() {
+        app.out.note(&format!(
+            "the user of context {name} belongs to no organization"
+        ));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = orgs
+        .iter()
+        .map(|org| {
+            vec![
+                org.org_id(),
+                org.org_name.clone(),
+                org.org_type.clone().unwrap_or_default(),
+                org.country_code.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    app.out.table(&["ORG ID", "NAME", "TYPE", "COUNTRY"], &rows);
+    Ok(())
+}

@@ -1,0 +1,954 @@
+//! The `ims` binary end to end: aio files in a temporary directory (never
+//! the real home), IMS played by an in-process `ims-emulator`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ims_emulator::default_seed as d;
+use ims_emulator::{Emulator, FaultSpec, MintTokenRequest, RunningEmulator};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::Command;
+
+/// A home, a global aio file and a working directory of their own.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of `ims` did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "{self:?}");
+        self
+    }
+
+    #[track_caller]
+    fn fails(self, code: i32, message: &str) -> Self {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stderr.contains(message), "{message:?} not in {self:?}");
+        self
+    }
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        Sandbox { dir }
+    }
+
+    fn cwd(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn global(&self) -> PathBuf {
+        self.dir.path().join("home").join("aio-config")
+    }
+
+    fn local(&self) -> PathBuf {
+        self.cwd().join(".aio")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ims"));
+        command
+            .args(args)
+            .current_dir(self.cwd())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("home").join("xdg"))
+            .env("AIO_CONFIG_FILE", self.global())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args, env);
+        command.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = command.spawn().unwrap();
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input.as_bytes()).await.unwrap();
+            drop(pipe);
+        }
+        let output = child.wait_with_output().await.unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, None, &[]).await
+    }
+
+    fn read(path: &Path) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn global_json(&self) -> Value {
+        Self::read(&self.global())
+    }
+
+    fn key_file(&self) -> PathBuf {
+        let path = self.dir.path().join("jwt-account.pem");
+        std::fs::write(&path, d::jwt_private_key_pem()).unwrap();
+        path
+    }
+
+    /// `ims context set NAME --kind server-to-server` for the emulator's
+    /// s2s client, the secret on stdin.
+    async fn set_s2s(&self, name: &str, secret: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "context",
+            "set",
+            name,
+            "--kind",
+            "server-to-server",
+            "--client-id",
+            d::S2S_CLIENT_ID,
+            "--client-secret-stdin",
+            "--scopes",
+            "openid,AdobeID,read_organizations",
+            "--org-id",
+            d::ORG_ID,
+            "--technical-account-id",
+            d::S2S_TECHNICAL_ACCOUNT_ID,
+            "--technical-account-email",
+            d::S2S_TECHNICAL_ACCOUNT_EMAIL,
+        ];
+        args.extend_from_slice(extra);
+        self.run_with(&args, Some(&format!("{secret}\n")), &[])
+            .await
+    }
+}
+
+async fn emulator() -> RunningEmulator {
+    Emulator::builder().start().await.unwrap()
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_set_get_list_use_remove_for_each_kind() {
+    let s = Sandbox::new();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
+    let key = s.key_file();
+    s.run_with(
+        &[
+            "context",
+            "set",
+            "legacy",
+            "--kind",
+            "jwt",
+            "--client-id",
+            d::JWT_CLIENT_ID,
+            "--client-secret-stdin",
+            "--org-id",
+            d::ORG_ID,
+            "--technical-account-id",
+            d::JWT_TECHNICAL_ACCOUNT_ID,
+            "--meta-scopes",
+            "ent_user_sdk,ent_dataservices_sdk",
+            "--private-key-file",
+            key.to_str().unwrap(),
+        ],
+        Some(d::JWT_CLIENT_SECRET),
+        &[],
+    )
+    .await
+    .ok();
+    s.run(&[
+        "context",
+        "set",
+        "web",
+        "--kind",
+        "oauth-user",
+        "--client-id",
+        d::PUBLIC_CLIENT_ID,
+        "--scopes",
+        "openid,AdobeID",
+        "--local",
+    ])
+    .await
+    .ok();
+
+    // aio's format, mode 0600.
+    let global = s.global_json();
+    let svc = &global["ims"]["contexts"]["svc"];
+    assert_eq!(svc["client_id"], d::S2S_CLIENT_ID);
+    assert_eq!(
+        svc["client_secrets"],
+        serde_json::json!([d::S2S_CLIENT_SECRET])
+    );
+    assert_eq!(
+        svc["scopes"],
+        serde_json::json!(["openid", "AdobeID", "read_organizations"])
+    );
+    assert_eq!(svc["ims_org_id"], d::ORG_ID);
+    assert_eq!(svc["technical_account_id"], d::S2S_TECHNICAL_ACCOUNT_ID);
+    let legacy = &global["ims"]["contexts"]["legacy"];
+    assert_eq!(legacy["client_secret"], d::JWT_CLIENT_SECRET);
+    assert_eq!(
+        legacy["meta_scopes"],
+        serde_json::json!(["ent_user_sdk", "ent_dataservices_sdk"])
+    );
+    assert_eq!(legacy["private_key"], key.to_str().unwrap());
+    let local = Sandbox::read(&s.local());
+    assert_eq!(local["ims"]["contexts"]["web"]["scope"], "openid,AdobeID");
+    assert!(global["ims"]["contexts"].get("web").is_none());
+    assert_eq!(mode(&s.global()), 0o600);
+    assert_eq!(mode(&s.local()), 0o600);
+
+    // list, with no current context yet.
+    let list = s.run(&["--json", "context", "list"]).await.ok().json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["legacy", "svc", "web"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["current"] == false)
+    );
+    assert_eq!(list[2]["location"], "local");
+    s.run(&["context", "get"])
+        .await
+        .fails(3, "no context given and no current context");
+
+    // use marks the current one, in ./.aio as aio does.
+    s.run(&["context", "use", "svc"]).await.ok();
+    assert_eq!(Sandbox::read(&s.local())["ims"]["config"]["current"], "svc");
+    let human = s.run(&["context", "list"]).await.ok();
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains("svc")),
+        "{human:?}"
+    );
+    s.run(&["context", "use", "nope"])
+        .await
+        .fails(3, "no context named \"nope\"");
+
+    // get masks secrets unless asked.
+    let shown = s.run(&["context", "get"]).await.ok();
+    assert!(shown.stdout.contains("****"), "{shown:?}");
+    assert!(!shown.stdout.contains(d::S2S_CLIENT_SECRET), "{shown:?}");
+    let legacy = s
+        .run(&["--json", "context", "get", "legacy"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(legacy["properties"]["client_secret"], "****");
+    assert_eq!(legacy["properties"]["private_key"], key.to_str().unwrap());
+    let revealed = s
+        .run(&["--json", "context", "get", "svc", "--show-secrets"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        revealed["properties"]["client_secrets"][0],
+        d::S2S_CLIENT_SECRET
+    );
+    assert_eq!(revealed["current"], true);
+
+    // remove.
+    s.run(&["context", "remove", "legacy"]).await.ok();
+    assert!(s.global_json()["ims"]["contexts"].get("legacy").is_none());
+    s.run(&["context", "remove", "legacy"])
+        .await
+        .fails(3, "no context named \"legacy\"");
+    s.run(&["context", "remove", "web"]).await.ok();
+    assert!(
+        Sandbox::read(&s.local())["ims"]["contexts"]
+            .get("web")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_set_rejects_incomplete_or_mixed_flags() {
+    let s = Sandbox::new();
+    s.run(&["context", "set", "x", "--kind", "jwt", "--client-id", "c"])
+        .await
+        .fails(2, "jwt contexts also need --org-id, --technical-account-id");
+    s.run_with(
+        &[
+            "context",
+            "set",
+            "x",
+            "--kind",
+            "server-to-server",
+            "--client-id",
+            "c",
+            "--client-secret-stdin",
+        ],
+        Some("s\n"),
+        &[],
+    )
+    .await
+    .fails(2, "need --scopes");
+    // No secret and no terminal to ask on.
+    s.run(&[
+        "context",
+        "set",
+        "x",
+        "--kind",
+        "server-to-server",
+        "--client-id",
+        "c",
+        "--scopes",
+        "openid",
+    ])
+    .await
+    .fails(2, "--client-secret-stdin");
+    s.run(&[
+        "context",
+        "set",
+        "x",
+        "--kind",
+        "oauth-user",
+        "--client-id",
+        "c",
+        "--scopes",
+        "openid",
+        "--meta-scopes",
+        "m",
+    ])
+    .await
+    .fails(2, "--meta-scopes cannot be used with --kind oauth-user");
+    assert!(!s.global().exists());
+}
+
+/// The issue's "done when": a server-to-server token from the emulator into a
+/// context, and a second `ims token get` makes no IMS request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_get_mints_once_and_then_reads_the_context() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &["--ims-url", ims.base()])
+        .await
+        .ok();
+    assert_eq!(
+        s.global_json()["ims"]["contexts"]["svc"]["ims_url"],
+        format!("{}/", ims.base())
+    );
+    s.run(&["context", "use", "svc"]).await.ok();
+
+    let first = s.run(&["token", "get"]).await.ok();
+    let token = first.stdout.trim().to_owned();
+    assert_eq!(
+        first.stdout,
+        format!("{token}\n"),
+        "only the token on stdout"
+    );
+    assert_eq!(token.split('.').count(), 3);
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    let total = ims.stats().total;
+
+    // Stored as aio stores it.
+    let stored = &s.global_json()["ims"]["contexts"]["svc"]["access_token"];
+    assert_eq!(stored["token"], token.as_str());
+    assert!(stored["expiry"].as_u64().unwrap() > now_ms() + 23 * 3600 * 1000);
+
+    let second = s.run(&["--json", "token", "get"]).await.ok().json();
+    assert_eq!(second["token"], token.as_str());
+    assert!(second["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        ims.stats().total,
+        total,
+        "the second get made no IMS request"
+    );
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_context_gets_a_token_from_the_default_ims_url() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let key = s.key_file();
+    s.run_with(
+        &[
+            "context",
+            "set",
+            "legacy",
+            "--kind",
+            "jwt",
+            "--client-id",
+            d::JWT_CLIENT_ID,
+            "--client-secret-stdin",
+            "--org-id",
+            d::ORG_ID,
+            "--technical-account-id",
+            d::JWT_TECHNICAL_ACCOUNT_ID,
+            "--meta-scopes",
+            "ent_user_sdk",
+            "--private-key-file",
+            key.to_str().unwrap(),
+        ],
+        Some(d::JWT_CLIENT_SECRET),
+        &[],
+    )
+    .await
+    .ok();
+    // No ims_url pinned: IMS_URL is the default for contexts naming none.
+    assert!(
+        s.global_json()["ims"]["contexts"]["legacy"]
+            .get("ims_url")
+            .is_none()
+    );
+    let run = s
+        .run_with(
+            &["token", "get", "--context", "legacy"],
+            None,
+            &[("IMS_URL", ims.base())],
+        )
+        .await
+        .ok();
+    assert_eq!(ims.stats().count("POST /ims/exchange/jwt"), 1);
+    let claims = s
+        .run(&["--json", "token", "decode", run.stdout.trim()])
+        .await
+        .ok()
+        .json();
+    assert_eq!(claims["client_id"], d::JWT_CLIENT_ID);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_invalidate_force_reaches_ims_and_forgets_the_tokens() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &["--ims-url", ims.base()])
+        .await
+        .ok();
+    let token = s.run(&["token", "get", "-c", "svc"]).await.ok().stdout;
+    s.run(&["token", "invalidate", "--context", "svc", "--force"])
+        .await
+        .ok();
+    assert_eq!(ims.stats().count("POST /ims/invalidate_token/v2"), 1);
+    assert!(
+        s.global_json()["ims"]["contexts"]["svc"]
+            .get("access_token")
+            .is_none()
+    );
+    // IMS no longer accepts the old token.
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "token",
+        "validate",
+        "--remote",
+        "--client-id",
+        d::S2S_CLIENT_ID,
+        token.trim(),
+    ])
+    .await
+    .fails(4, "invalid token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_decode_and_validate() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let valid = ims
+        .mint_access_token(
+            &MintTokenRequest::for_email(d::MEMBER_EMAIL, d::WEB_CLIENT_ID).scope("AdobeID,openid"),
+        )
+        .unwrap();
+    let expired = ims
+        .mint_access_token(
+            &MintTokenRequest::for_email(d::MEMBER_EMAIL, d::WEB_CLIENT_ID)
+                .created_at_ms(now_ms() - 3 * 24 * 3600 * 1000),
+        )
+        .unwrap();
+
+    let claims = s.run(&["token", "decode", &valid]).await.ok().json();
+    assert_eq!(claims["client_id"], d::WEB_CLIENT_ID);
+    assert_eq!(claims["type"], "access_token");
+    assert!(claims["expires_at"].as_str().unwrap().ends_with('Z'));
+    let piped = s
+        .run_with(&["token", "decode", "-"], Some(&format!("{valid}\n")), &[])
+        .await
+        .ok()
+        .json();
+    assert_eq!(piped, claims);
+
+    let ok = s
+        .run(&[
+            "--ims-url",
+            ims.base(),
+            "--json",
+            "token",
+            "validate",
+            &valid,
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["claims"]["client_id"], d::WEB_CLIENT_ID);
+    s.run(&["--ims-url", ims.base(), "token", "validate", &expired])
+        .await
+        .fails(4, "Token has expired");
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "token",
+        "validate",
+        "--remote",
+        "--client-id",
+        d::WEB_CLIENT_ID,
+        &valid,
+    ])
+    .await
+    .ok();
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "token",
+        "validate",
+        "--remote",
+        "--client-id",
+        d::WEB_CLIENT_ID,
+        &expired,
+    ])
+    .await
+    .fails(4, "invalid token");
+
+    for garbage in ["garbage", "a.b.c", ""] {
+        let run = s
+            .run(&["--ims-url", ims.base(), "token", "validate", garbage])
+            .await;
+        assert_eq!(run.code, 4, "{run:?}");
+        let run = s.run(&["token", "decode", garbage]).await;
+        assert_eq!(run.code, 4, "{run:?}");
+        assert!(run.stdout.is_empty());
+    }
+    // A token signed by someone else.
+    let mut forged: Vec<&str> = valid.split('.').collect();
+    forged[2] = "c2lnbmF0dXJl";
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "token",
+        "validate",
+        &forged.join("."),
+    ])
+    .await
+    .fails(4, "signature");
+    // --remote needs a client id: usage.
+    s.run(&["token", "validate", "--remote", &valid])
+        .await
+        .fails(2, "--client-id");
+}
+
+/// Signs in headlessly: reads the URL `ims login --no-open` prints, posts the
+/// sign-in form to the emulator, and follows its redirect to the loopback.
+async fn login(s: &Sandbox, ims: &RunningEmulator, context: &str) -> Run {
+    let mut child = s
+        .command(
+            &[
+                "login",
+                "--no-open",
+                "--context",
+                context,
+                "--timeout",
+                "60",
+            ],
+            &[],
+        )
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).await.unwrap();
+    let url = url::Url::parse(line.trim()).unwrap();
+    assert!(
+        url.as_str().starts_with(&ims.url("/ims/authorize/v2")),
+        "{url}"
+    );
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(
+        form.iter()
+            .any(|(k, v)| k == "code_challenge_method" && v == "S256")
+    );
+    form.push(("email".into(), d::MEMBER_EMAIL.into()));
+    form.push(("password".into(), d::MEMBER_PASSWORD.into()));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut action = url.clone();
+    action.set_query(None);
+    let answer = http.post(action).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+    // A callback with a wrong state is turned away and changes nothing.
+    let mut forged = url::Url::parse(&location).unwrap();
+    forged.set_query(Some("code=forged&state=wrong"));
+    let page = http.get(forged).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    let page = http.get(&location).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("close this window"));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    let status = child.wait().await.unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: format!("{line}{rest}"),
+        stderr,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_then_orgs_profile_and_silent_tokens() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "context",
+        "set",
+        "me",
+        "--kind",
+        "oauth-user",
+        "--client-id",
+        d::PUBLIC_CLIENT_ID,
+        "--scopes",
+        "openid,AdobeID,offline_access,read_organizations",
+    ])
+    .await
+    .ok();
+    s.run(&["context", "use", "me"]).await.ok();
+    // Before signing in: the provider says to log in.
+    s.run(&["token", "get"])
+        .await
+        .fails(3, "ims login --context me");
+
+    let run = login(&s, &ims, "me").await.ok();
+    assert!(run.stdout.contains("signed in"), "{run:?}");
+    let stored = &s.global_json()["ims"]["contexts"]["me"];
+    assert!(stored["access_token"]["token"].is_string());
+    assert!(stored["refresh_token"]["token"].is_string());
+
+    let total = ims.stats().total;
+    let orgs = s.run(&["--json", "orgs"]).await.ok().json();
+    assert_eq!(
+        orgs[0]["orgRef"]["ident"],
+        d::ORG_ID.trim_end_matches("@AdobeOrg")
+    );
+    let table = s.run(&["orgs"]).await.ok();
+    assert!(table.stdout.contains(d::ORG_NAME), "{table:?}");
+    let profile = s.run(&["--json", "profile"]).await.ok().json();
+    assert_eq!(profile["email"], d::MEMBER_EMAIL);
+    let table = s.run(&["profile", "--context", "me"]).await.ok();
+    assert!(table.stdout.contains(d::MEMBER_EMAIL), "{table:?}");
+    // The signed-in token was used as stored: no token request.
+    assert_eq!(ims.stats().total - total, 4);
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+
+    // A service context cannot log in.
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
+    s.run(&["login", "--no-open", "--context", "svc"])
+        .await
+        .fails(3, "ims login is for oauth-user contexts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_say_what_is_wrong_with_distinct_exit_codes() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let url = ["--ims-url", ims.base()];
+
+    // Unknown context.
+    s.run(&["token", "get", "--context", "ghost"])
+        .await
+        .fails(3, "no context named \"ghost\"");
+    // Missing properties in a hand-written context.
+    std::fs::write(
+        s.global(),
+        r#"{"ims": {"contexts": {"half": {"client_id": "c", "scopes": ["openid"]}}}}"#,
+    )
+    .unwrap();
+    s.run(&["token", "get", "--context", "half"])
+        .await
+        .fails(3, "client_secrets");
+    // IMS refuses a wrong secret; the secret is never echoed.
+    s.set_s2s("wrong", "not-the-secret", &url).await.ok();
+    let run = s
+        .run(&["token", "get", "--context", "wrong"])
+        .await
+        .fails(4, "invalid_client");
+    assert!(
+        run.stderr
+            .contains("hint: check the client_id and client secret of context wrong"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("not-the-secret") && run.stdout.is_empty());
+    // --json errors are machine-readable.
+    let run = s
+        .run(&["--json", "token", "get", "--context", "wrong"])
+        .await;
+    assert_eq!(run.code, 4);
+    let err: Value = serde_json::from_str(run.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "ims_refused");
+    assert_eq!(err["error"]["exit_code"], 4);
+
+    // IMS unavailable: 503s.
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &url).await.ok();
+    ims.inject_fault(FaultSpec::new("/ims/token").status(503).retry_after(0))
+        .unwrap();
+    s.run(&["token", "get", "--context", "svc"])
+        .await
+        .fails(5, "IMS is unavailable");
+    ims.clear_faults();
+    // IMS unavailable: nobody listens.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    s.set_s2s("down", d::S2S_CLIENT_SECRET, &["--ims-url", &closed])
+        .await
+        .ok();
+    s.run(&["token", "get", "--context", "down"])
+        .await
+        .fails(5, "hint: check the network");
+
+    // Usage errors.
+    s.run(&["token", "frobnicate"])
+        .await
+        .fails(2, "unrecognized subcommand");
+    s.run(&["--env", "moon", "context", "list"])
+        .await
+        .fails(2, "invalid value");
+    s.run(&["--ims-url", "ftp://x", "context", "list"])
+        .await
+        .fails(2, "--ims-url");
+    s.run(&["context", "use", "bad name!"])
+        .await
+        .fails(2, "invalid context name");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_aio_files_keep_every_other_key() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let hjson = format!(
+        r#"{{
+  // written by the aio CLI
+  runtime: {{ namespace: "my-ns", auth: "abc" }}
+  $console: {{ org: {{ id: "42" }} }}
+  ims: {{
+    contexts: {{
+      other: {{ client_id: "other-client", scope: "openid", redirect_uri: "https://x.example/cb" }}
+      svc: {{
+        client_id: {client}
+        client_secrets: ["{secret}"]
+        scopes: ["openid", "AdobeID"]
+        ims_url: "{base}"
+        # unknown to ims
+        custom_note: keep me
+      }}
+    }}
+  }}
+}}
+"#,
+        client = d::S2S_CLIENT_ID,
+        secret = d::S2S_CLIENT_SECRET,
+        base = ims.base(),
+    );
+    std::fs::write(s.global(), hjson).unwrap();
+    std::fs::write(
+        s.local(),
+        "# local aio file\n{\n  cna: {\n    name: app\n  }\n}\n",
+    )
+    .unwrap();
+
+    s.run(&["token", "get", "--context", "svc"]).await.ok();
+    s.run(&["context", "use", "svc"]).await.ok();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
+
+    let global = s.global_json();
+    assert_eq!(global["runtime"]["namespace"], "my-ns");
+    assert_eq!(global["runtime"]["auth"], "abc");
+    assert_eq!(global["$console"]["org"]["id"], "42");
+    assert_eq!(
+        global["ims"]["contexts"]["other"]["client_id"],
+        "other-client"
+    );
+    assert_eq!(
+        global["ims"]["contexts"]["other"]["redirect_uri"],
+        "https://x.example/cb"
+    );
+    let svc = &global["ims"]["contexts"]["svc"];
+    assert_eq!(svc["custom_note"], "keep me");
+    // Same client: the token it got stays.
+    assert!(svc["access_token"]["token"].is_string());
+    let local = Sandbox::read(&s.local());
+    assert_eq!(local["cna"]["name"], "app");
+    assert_eq!(local["ims"]["config"]["current"], "svc");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_help() {
+    let s = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let run = s.run(&["completions", shell]).await.ok();
+        assert!(run.stdout.contains("ims"), "{shell}");
+    }
+    let help = s.run(&["--help"]).await.ok();
+    assert!(help.stdout.contains("5  IMS is unavailable"), "{help:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_context_keeps_its_tokens_in_the_local_file() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s(
+        "svc",
+        d::S2S_CLIENT_SECRET,
+        &["--ims-url", ims.base(), "--local"],
+    )
+    .await
+    .ok();
+    s.run(&["token", "get", "--context", "svc"]).await.ok();
+    let local = Sandbox::read(&s.local());
+    assert!(local["ims"]["contexts"]["svc"]["access_token"]["token"].is_string());
+    assert!(!s.global().exists(), "nothing written to the global file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_in_ci_prints_the_url_and_gives_up_after_the_timeout() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.run(&[
+        "--ims-url",
+        ims.base(),
+        "context",
+        "set",
+        "me",
+        "--kind",
+        "oauth-user",
+        "--client-id",
+        d::PUBLIC_CLIENT_ID,
+        "--scopes",
+        "openid,AdobeID",
+    ])
+    .await
+    .ok();
+    let run = s
+        .run_with(
+            &["login", "--context", "me", "--timeout", "1"],
+            None,
+            &[("CI", "true")],
+        )
+        .await
+        .fails(1, "no sign-in arrived within 1 s");
+    assert!(run.stderr.contains("CI is set"), "{run:?}");
+    assert!(
+        run.stdout.starts_with(&ims.url("/ims/authorize/v2")),
+        "{run:?}"
+    );
+    assert!(
+        s.global_json()["ims"]["contexts"]["me"]
+            .get("access_token")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ims_url_beats_the_config_default_but_not_a_context_own_environment() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    std::fs::write(
+        s.global(),
+        format!(
+            r#"{{"cli": {{"env": "stage"}}, "ims": {{"contexts": {{
+                "svc": {{"client_id": "{id}", "client_secrets": ["{secret}"], "scopes": ["openid"]}},
+                "pinned": {{"client_id": "{id}", "client_secrets": ["{secret}"], "scopes": ["openid"], "ims_url": "{closed}"}}
+            }}}}}}"#,
+            id = d::S2S_CLIENT_ID,
+            secret = d::S2S_CLIENT_SECRET,
+        ),
+    )
+    .unwrap();
+    // cli.env names stage, but --ims-url is the default for contexts naming none.
+    s.run(&["--ims-url", ims.base(), "token", "get", "--context", "svc"])
+        .await
+        .ok();
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    // A context's own env wins over --ims-url: it goes to Adobe's prod IMS,
+    // never to the emulator. (Whatever prod answers from this machine, the
+    // emulator sees nothing.)
+    let run = s
+        .run(&[
+            "--ims-url",
+            ims.base(),
+            "token",
+            "get",
+            "--context",
+            "pinned",
+        ])
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+}
