@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::RwLock;
 
 use crate::flight::Flights;
+use crate::header::bearer_bytes;
 use crate::{AuthError, Authenticated, WebApiConfig, parse_bearer};
 
 /// What the authenticator needs from the host: the IMS side (usually
@@ -192,9 +193,21 @@ impl WebApiAuthenticator {
 
     /// Authenticates a request from its `Authorization` header values (raw
     /// bytes, every occurrence).
+    ///
+    /// A known token costs a SHA-256 and a cache lookup: its characters were
+    /// checked, and the token verified, when it was first seen.
     pub async fn authenticate(&self, authorization: &[&[u8]]) -> Result<Authenticated, AuthError> {
+        let raw = bearer_bytes(authorization)?;
+        let key: Key = Sha256::digest(raw).into();
+        let settings = self.settings().await?;
+        if !settings.enabled {
+            return Err(AuthError::Disabled);
+        }
+        if let Some(entry) = self.hot.get(&key).await {
+            return self.admit(key, raw, entry, &settings).await;
+        }
         let token = parse_bearer(authorization)?;
-        self.authenticate_token(&token).await
+        self.cold(key, &token, &settings).await
     }
 
     /// Authenticates an already extracted bearer token.
@@ -207,25 +220,41 @@ impl WebApiAuthenticator {
             return Err(AuthError::Disabled);
         }
         let key = key_of(token);
-        if let Some(reason) = self.refused.get(&key).await {
-            return Err(AuthError::InvalidToken(reason));
-        }
-        let entry = match self.hot.get(&key).await {
-            Some(entry) => entry,
-            None => {
-                self.first_sight
-                    .run(&key, || self.load(key, token, &settings))
-                    .await?
+        match self.hot.get(&key).await {
+            Some(entry) => {
+                self.admit(key, token.expose_secret().as_bytes(), entry, &settings)
+                    .await
             }
-        };
-        self.admit(key, token, entry, &settings).await
+            None => self.cold(key, token, &settings).await,
+        }
     }
 
-    /// Decides on a known token: expired, fresh, or due for a check.
-    async fn admit(
+    /// A token not in the hot cache: refused recently, or loaded (once for
+    /// concurrent callers).
+    async fn cold(
         &self,
         key: Key,
         token: &AccessToken,
+        settings: &ImsSettings,
+    ) -> Result<Authenticated, AuthError> {
+        if let Some(reason) = self.refused.get(&key).await {
+            return Err(AuthError::InvalidToken(reason));
+        }
+        let entry = self
+            .first_sight
+            .run(&key, || self.load(key, token, settings))
+            .await?;
+        self.admit(key, token.expose_secret().as_bytes(), entry, settings)
+            .await
+    }
+
+    /// Decides on a known token: expired, fresh, or due for a check. `raw`
+    /// is the token, fully checked when it was first seen; it becomes an
+    /// [`AccessToken`] only if IMS must be asked again.
+    async fn admit(
+        &self,
+        key: Key,
+        raw: &[u8],
         entry: HotEntry,
         settings: &ImsSettings,
     ) -> Result<Authenticated, AuthError> {
@@ -241,9 +270,10 @@ impl WebApiAuthenticator {
         if now_ms - entry.last_check_ms < duration_ms(self.config.revalidate_after) {
             return Ok(self.authenticated(key, entry, false));
         }
+        let token = AccessToken::new(String::from_utf8_lossy(raw));
         match self
             .recheck
-            .run(&key, || self.revalidate(key, token, entry, settings))
+            .run(&key, || self.revalidate(key, &token, entry, settings))
             .await
         {
             Ok(updated) => Ok(self.authenticated(key, updated, false)),
