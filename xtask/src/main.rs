@@ -7,6 +7,7 @@
 //! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
 //!   and the book; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied and the mdBook build.
+//! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -14,6 +15,7 @@
 //! This crate must never become a dependency of a library crate, nor grow
 //! heavy dependencies: it builds before anything else can be checked.
 
+mod bench;
 mod commands;
 #[cfg(test)]
 mod tidy;
@@ -27,6 +29,7 @@ commands:
   test    run the whole test suite (cargo test on every crate and doctest)
   ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build
   docs    cargo doc -D warnings and the mdBook build
+  bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Some("test") => commands::test(&args[1..]),
         Some("ci") => commands::ci(),
         Some("docs") => commands::docs(),
+        Some("bench") => bench::bench(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

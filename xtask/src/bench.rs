@@ -1,0 +1,191 @@
+//! `cargo xtask bench`: the benchmarks, each a ratio against a baseline run
+//! side by side on this machine, written to `BENCHMARKS.md`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::commands::{Result, workspace_root};
+
+/// Rounds of the load comparison; each runs both targets back to back.
+const ROUNDS: usize = 3;
+/// Seconds per wrk run.
+const SECONDS: u32 = 5;
+/// Connections wrk keeps open.
+const CONNECTIONS: u32 = 32;
+
+/// Runs the benchmarks and writes `BENCHMARKS.md`.
+pub(crate) fn bench() -> Result {
+    let machine = machine();
+    let load = webapi_load()?;
+    eprintln!("{load}");
+    let criterion = criterion()?;
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "# Benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand). Absolute numbers\n\
+         drift between machines; each figure that matters is a ratio against a\n\
+         baseline measured side by side in the same run.\n\n## Machine\n\n{machine}\n"
+    );
+    report.push_str(&load);
+    report.push_str(&criterion);
+    let path = workspace_root().join("BENCHMARKS.md");
+    std::fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("xtask bench: wrote {}", path.display());
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let rustc = output("rustc", &["--version"]).unwrap_or_default();
+    format!("- CPU: {cpu}, {cores} cores available\n- {}", rustc.trim())
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Requests/s of the same endpoint with and without the IMS layer.
+fn webapi_load() -> Result<String> {
+    if output("wrk", &["--version"]).is_none() && Command::new("wrk").output().is_err() {
+        return Err("wrk is not installed: apt-get install wrk (or run .ci/run)".into());
+    }
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.current_dir(workspace_root()).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "webapi-ims",
+        "--features",
+        "axum",
+        "--example",
+        "load_target",
+    ]);
+    let status = build
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if !status.success() {
+        return Err("building the load target failed".into());
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let binary = target_dir.join("release/examples/load_target");
+    let mut child = Command::new(&binary)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("no stdout from the load target")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the load target: {e}"))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let result = match fields.as_slice() {
+        ["READY", plain, protected, token] => compare(plain, protected, token),
+        _ => Err(format!("unexpected load target output: {line:?}")),
+    };
+    // Closing stdin stops the target.
+    drop(child.stdin.take());
+    let _ = child.wait();
+    result
+}
+
+fn compare(plain: &str, protected: &str, token: &str) -> Result<String> {
+    let header = format!("Authorization: Bearer {token}");
+    // Warm up both (the first protected request validates the token at IMS).
+    wrk(plain, None, 1)?;
+    wrk(protected, Some(&header), 1)?;
+    let mut rows = String::new();
+    let mut ratios = Vec::new();
+    for round in 1..=ROUNDS {
+        let without = wrk(plain, None, SECONDS)?;
+        let with = wrk(protected, Some(&header), SECONDS)?;
+        let ratio = with / without;
+        ratios.push(ratio);
+        let _ = writeln!(rows, "| {round} | {without:.0} | {with:.0} | {ratio:.3} |");
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let verdict = if median >= 0.9 { "meets" } else { "misses" };
+    Ok(format!(
+        "## Web API warm path: `webapi-ims` layer vs the bare endpoint\n\n\
+         The same axum handler served twice by one process (`webapi-ims/examples/load_target.rs`:\n\
+         the emulator as IMS, ims-core, ims-store on SQLite), once behind `ImsAuthLayer` with a\n\
+         validated token, once without. `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s`, alternating, {ROUNDS} rounds.\n\n\
+         | round | requests/s without | requests/s with | ratio |\n|---|---|---|---|\n{rows}\n\
+         **Median ratio: {median:.3}** ({verdict} the target of 0.9).\n\n\
+         Reproduce: `cargo xtask bench`.\n\n"
+    ))
+}
+
+/// Runs wrk against `addr`'s `/rest/V1/me`; requests per second.
+fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<f64> {
+    let mut command = Command::new("wrk");
+    command.args(["-t1", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s")]);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    command.arg(format!("http://{addr}/rest/V1/me"));
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        return Err(format!("wrk saw error answers from {addr}:\n{text}"));
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk's output:\n{text}"))
+}
+
+/// The criterion benches of ims-core, in quick mode.
+fn criterion() -> Result<String> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["bench", "--locked", "-p", "ims-core", "--", "--quick"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if !out.status.success() {
+        return Err("cargo bench -p ims-core failed".into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = String::new();
+    let mut previous = "";
+    for line in text.lines() {
+        if let Some((name, time)) = line.split_once("time:") {
+            let name = if name.trim().is_empty() {
+                previous.trim()
+            } else {
+                name.trim()
+            };
+            let _ = writeln!(rows, "| `{name}` | {} |", time.trim());
+        }
+        if !line.trim().is_empty() {
+            previous = line;
+        }
+    }
+    Ok(format!(
+        "## ims-core micro-benchmarks (criterion, `--quick`)\n\n\
+         | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
+         Reproduce: `cargo bench -p ims-core -- --quick`.\n"
+    ))
+}
