@@ -287,16 +287,32 @@ fn query_param(raw: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// Which browser flow a begin route starts.
+#[derive(Debug, Clone, Copy)]
+enum Flow {
+    Login,
+    Reauth,
+}
+
 async fn login(
     State(web): State<AdminImsWeb>,
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
+    begin(web, session, query, Flow::Login).await
+}
+
+/// Starts a sign-in or a re-authentication: the session gets a pending
+/// state, the browser goes to IMS.
+async fn begin(web: AdminImsWeb, session: Session, query: Option<String>, flow: Flow) -> Response {
     let Ok(mut data) = load(&session).await else {
         return internal_error();
     };
     let return_to = query_param(query.as_deref(), "return_to");
-    let result = web.ims.begin_login(&mut data, return_to.as_deref()).await;
+    let result = match flow {
+        Flow::Login => web.ims.begin_login(&mut data, return_to.as_deref()).await,
+        Flow::Reauth => web.ims.begin_reauth(&mut data, return_to.as_deref()).await,
+    };
     if store(&session, &data).await.is_err() {
         return internal_error();
     }
@@ -344,18 +360,7 @@ async fn reauth(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Ok(mut data) = load(&session).await else {
-        return internal_error();
-    };
-    let return_to = query_param(query.as_deref(), "return_to");
-    let result = web.ims.begin_reauth(&mut data, return_to.as_deref()).await;
-    if store(&session, &data).await.is_err() {
-        return internal_error();
-    }
-    match result {
-        Ok(url) => redirect(StatusCode::FOUND, url.as_str()),
-        Err(err) => error_page(StatusCode::FORBIDDEN, err.user_message(), &web.login_path()),
-    }
+    begin(web, session, query, Flow::Reauth).await
 }
 
 async fn reauth_callback(

@@ -93,6 +93,38 @@ impl Error {
         }
     }
 
+    /// A copy of this error, for each caller that shared one operation
+    /// (`Error` is not `Clone`: a storage error's source is kept as its
+    /// message).
+    ///
+    /// ```
+    /// use ims_api::Error;
+    ///
+    /// let err = Error::storage("saving a token", std::io::Error::other("disk full"));
+    /// let copy = err.duplicate();
+    /// assert_eq!(copy.to_string(), err.to_string());
+    /// assert_eq!(std::error::Error::source(&copy).unwrap().to_string(), "disk full");
+    /// ```
+    pub fn duplicate(&self) -> Error {
+        match self {
+            Error::Refused(refusal) => Error::Refused(refusal.clone()),
+            Error::InvalidToken(rejection) => Error::InvalidToken(rejection.clone()),
+            Error::Unavailable {
+                detail,
+                retry_after,
+            } => Error::Unavailable {
+                detail: detail.clone(),
+                retry_after: *retry_after,
+            },
+            Error::Misconfigured(message) => Error::Misconfigured(message.clone()),
+            Error::InvalidInput(value) => Error::InvalidInput(value.clone()),
+            Error::Storage { message, source } => Error::Storage {
+                message: message.clone(),
+                source: source.as_ref().map(|source| source.to_string().into()),
+            },
+        }
+    }
+
     /// Whether the same call may succeed later without any change (IMS
     /// unavailable, or a storage failure).
     pub fn is_transient(&self) -> bool {

@@ -196,6 +196,33 @@ impl App {
             .await?
             .ok_or_else(|| unknown_context(name))
     }
+
+    /// What a command acting as the context's user needs: the context, a
+    /// valid access token (through the provider), and a client for the
+    /// context's IMS.
+    pub(crate) async fn signed_in(&self, given: Option<&str>) -> Result<SignedIn, CliError> {
+        let name = self.context_name(given).await?;
+        let context = self.context(&name).await?;
+        let token = ims_api::TokenProvider::get_token(&self.provider(), &name)
+            .await
+            .with_context_hint(&name)?
+            .token;
+        let client = self.client(context.environment.as_ref())?;
+        Ok(SignedIn {
+            name,
+            context,
+            token,
+            client,
+        })
+    }
+}
+
+/// A context with a valid access token and its IMS client.
+pub(crate) struct SignedIn {
+    pub(crate) name: ContextName,
+    pub(crate) context: ImsContext,
+    pub(crate) token: ims_api::AccessToken,
+    pub(crate) client: ImsClient,
 }
 
 /// The error for a context that is not configured.

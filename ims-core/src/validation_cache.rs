@@ -258,31 +258,6 @@ fn valid_ttl(
     }
 }
 
-/// A copy of an error for each caller of a flight (`Error` is not `Clone`).
-fn duplicate(err: &Error) -> Error {
-    match err {
-        Error::Refused(refusal) => Error::Refused(refusal.clone()),
-        Error::InvalidToken(reason) => Error::InvalidToken(reason.clone()),
-        Error::Unavailable {
-            detail,
-            retry_after,
-        } => Error::Unavailable {
-            detail: detail.clone(),
-            retry_after: *retry_after,
-        },
-        Error::Misconfigured(message) => Error::Misconfigured(message.clone()),
-        Error::InvalidInput(value) => Error::InvalidInput(value.clone()),
-        Error::Storage { message, .. } => Error::Storage {
-            message: message.clone(),
-            source: None,
-        },
-        other => Error::Unavailable {
-            detail: other.to_string(),
-            retry_after: other.retry_after(),
-        },
-    }
-}
-
 #[async_trait]
 impl TokenValidator for CachedValidator {
     async fn validate(
@@ -328,7 +303,7 @@ impl TokenValidator for CachedValidator {
             Ok(Ok(verdict)) => Ok(verdict.validity),
             Ok(Err(outcome)) => match outcome.as_ref() {
                 Flight::Invalid(validity) => Ok(validity.clone()),
-                Flight::Failed(err) => Err(duplicate(err)),
+                Flight::Failed(err) => Err(err.duplicate()),
             },
             Err(join) => Err(Error::Unavailable {
                 detail: format!("the token validation task failed: {join}"),
@@ -613,10 +588,10 @@ mod tests {
     fn duplicated_errors_keep_their_kind() {
         let err = Error::InvalidToken(TokenRejection::BadSignature);
         assert!(matches!(
-            duplicate(&err),
+            &err.duplicate(),
             Error::InvalidToken(TokenRejection::BadSignature)
         ));
         let err = Error::storage("db", std::io::Error::other("x"));
-        assert_eq!(duplicate(&err).code(), "storage");
+        assert_eq!(err.duplicate().code(), "storage");
     }
 }

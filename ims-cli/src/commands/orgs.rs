@@ -1,31 +1,26 @@
 //! `ims orgs`: the organizations of the context's user.
 
-use ims_api::{OrganizationReader as _, TokenProvider as _};
+use ims_api::OrganizationReader as _;
 use serde_json::json;
 
 use crate::exit::CliError;
 use crate::{App, ContextHint as _};
 
 pub(crate) async fn run(app: &App, context: Option<&str>) -> Result<(), CliError> {
-    let name = app.context_name(context).await?;
-    let ctx = app.context(&name).await?;
-    let token = app
-        .provider()
-        .get_token(&name)
+    let user = app.signed_in(context).await?;
+    let orgs = user
+        .client
+        .organizations(&user.token)
         .await
-        .with_context_hint(&name)?;
-    let client = app.client(ctx.environment.as_ref())?;
-    let orgs = client
-        .organizations(&token.token)
-        .await
-        .with_context_hint(&name)?;
+        .with_context_hint(&user.name)?;
     if app.out.is_json() {
         app.out.json(&json!(orgs));
         return Ok(());
     }
     if orgs.is_empty() {
         app.out.note(&format!(
-            "the user of context {name} belongs to no organization"
+            "the user of context {} belongs to no organization",
+            user.name
         ));
         return Ok(());
     }

@@ -1,24 +1,18 @@
 //! `ims profile`: the profile of the context's user.
 
-use ims_api::{ProfileReader as _, TokenProvider as _};
+use ims_api::ProfileReader as _;
 use serde_json::json;
 
 use crate::exit::CliError;
 use crate::{App, ContextHint as _};
 
 pub(crate) async fn run(app: &App, context: Option<&str>) -> Result<(), CliError> {
-    let name = app.context_name(context).await?;
-    let ctx = app.context(&name).await?;
-    let token = app
-        .provider()
-        .get_token(&name)
+    let user = app.signed_in(context).await?;
+    let profile = user
+        .client
+        .profile(&user.token, user.context.credentials.client_id())
         .await
-        .with_context_hint(&name)?;
-    let client = app.client(ctx.environment.as_ref())?;
-    let profile = client
-        .profile(&token.token, ctx.credentials.client_id())
-        .await
-        .with_context_hint(&name)?;
+        .with_context_hint(&user.name)?;
     if app.out.is_json() {
         app.out.json(&json!(profile));
         return Ok(());

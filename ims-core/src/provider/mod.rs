@@ -255,7 +255,7 @@ impl TokenProvider for ContextTokenProvider {
                 Some(Ok(token)) if token.has_life_left(inner.clock.now(), Duration::ZERO) => {
                     return Ok(token.clone());
                 }
-                Some(Err(err)) => return Err(copy_error(err)),
+                Some(Err(err)) => return Err(err.duplicate()),
                 _ => {}
             }
         }
@@ -270,7 +270,7 @@ impl TokenProvider for ContextTokenProvider {
             let result = leader.fly(&name).await;
             *outcome = Some(match &result {
                 Ok(token) => Ok(token.clone()),
-                Err(err) => Err(copy_error(err)),
+                Err(err) => Err(err.duplicate()),
             });
             flight.generation.fetch_add(1, Ordering::Release);
             drop(outcome);
@@ -547,31 +547,6 @@ async fn read_private_key(
             path.display()
         ))
     })
-}
-
-/// The same error for every caller of a shared flight.
-fn copy_error(err: &Error) -> Error {
-    match err {
-        Error::Refused(refusal) => Error::Refused(refusal.clone()),
-        Error::InvalidToken(rejection) => Error::InvalidToken(rejection.clone()),
-        Error::Unavailable {
-            detail,
-            retry_after,
-        } => Error::Unavailable {
-            detail: detail.clone(),
-            retry_after: *retry_after,
-        },
-        Error::Misconfigured(message) => Error::Misconfigured(message.clone()),
-        Error::InvalidInput(value) => Error::InvalidInput(value.clone()),
-        Error::Storage { message, .. } => Error::Storage {
-            message: message.clone(),
-            source: None,
-        },
-        other => Error::Storage {
-            message: other.to_string(),
-            source: None,
-        },
-    }
 }
 
 #[cfg(test)]
