@@ -6,8 +6,8 @@
 //! | `ims-store` | [`open_store`]: the database, migrations, the encryption key |
 //! | `ims-core` | [`connect_ims`]: `ImsClient` (every IMS endpoint) and `LocalVerifier` |
 //! | `ims-emulator` | [`connect_ims`]: started in-process when no IMS is configured |
-//! | `admin-ims` | [`admin_ims`]: the service over the client and the store; [`router`]: its routes, session layer and guard |
-//! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; [`router`]: `ImsAuthLayer` on `/rest/V1/me` |
+//! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; `router`: its routes, session layer and guard |
+//! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; `router`: `ImsAuthLayer` on `/rest/V1/me` |
 //!
 //! Everything else in this crate is pages.
 
