@@ -103,7 +103,7 @@ pub(crate) async fn new_form(
     let nav = Nav::load(&state, admin, kind).await?;
     let pending = session.get::<UserForm>(PENDING_KEY).await.ok().flatten();
     let message = pending.as_ref().map(|_| {
-        notice("You re-authenticated with Adobe ID. Press “Create admin user” to finish.")
+        notice("Your entries were kept while you re-authenticated with Adobe ID. Press “Create admin user” to finish.")
     });
     let form = pending.unwrap_or_else(|| UserForm {
         role: ADMIN_ROLE.to_owned(),
