@@ -41,7 +41,16 @@ const MEMBER_PASSWORD: &str = "member-password";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    // Dropping `run` (time-out, Ctrl-C) drops the children, which kills them.
+    let bounded = async {
+        tokio::select! {
+            result = tokio::time::timeout(Duration::from_secs(900), run()) => {
+                result.unwrap_or_else(|_| Err("the whole test took over 15 minutes".into()))
+            }
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        }
+    };
+    match bounded.await {
         Ok(out) => {
             eprintln!("e2e: passed; screenshots in {}", out.display());
             ExitCode::SUCCESS
