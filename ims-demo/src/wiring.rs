@@ -88,6 +88,12 @@ fn err(context: &str) -> impl FnOnce(ims_api::Error) -> DemoError + '_ {
 /// A real host keeps the key elsewhere (a secret manager): the key file
 /// beside the database is a labelled convenience of this demo only.
 pub async fn open_store(database: &str) -> Result<Store, DemoError> {
+    if ims_store::Backend::from_url(database).is_none() {
+        return Err(DemoError(format!(
+            "--database {}: expected sqlite:<file>, postgres://… or mysql://…",
+            shown_database(database)
+        )));
+    }
     let key = encryption_key(database)?;
     Store::connect(database, StoreOptions::new().with_encryption_key(key))
         .await
@@ -105,6 +111,17 @@ fn encryption_key(database: &str) -> Result<EncryptionKey, DemoError> {
         None => Err(DemoError(format!(
             "set {KEY_ENV} to a base64 32-byte key for this database (e.g. `openssl rand -base64 32`)"
         ))),
+    }
+}
+
+/// The database URL without its password, for printing.
+pub fn shown_database(database: &str) -> String {
+    match Url::parse(database) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => database.to_owned(),
     }
 }
 
@@ -601,7 +618,7 @@ pub async fn serve(common: CommonArgs, serve: ServeArgs) -> Result<(), DemoError
         }
         None => println!("  IMS: {}", common.ims_url.as_deref().unwrap_or_default()),
     }
-    println!("  Database: {}", common.database);
+    println!("  Database: {}", shown_database(&common.database));
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| DemoError(format!("waiting for Ctrl-C: {e}")))?;
@@ -630,6 +647,15 @@ mod tests {
             key_path(Path::new("/tmp/x/e2e.db")),
             PathBuf::from("/tmp/x/e2e.key")
         );
+    }
+
+    #[test]
+    fn printed_database_urls_hide_passwords() {
+        assert_eq!(
+            shown_database("postgres://app:s3cret@db.example/ims"),
+            "postgres://app:***@db.example/ims"
+        );
+        assert_eq!(shown_database("sqlite:ims-demo.db"), "sqlite:ims-demo.db");
     }
 
     #[test]
