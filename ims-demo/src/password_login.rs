@@ -101,7 +101,11 @@ pub(crate) async fn sign_in_page(
     session: Session,
     Query(query): Query<SignInQuery>,
 ) -> Response {
-    if password_admin(&state, &session).await.is_some() || ims_signed_in(&session).await {
+    // Already signed in: to the dashboard. (An Adobe ID session counts only
+    // while the integration is on; otherwise /admin would send us back here.)
+    let signed_in = password_admin(&state, &session).await.is_some()
+        || (ims_signed_in(&session).await && state.ims_enabled().await);
+    if signed_in {
         return Redirect::to("/admin").into_response();
     }
     render_sign_in(&state, query.return_to.as_deref(), None, "").await

@@ -3,6 +3,7 @@
 //! re-authentication, a Web API token and its revocation, sign out.
 #![allow(clippy::unwrap_used)]
 
+use ims_api::ImsSettingsStore;
 use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::wiring::{self, COLLEAGUE_EMAIL};
 use ims_emulator::default_seed as seed;
@@ -60,8 +61,15 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     location(&answer)
 }
 
-#[tokio::test]
-async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
+struct SignedIn {
+    demo: wiring::RunningDemo,
+    browser: reqwest::Client,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The demo with its emulator, and a browser signed in as the member.
+async fn signed_in() -> SignedIn {
     let dir = tempfile::tempdir().unwrap();
     let common = CommonArgs {
         database: format!("sqlite:{}", dir.path().join("demo.db").display()),
@@ -78,21 +86,51 @@ async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
-    let url = |path: &str| format!("{base}{path}");
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .no_proxy()
         .build()
         .unwrap();
-
-    // Sign in with Adobe ID.
-    let login = browser.get(url("/admin/ims/login")).send().await.unwrap();
+    let login = browser
+        .get(format!("{base}/admin/ims/login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), 302);
     let callback = sign_in_at_ims(&browser, &location(&login)).await;
     let landed = browser.get(&callback).send().await.unwrap();
     assert_eq!(landed.status(), 303);
     assert_eq!(location(&landed), "/admin");
+    SignedIn {
+        demo,
+        browser,
+        base,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn disabling_the_integration_sends_adobe_id_sessions_to_the_password_form() {
+    let app = signed_in().await;
+    let url = |path: &str| format!("{}{path}", app.base);
+    let mut settings = app.demo.store.settings().load().await.unwrap();
+    settings.enabled = false;
+    app.demo.store.settings().save(&settings).await.unwrap();
+    let admin = app.browser.get(url("/admin")).send().await.unwrap();
+    assert_eq!(location(&admin), "/admin/login?return_to=%2Fadmin");
+    // No redirect loop: the sign-in page shows the password form.
+    let login = app.browser.get(url("/admin/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.unwrap().contains("type=\"password\""));
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
+    let app = signed_in().await;
+    let (demo, browser) = (&app.demo, &app.browser);
+    let url = |path: &str| format!("{}{path}", app.base);
+
     let dashboard = browser.get(url("/admin")).send().await.unwrap();
     assert_eq!(dashboard.status(), 200);
     let html = dashboard.text().await.unwrap();
@@ -128,7 +166,7 @@ async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
     assert_eq!(reauth.status(), 302);
     let authorize = location(&reauth);
     assert!(authorize.contains("reauth=check"), "{authorize}");
-    let callback = sign_in_at_ims(&browser, &authorize).await;
+    let callback = sign_in_at_ims(browser, &authorize).await;
     let back = browser.get(&callback).send().await.unwrap();
     assert_eq!(location(&back), "/admin/users/new");
     let kept = browser
@@ -228,5 +266,4 @@ async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
     assert_eq!(location(&out), "/admin/login");
     let after = browser.get(url("/admin")).send().await.unwrap();
     assert_eq!(after.status(), 302);
-    demo.stop().await;
 }
