@@ -9,18 +9,29 @@ use std::process::Command;
 
 use crate::commands::{Result, cargo, run, workspace_root};
 
-/// The target directory cargo builds into: `CARGO_TARGET_DIR` when set,
-/// else `<workspace>/target`.
+/// The target directory cargo builds into, as `cargo metadata` reports it
+/// (which honours `CARGO_TARGET_DIR` and cargo's configuration); failing
+/// that, `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
 fn target_dir() -> PathBuf {
+    let mut metadata = cargo();
+    metadata.args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    let reported = metadata
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| serde_json::from_slice::<serde_json::Value>(&output.stdout).ok())
+        .and_then(|value| value["target_directory"].as_str().map(PathBuf::from));
+    if let Some(dir) = reported {
+        return dir;
+    }
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        }
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
         _ => workspace_root().join("target"),
     }
 }
@@ -40,12 +51,13 @@ pub(crate) fn run_e2e() -> Result {
     let mut build = cargo();
     build.args(["build", "--locked", "-p", "ims-demo", "-p", "ims-e2e"]);
     run("cargo build -p ims-demo -p ims-e2e", build)?;
-    let bin = target_dir().join("debug");
+    let target = target_dir();
+    let bin = target.join("debug");
     let mut test = Command::new(bin.join("ims-e2e"));
     test.arg("--demo")
         .arg(bin.join("ims-demo"))
         .arg("--out")
-        .arg(target_dir().join("e2e"))
+        .arg(target.join("e2e"))
         .current_dir(workspace_root());
     run("browser end-to-end test (ims-e2e)", test)
 }
