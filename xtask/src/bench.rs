@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::commands::{Result, workspace_root};
+use crate::commands::{Result, cargo, workspace_root};
 
 /// Rounds of the load comparison; each runs both targets back to back.
 const ROUNDS: usize = 3;
@@ -62,8 +62,8 @@ fn webapi_load() -> Result<String> {
     if output("wrk", &["--version"]).is_none() && Command::new("wrk").output().is_err() {
         return Err("wrk is not installed: apt-get install wrk (or run .ci/run)".into());
     }
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.current_dir(workspace_root()).args([
+    let mut build = cargo();
+    build.args([
         "build",
         "--release",
         "--locked",
@@ -158,8 +158,7 @@ fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<f64> {
 
 /// The criterion benches of ims-core, in quick mode.
 fn criterion() -> Result<String> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace_root())
+    let out = cargo()
         .args(["bench", "--locked", "-p", "ims-core", "--", "--quick"])
         .stderr(Stdio::inherit())
         .output()

@@ -16,14 +16,14 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(workspace_root());
     command
 }
 
 /// Runs one step, timing it.
-fn run(step: &str, mut command: Command) -> Result {
+pub(crate) fn run(step: &str, mut command: Command) -> Result {
     eprintln!("==> {step}");
     let started = Instant::now();
     let status = command
@@ -106,6 +106,7 @@ pub(crate) fn ci() -> Result {
 
     test(&[])?;
     docs()?;
+    crate::e2e::run_e2e()?;
 
     eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())

@@ -5,9 +5,10 @@
 //!
 //! - `test`: the whole test suite — the README's test command.
 //! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
-//!   and the book; what `.ci/run` calls.
+//!   and the book, then `e2e`; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied and the mdBook build.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
+//! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -17,6 +18,7 @@
 
 mod bench;
 mod commands;
+mod e2e;
 #[cfg(test)]
 mod tidy;
 
@@ -27,9 +29,10 @@ usage: cargo xtask <command>
 
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
-  ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build
+  ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build, e2e
   docs    cargo doc -D warnings and the mdBook build
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
+  e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Some("ci") => commands::ci(),
         Some("docs") => commands::docs(),
         Some("bench") => bench::bench(),
+        Some("e2e") => e2e::run_e2e(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

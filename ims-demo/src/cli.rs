@@ -1,0 +1,142 @@
+//! The command line: the server's flags, and the operator subcommands with
+//! Magento's names.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `ims-demo`: the reference admin app with "Sign in with Adobe ID".
+///
+/// Without a subcommand it serves the admin. Without `--ims-url` it starts
+/// a local IMS emulator and signs you in against it.
+#[derive(Debug, Parser)]
+#[command(name = "ims-demo", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The server's options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// An operator subcommand instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command shares.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// The database: `sqlite:<file>`, `postgres://…` or `mysql://…`
+    /// (created and migrated on start).
+    #[arg(
+        long,
+        global = true,
+        env = "IMS_DEMO_DATABASE",
+        default_value = "sqlite:ims-demo.db"
+    )]
+    pub database: String,
+    /// A real IMS to use instead of the built-in emulator, e.g.
+    /// `https://ims-na1.adobelogin.com`.
+    #[arg(long, global = true, env = "IMS_URL")]
+    pub ims_url: Option<String>,
+    /// The admin's public base URL, as registered at IMS for the client's
+    /// redirect URIs (default: `http://` + the bound address).
+    #[arg(long, global = true, env = "IMS_DEMO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// The server's options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen (`127.0.0.1:0` picks a free port and prints it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// The IMS client id to enable the integration with at start (with a
+    /// real IMS).
+    #[arg(long, env = "IMS_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The IMS client secret (prefer the environment variable).
+    #[arg(long, env = "IMS_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// The IMS organization id (`…@AdobeOrg`).
+    #[arg(long, env = "IMS_ORG_ID")]
+    pub organization_id: Option<String>,
+    /// Confirms that the organization enforces 2FA (needed with the
+    /// credentials above, as for `admin:adobe-ims:enable -t yes`).
+    #[arg(long = "2fa", value_name = "yes|no")]
+    pub two_factor: Option<String>,
+    /// With the emulator: start with the integration disabled (password
+    /// sign-in for admins made with `admin:user:create`).
+    #[arg(long)]
+    pub password_only: bool,
+}
+
+/// The operator subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Enables the Admin Adobe IMS integration (prompts for what is missing).
+    #[command(name = "admin:adobe-ims:enable")]
+    Enable(EnableArgs),
+    /// Disables the integration.
+    #[command(name = "admin:adobe-ims:disable")]
+    Disable,
+    /// Says whether the integration is enabled.
+    #[command(name = "admin:adobe-ims:status")]
+    Status,
+    /// Shows the configured client id and organization (never the secret).
+    #[command(name = "admin:adobe-ims:info")]
+    Info,
+    /// Creates an admin user with a password (for sign-in while the
+    /// integration is off).
+    #[command(name = "admin:user:create")]
+    CreateUser(CreateUserArgs),
+}
+
+/// `admin:adobe-ims:enable`'s options (Magento's names).
+#[derive(Debug, Clone, Args)]
+pub struct EnableArgs {
+    /// Organization ID (`…@AdobeOrg`).
+    #[arg(short = 'o', long)]
+    pub organization_id: Option<String>,
+    /// Client ID.
+    #[arg(short = 'c', long)]
+    pub client_id: Option<String>,
+    /// Client Secret (prompted for without echo when missing).
+    #[arg(short = 's', long)]
+    pub client_secret: Option<String>,
+    /// Whether 2FA is enforced by the organization (`yes` is required).
+    #[arg(short = 't', long = "2fa", value_name = "yes|no")]
+    pub two_factor: Option<String>,
+}
+
+/// `admin:user:create`'s options (Magento's names).
+#[derive(Debug, Clone, Args)]
+pub struct CreateUserArgs {
+    /// User name.
+    #[arg(long = "admin-user", alias = "username")]
+    pub username: Option<String>,
+    /// E-mail address.
+    #[arg(long = "admin-email", alias = "email")]
+    pub email: Option<String>,
+    /// First name.
+    #[arg(long = "admin-firstname", alias = "first-name")]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[arg(long = "admin-lastname", alias = "last-name")]
+    pub last_name: Option<String>,
+    /// Password (prompted for without echo when missing).
+    #[arg(long = "admin-password", alias = "password")]
+    pub password: Option<String>,
+    /// Role.
+    #[arg(long, default_value = "Administrators")]
+    pub role: String,
+}
+
+/// `yes`/`no` as Magento's `--2fa` takes it.
+pub(crate) fn parse_yes_no(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" => Some(true),
+        "no" | "n" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,179 @@
+//! The operator subcommands, with Magento's names and options, acting on the
+//! same database as the server: `admin:adobe-ims:enable|disable|status|info`
+//! (admin-ims's operator operations) and `admin:user:create`.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use ims_api::{AdminUserDirectory, ClientSecret, NewAdminUser, Password};
+use url::Url;
+
+use crate::cli::{Command, CommonArgs, CreateUserArgs, EnableArgs, parse_yes_no};
+use crate::pages::users::{validate_new_user, validate_password};
+use crate::wiring::{self, DemoError};
+
+/// Runs one subcommand.
+pub async fn run(common: CommonArgs, command: Command) -> Result<(), DemoError> {
+    let store = wiring::open_store(&common.database).await?;
+    let result = match command {
+        Command::CreateUser(args) => create_user(&store, args).await,
+        command => integration(&store, &common, command).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn integration(
+    store: &ims_store::Store,
+    common: &CommonArgs,
+    command: Command,
+) -> Result<(), DemoError> {
+    // Only `enable` talks to IMS (its probe): without --ims-url, to an
+    // emulator started for the occasion, as the server does. The others
+    // read and write the settings only.
+    let ims_url = match (&command, common.ims_url.as_deref()) {
+        (_, Some(url)) => Some(url),
+        (Command::Enable(_), None) => {
+            eprintln!("ims-demo: no --ims-url: probing the demo's built-in IMS emulator");
+            None
+        }
+        (_, None) => Some(PROD_IMS),
+    };
+    let ims = wiring::connect_ims(ims_url).await?;
+    let public = common.public_url.as_deref().unwrap_or(DEFAULT_PUBLIC_URL);
+    let public = Url::parse(public).map_err(|e| DemoError::new(format!("--public-url: {e}")))?;
+    let admin = wiring::admin_ims(store, &ims, &public)?;
+    let storage = |e: ims_api::Error| DemoError::new(format!("the settings: {e}"));
+    match command {
+        Command::Enable(args) => {
+            let request = enable_request(args)?;
+            admin
+                .enable(request)
+                .await
+                .map_err(|e| DemoError::new(e.to_string()))?;
+            println!("Admin Adobe IMS integration is enabled");
+        }
+        Command::Disable => println!("{}", admin.disable().await.map_err(storage)?),
+        Command::Status => println!("{}", admin.status().await.map_err(storage)?),
+        Command::Info => println!("{}", admin.info().await.map_err(storage)?),
+        Command::CreateUser(_) => {}
+    }
+    Ok(())
+}
+
+/// Adobe's production IMS, the default of `--ims-url` outside the demo.
+const PROD_IMS: &str = "https://ims-na1.adobelogin.com";
+
+/// The server's default public URL (the callback host `enable` checks).
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080/";
+
+fn enable_request(args: EnableArgs) -> Result<admin_ims::EnableRequest, DemoError> {
+    let organization_id = match args.organization_id {
+        Some(value) => value,
+        None => prompt("Organization ID: ")?,
+    };
+    let client_id = match args.client_id {
+        Some(value) => value,
+        None => prompt("Client ID: ")?,
+    };
+    let client_secret = match args.client_secret {
+        Some(value) => value,
+        None => prompt_secret("Client Secret: ")?,
+    };
+    let two_factor = match args.two_factor {
+        Some(value) => value,
+        None => {
+            prompt("Is 2FA enabled for your organization in the Adobe Admin Console? (yes/no): ")?
+        }
+    };
+    let two_factor =
+        parse_yes_no(&two_factor).ok_or_else(|| DemoError::new("--2fa takes yes or no"))?;
+    Ok(admin_ims::EnableRequest::new(
+        organization_id.trim(),
+        client_id.trim(),
+        ClientSecret::new(client_secret.trim()),
+        two_factor,
+    ))
+}
+
+/// Reads a line after a prompt on stderr; refuses an empty answer.
+fn prompt(question: &str) -> Result<String, DemoError> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| DemoError::new(format!("reading the answer: {e}")))?;
+    let answer = line.trim().to_owned();
+    if answer.is_empty() {
+        return Err(DemoError::new(format!(
+            "no answer to {:?}",
+            question.trim_end_matches([':', ' '])
+        )));
+    }
+    Ok(answer)
+}
+
+/// Reads a secret without echo on a terminal; from stdin (saying so) when
+/// stdin is not a terminal.
+fn prompt_secret(question: &str) -> Result<String, DemoError> {
+    if std::io::stdin().is_terminal() {
+        let answer = rpassword::prompt_password(question)
+            .map_err(|e| DemoError::new(format!("reading the secret: {e}")))?;
+        if answer.trim().is_empty() {
+            return Err(DemoError::new("no secret given"));
+        }
+        Ok(answer)
+    } else {
+        eprintln!("ims-demo: stdin is not a terminal: reading the secret from it");
+        prompt(question)
+    }
+}
+
+/// `admin:user:create`: an admin with a password and a role.
+async fn create_user(store: &ims_store::Store, args: CreateUserArgs) -> Result<(), DemoError> {
+    let username = args.username.map_or_else(|| prompt("User name: "), Ok)?;
+    let email = args.email.map_or_else(|| prompt("E-mail: "), Ok)?;
+    let first_name = args.first_name.map_or_else(|| prompt("First name: "), Ok)?;
+    let last_name = args.last_name.map_or_else(|| prompt("Last name: "), Ok)?;
+    validate_new_user(&username, &email, &first_name, &last_name).map_err(DemoError::new)?;
+    let password = args
+        .password
+        .map_or_else(|| prompt_secret("Password: "), Ok)?;
+    validate_password(&password).map_err(DemoError::new)?;
+    let admins = store.admin_users();
+    let exists = admins
+        .find_by_email(email.trim())
+        .await
+        .map_err(|e| DemoError::new(format!("reading admin users: {e}")))?;
+    if exists.is_some() {
+        return Err(DemoError::new(format!(
+            "an admin user with the e-mail address {} already exists",
+            email.trim()
+        )));
+    }
+    let user = NewAdminUser::new(
+        username.trim(),
+        email.trim(),
+        first_name.trim(),
+        last_name.trim(),
+        Password::new(password),
+    )
+    .with_role(args.role);
+    let created = admins
+        .create(&user)
+        .await
+        .map_err(|e| DemoError::new(format!("could not create the admin user: {e}")))?;
+    println!("Created Magento User: {}", created.username);
+    let enabled = ims_api::ImsSettingsStore::load(&store.settings())
+        .await
+        .map(|s| s.enabled)
+        .unwrap_or(false);
+    if enabled {
+        println!(
+            "Note: the Adobe IMS integration is enabled, so this user signs in with the Adobe ID of {}; password sign-in is refused.",
+            created.email
+        );
+    }
+    Ok(())
+}

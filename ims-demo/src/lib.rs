@@ -1,0 +1,56 @@
+//! # ims-demo
+//!
+//! The reference host application: an admin area with "Sign in with Adobe ID"
+//! and a REST API that accepts IMS bearer tokens, wiring `ims-core`,
+//! `admin-ims`, `webapi-ims`, `ims-store` and `ims-emulator` together.
+//!
+//! - [`wiring`] is the one module where every crate is wired in: read it
+//!   first, copy it into your host.
+//! - [`cli`] is the command line (`cargo run -p ims-demo -- --help`);
+//!   [`commands`] the operator subcommands with Magento's names
+//!   (`admin:adobe-ims:enable|disable|status|info`, `admin:user:create`).
+//! - The pages (`src/pages/`), the REST routes (`src/rest.rs`) and the
+//!   password sign-in (`src/password_login.rs`) are small and call the
+//!   library crates for everything IMS-related.
+//!
+//! It must never be the only place a behaviour lives: everything it shows is
+//! done by a library crate, so integrators get it too.
+
+use std::process::ExitCode;
+
+pub mod cli;
+pub mod commands;
+mod pages;
+mod password_login;
+mod rest;
+pub mod wiring;
+
+/// Runs the command line: the server without a subcommand, else the
+/// subcommand. Errors are printed as one readable line.
+pub async fn run(cli: cli::Cli) -> ExitCode {
+    init_logging();
+    let result = match cli.command {
+        None => wiring::serve(cli.common, cli.serve).await,
+        Some(command) => commands::run(cli.common, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ims-demo: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr: `RUST_LOG` or `info`.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ims_emulator=warn"));
+    // A second initialisation (tests run several apps) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,62 @@
+//! The REST API: `GET /rest/V1/me` behind webapi-ims's `ImsAuthLayer`, and
+//! Magento's password-based admin token route, refused while IMS is on.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ims_api::{AdminUserDirectory, ImsSettingsStore};
+use serde_json::json;
+use webapi_ims::axum::ImsAdmin;
+
+use crate::wiring::AppState;
+
+/// Why this demo has no password tokens.
+pub(crate) const NO_PASSWORD_TOKENS: &str = "This demo does not issue password-based admin tokens: enable the Adobe IMS integration and use an IMS access token.";
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, Json(json!({ "message": text }))).into_response()
+}
+
+/// `GET /rest/V1/me`: the admin the bearer token maps to.
+pub(crate) async fn me(State(state): State<AppState>, ImsAdmin(auth): ImsAdmin) -> Response {
+    match state
+        .store
+        .admin_users()
+        .find_by_id(auth.admin_user_id)
+        .await
+    {
+        Ok(Some(user)) => Json(json!({
+            "id": user.id.0,
+            "email": user.email,
+            "firstname": user.first_name,
+            "lastname": user.last_name,
+        }))
+        .into_response(),
+        Ok(None) => message(
+            StatusCode::UNAUTHORIZED,
+            &webapi_ims::CONSUMER_NOT_AUTHORIZED.replace("%resources", "Magento_Backend::admin"),
+        ),
+        Err(e) => {
+            tracing::error!("GET /rest/V1/me: {e}");
+            message(StatusCode::SERVICE_UNAVAILABLE, "Please try again later.")
+        }
+    }
+}
+
+/// `POST /rest/V1/integration/admin/token`: Magento's refusal while the
+/// integration is enabled (webapi-ims's guard); this demo issues no password
+/// tokens otherwise either.
+pub(crate) async fn admin_token(State(state): State<AppState>) -> Response {
+    let settings = match state.store.settings().load().await {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!("POST /rest/V1/integration/admin/token: {e}");
+            return message(StatusCode::SERVICE_UNAVAILABLE, "Please try again later.");
+        }
+    };
+    match webapi_ims::guard_password_admin_token(&settings) {
+        Err(refused) => message(StatusCode::UNAUTHORIZED, &refused.to_string()),
+        Ok(()) => message(StatusCode::NOT_IMPLEMENTED, NO_PASSWORD_TOKENS),
+    }
+}

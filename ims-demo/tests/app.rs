@@ -1,0 +1,310 @@
+//! The demo's routes, in-process on 127.0.0.1:0 with its own emulator and a
+//! temporary SQLite database, driven over HTTP with reqwest.
+#![allow(clippy::unwrap_used)]
+
+use ims_api::{AdminUserDirectory, NewAdminUser, Password};
+use ims_demo::cli::{CommonArgs, ServeArgs};
+use ims_demo::wiring::{self, RunningDemo};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+
+struct App {
+    demo: RunningDemo,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(password_only: bool) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let common = CommonArgs {
+        database: format!("sqlite:{}", dir.path().join("demo.db").display()),
+        ims_url: None,
+        public_url: None,
+    };
+    let serve = ServeArgs {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: None,
+        client_secret: None,
+        organization_id: None,
+        two_factor: None,
+        password_only,
+    };
+    let demo = wiring::start(&common, &serve).await.unwrap();
+    let base = format!("http://{}", demo.addr);
+    App {
+        demo,
+        base,
+        _dir: dir,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn mint(&self, email: &str) -> String {
+        let emulator = self.demo.emulator_url.as_deref().unwrap();
+        let body: Value = browser()
+            .post(format!("{emulator}/__emulator/tokens"))
+            .json(&json!({"email": email, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn password_admin(&self) {
+        self.demo
+            .store
+            .admin_users()
+            .create(
+                &NewAdminUser::new(
+                    "pat",
+                    "pat@example.com",
+                    "Pat",
+                    "Password",
+                    Password::new("secret123"),
+                )
+                .with_role(wiring::ADMIN_ROLE),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_sign_in_page_offers_adobe_id_while_the_integration_is_on() {
+    let app = start(false).await;
+    let page = browser().get(app.url("/admin/login")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in with Adobe ID"), "{html}");
+    assert!(!html.contains("type=\"password\""), "{html}");
+}
+
+#[tokio::test]
+async fn password_sign_in_is_refused_while_the_integration_is_on() {
+    let app = start(false).await;
+    app.password_admin().await;
+    let response = browser()
+        .post(app.url("/admin/login"))
+        .form(&[("username", "pat"), ("password", "secret123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Please sign in with Adobe ID")
+    );
+}
+
+#[tokio::test]
+async fn admin_pages_send_the_browser_to_sign_in() {
+    let app = start(false).await;
+    let response = browser().get(app.url("/admin/users")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        location(&response),
+        "/admin/ims/login?return_to=%2Fadmin%2Fusers"
+    );
+
+    let app = start(true).await;
+    let response = browser().get(app.url("/admin/users")).send().await.unwrap();
+    assert_eq!(
+        location(&response),
+        "/admin/login?return_to=%2Fadmin%2Fusers"
+    );
+}
+
+#[tokio::test]
+async fn password_sign_in_works_while_the_integration_is_off() {
+    let app = start(true).await;
+    app.password_admin().await;
+    let browser = browser();
+    let page = browser.get(app.url("/admin/login")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("type=\"password\""));
+
+    let wrong = browser
+        .post(app.url("/admin/login"))
+        .form(&[("username", "pat"), ("password", "wrong-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("The account sign-in was incorrect")
+    );
+
+    let signed_in = browser
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("username", "pat"),
+            ("password", "secret123"),
+            ("return_to", "/admin/users"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/admin/users");
+    let users = browser.get(app.url("/admin/users")).send().await.unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+    let html = users.text().await.unwrap();
+    assert!(
+        html.contains("pat@example.com") && html.contains("member@example.com"),
+        "{html}"
+    );
+
+    let dashboard = browser
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("a password"), "{dashboard}");
+
+    // Creating a user asks for the admin's own password again.
+    let refused = browser
+        .post(app.url("/admin/users/new"))
+        .form(&[
+            ("username", "sam"),
+            ("email", "sam@example.com"),
+            ("first_name", "Sam"),
+            ("last_name", "Second"),
+            ("role", wiring::ADMIN_ROLE),
+            ("password", "another1"),
+            ("current_password", "not-mine-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Your password was not correct.")
+    );
+
+    let signed_out = browser.post(app.url("/admin/logout")).send().await.unwrap();
+    assert_eq!(location(&signed_out), "/admin/login");
+    let again = browser.get(app.url("/admin")).send().await.unwrap();
+    assert!(again.status().is_redirection(), "{}", again.status());
+    assert!(location(&again).starts_with("/admin/login"));
+}
+
+#[tokio::test]
+async fn rest_me_answers_401_without_a_token_and_the_admin_with_one() {
+    let app = start(false).await;
+    let client = browser();
+    let anonymous = client.get(app.url("/rest/V1/me")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let token = app.mint(ims_emulator::default_seed::MEMBER_EMAIL).await;
+    let me = client
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let body: Value = me.json().await.unwrap();
+    assert_eq!(body["email"], "member@example.com");
+    assert_eq!(body["firstname"], "Mia");
+    assert_eq!(body["lastname"], "Member");
+    assert!(body["id"].as_i64().is_some());
+
+    // Someone the host has no admin user for.
+    let outsider = app.mint(ims_emulator::default_seed::NON_MEMBER_EMAIL).await;
+    let refused = client
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn password_admin_tokens_are_refused_with_magentos_message() {
+    let app = start(false).await;
+    let response = browser()
+        .post(app.url("/rest/V1/integration/admin/token"))
+        .json(&json!({"username": "member", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "Admin token generation is disabled. Please use Adobe IMS ACCESS_TOKEN."
+    );
+
+    let app = start(true).await;
+    let response = browser()
+        .post(app.url("/rest/V1/integration/admin/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("does not issue"));
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_readable_404_page() {
+    let app = start(false).await;
+    let response = browser()
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn a_bad_form_is_a_readable_error_not_a_crash() {
+    let app = start(true).await;
+    let response = browser()
+        .post(app.url("/admin/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=%ZZ&&&password")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+}

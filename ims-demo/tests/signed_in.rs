@@ -1,0 +1,269 @@
+//! An admin's whole visit without a browser: sign in with Adobe ID through
+//! the emulator's form, the dashboard, creating a user through a
+//! re-authentication, a Web API token and its revocation, sign out.
+#![allow(clippy::unwrap_used)]
+
+use ims_api::ImsSettingsStore;
+use ims_demo::cli::{CommonArgs, ServeArgs};
+use ims_demo::wiring::{self, COLLEAGUE_EMAIL};
+use ims_emulator::default_seed as seed;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use url::Url;
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+/// Fills in the emulator's sign-in page at `authorize` as the member; the
+/// URL IMS sends the browser back to.
+async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
+    let page = browser.get(authorize).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the emulator's sign-in page");
+    let html = page.text().await.unwrap();
+    let form_start = html.find("<form").unwrap();
+    let form_tag = &html[form_start..form_start + html[form_start..].find('>').unwrap()];
+    let action = attribute(form_tag, "action").unwrap();
+    let mut fields = Vec::new();
+    let mut rest = &html[form_start..];
+    while let Some(i) = rest.find("<input type=\"hidden\"") {
+        let end = rest[i..].find('>').unwrap() + i;
+        let tag = &rest[i..end];
+        fields.push((
+            attribute(tag, "name").unwrap(),
+            attribute(tag, "value").unwrap(),
+        ));
+        rest = &rest[end..];
+    }
+    fields.push(("email".into(), seed::MEMBER_EMAIL.into()));
+    fields.push(("password".into(), seed::MEMBER_PASSWORD.into()));
+    fields.push(("action".into(), "login".into()));
+    let target = Url::parse(authorize).unwrap().join(&action).unwrap();
+    let answer = browser.post(target).form(&fields).send().await.unwrap();
+    assert_eq!(answer.status(), 302, "IMS redirects back");
+    location(&answer)
+}
+
+struct SignedIn {
+    demo: wiring::RunningDemo,
+    browser: reqwest::Client,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The demo with its emulator, and a browser signed in as the member.
+async fn signed_in() -> SignedIn {
+    let dir = tempfile::tempdir().unwrap();
+    let common = CommonArgs {
+        database: format!("sqlite:{}", dir.path().join("demo.db").display()),
+        ims_url: None,
+        public_url: None,
+    };
+    let serve = ServeArgs {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        client_id: None,
+        client_secret: None,
+        organization_id: None,
+        two_factor: None,
+        password_only: false,
+    };
+    let demo = wiring::start(&common, &serve).await.unwrap();
+    let base = format!("http://{}", demo.addr);
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let login = browser
+        .get(format!("{base}/admin/ims/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 302);
+    let callback = sign_in_at_ims(&browser, &location(&login)).await;
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 303);
+    assert_eq!(location(&landed), "/admin");
+    SignedIn {
+        demo,
+        browser,
+        base,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn disabling_the_integration_sends_adobe_id_sessions_to_the_password_form() {
+    let app = signed_in().await;
+    let url = |path: &str| format!("{}{path}", app.base);
+    let mut settings = app.demo.store.settings().load().await.unwrap();
+    settings.enabled = false;
+    app.demo.store.settings().save(&settings).await.unwrap();
+    let admin = app.browser.get(url("/admin")).send().await.unwrap();
+    assert_eq!(location(&admin), "/admin/login?return_to=%2Fadmin");
+    // No redirect loop: the sign-in page shows the password form.
+    let login = app.browser.get(url("/admin/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.unwrap().contains("type=\"password\""));
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
+    let app = signed_in().await;
+    let (demo, browser) = (&app.demo, &app.browser);
+    let url = |path: &str| format!("{}{path}", app.base);
+
+    let dashboard = browser.get(url("/admin")).send().await.unwrap();
+    assert_eq!(dashboard.status(), 200);
+    let html = dashboard.text().await.unwrap();
+    assert!(html.contains("member@example.com"), "{html}");
+    assert!(html.contains("Adobe ID"), "{html}");
+    // The token's expiry and last check are dates, not dashes.
+    for id in ["last-check", "token-expiry"] {
+        let at = html.find(&format!("id=\"{id}\">")).unwrap();
+        assert!(html[at..].contains(" UTC</span>"), "{id}: {html}");
+        assert!(!html[at..at + 40].contains('—'), "{id}: {html}");
+    }
+
+    // Creating a user: re-authentication first, then the kept form.
+    let form = [
+        ("username", "casey"),
+        ("email", COLLEAGUE_EMAIL),
+        ("first_name", "Casey"),
+        ("last_name", "Colleague"),
+        ("role", wiring::ADMIN_ROLE),
+    ];
+    let first = browser
+        .post(url("/admin/users/new"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 303);
+    assert_eq!(
+        location(&first),
+        "/admin/ims/reauth?return_to=%2Fadmin%2Fusers%2Fnew"
+    );
+    let reauth = browser.get(url(&location(&first))).send().await.unwrap();
+    assert_eq!(reauth.status(), 302);
+    let authorize = location(&reauth);
+    assert!(authorize.contains("reauth=check"), "{authorize}");
+    let callback = sign_in_at_ims(browser, &authorize).await;
+    let back = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&back), "/admin/users/new");
+    let kept = browser
+        .get(url("/admin/users/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        kept.contains(COLLEAGUE_EMAIL) && kept.contains("re-authenticated"),
+        "{kept}"
+    );
+    let created = browser
+        .post(url("/admin/users/new"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    assert!(location(&created).starts_with("/admin/users?created="));
+    // The proof was single use.
+    let again = browser
+        .post(url("/admin/users/new"))
+        .form(&[
+            ("username", "other"),
+            ("email", "other@example.com"),
+            ("first_name", "O"),
+            ("last_name", "Ther"),
+            ("role", wiring::ADMIN_ROLE),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&again).starts_with("/admin/ims/reauth"));
+
+    // A Web API token of the new admin: recorded, then revoked.
+    let minted: Value = browser
+        .post(format!("{}/__emulator/tokens", demo.emulator_url.as_deref().unwrap()))
+        .json(&json!({"email": COLLEAGUE_EMAIL, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["access_token"].as_str().unwrap();
+    let me = browser
+        .get(url("/rest/V1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["email"], COLLEAGUE_EMAIL);
+    let tokens = browser
+        .get(url("/admin/webapi-tokens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tokens.contains(&format!("data-admin=\"{COLLEAGUE_EMAIL}\"")),
+        "{tokens}"
+    );
+    let revoke = browser
+        .post(url("/admin/webapi-tokens/revoke"))
+        .form(&[("admin_user_id", me["id"].to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 303);
+    let listed = browser
+        .get(url(&location(&revoke)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("Revoked 1 token(s)"), "{listed}");
+    assert!(listed.contains("revoked"), "{listed}");
+    let refused = browser
+        .get(url("/rest/V1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    // Sign out through admin-ims.
+    let out = browser.post(url("/admin/ims/logout")).send().await.unwrap();
+    assert_eq!(location(&out), "/admin/login");
+    let after = browser.get(url("/admin")).send().await.unwrap();
+    assert_eq!(after.status(), 302);
+}
