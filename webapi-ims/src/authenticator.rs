@@ -294,7 +294,7 @@ impl WebApiAuthenticator {
     fn authenticated(&self, key: Key, entry: HotEntry, degraded: bool) -> Authenticated {
         Authenticated {
             admin_user_id: AdminUserId(entry.admin),
-            token_hash: TokenHash::from_digest(key),
+            token_digest: key,
             expires_at: entry.expires_at(),
             last_check: entry.last_check(),
             degraded,

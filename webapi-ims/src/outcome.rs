@@ -15,8 +15,9 @@ pub const CONSUMER_NOT_AUTHORIZED: &str = "The consumer isn't authorized to acce
 pub struct Authenticated {
     /// The admin user the token maps to (by its IMS profile's e-mail).
     pub admin_user_id: AdminUserId,
-    /// SHA-256 of the token, the key of its `admin_adobe_ims_webapi` row.
-    pub token_hash: TokenHash,
+    /// SHA-256 of the token (see [`token_hash`](Self::token_hash)); kept as
+    /// bytes so the hot path formats nothing.
+    pub(crate) token_digest: [u8; 32],
     /// When the token expires.
     pub expires_at: OffsetDateTime,
     /// When IMS last confirmed it.
@@ -24,6 +25,13 @@ pub struct Authenticated {
     /// `true` when IMS could not be reached and the token was accepted on
     /// the strength of a check within the outage grace window.
     pub degraded: bool,
+}
+
+impl Authenticated {
+    /// SHA-256 of the token, the key of its `admin_adobe_ims_webapi` row.
+    pub fn token_hash(&self) -> TokenHash {
+        TokenHash::from_digest(self.token_digest)
+    }
 }
 
 /// Why a request was not authenticated. Each maps to an HTTP status, a

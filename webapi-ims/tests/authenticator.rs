@@ -35,7 +35,7 @@ async fn first_sight_validates_once_and_records_the_token() {
     assert_eq!(h.ims.counts(), (1, 1));
     let row = h
         .tokens
-        .find_by_hash(&admin.token_hash)
+        .find_by_hash(&admin.token_hash())
         .await
         .unwrap()
         .expect("a row is saved");
@@ -69,7 +69,7 @@ async fn known_tokens_cost_no_ims_call_until_the_interval() {
     assert_eq!(admin.last_check, T0 + time::Duration::seconds(601));
     let row = h
         .tokens
-        .find_by_hash(&admin.token_hash)
+        .find_by_hash(&admin.token_hash())
         .await
         .unwrap()
         .unwrap();
@@ -91,7 +91,7 @@ async fn a_token_revoked_at_ims_fails_at_the_next_check_and_stays_refused() {
     );
     let row = h
         .tokens
-        .find_by_hash(&admin.token_hash)
+        .find_by_hash(&admin.token_hash())
         .await
         .unwrap()
         .unwrap();
@@ -284,7 +284,7 @@ async fn a_row_invalidated_elsewhere_is_refused_without_ims() {
     // expires after its TTL.
     h.tokens
         .invalidate(
-            &admin.token_hash,
+            &admin.token_hash(),
             &ims_api::InvalidationReason::UserRemoved,
             T0,
         )
