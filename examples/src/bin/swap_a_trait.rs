@@ -225,7 +225,7 @@ impl WebApiTokenRepository for MyTokenRecord {
 
     async fn list(&self, page: Page) -> ims_api::Result<Vec<WebApiToken>> {
         let mut all: Vec<WebApiToken> = self.with(|rows| rows.values().cloned().collect());
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|row| std::cmp::Reverse(row.created_at));
         let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(page.limit).unwrap_or(usize::MAX);
         Ok(all.into_iter().skip(skip).take(take).collect())

@@ -74,6 +74,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
 
+    // ANCHOR: actix
     let addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let listener = std::net::TcpListener::bind(&addr)?;
     let token = ims.mint_access_token(
@@ -96,11 +97,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     .listen(listener)?
     .run()
     .await?;
+    // ANCHOR_END: actix
     Ok(())
 }
 
+// ANCHOR: handler
 /// Reached only with a valid token of an active admin.
 async fn me(ImsAdmin(admin): ImsAdmin) -> String {
     format!("admin {}", admin.admin_user_id)
 }
+// ANCHOR_END: handler
 // ANCHOR_END: all
