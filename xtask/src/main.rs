@@ -6,7 +6,8 @@
 //! - `test`: the whole test suite — the README's test command.
 //! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
 //!   and the book; what `.ci/run` calls.
-//! - `docs`: `cargo doc` with warnings denied and the mdBook build.
+//! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
+//!   check and the build of the guides' examples.
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -15,6 +16,7 @@
 //! heavy dependencies: it builds before anything else can be checked.
 
 mod commands;
+mod docs;
 #[cfg(test)]
 mod tidy;
 
@@ -26,7 +28,7 @@ usage: cargo xtask <command>
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
   ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build
-  docs    cargo doc -D warnings and the mdBook build
+  docs    cargo doc -D warnings, mdbook build, link check, guides' examples
 ";
 
 fn main() -> ExitCode {
