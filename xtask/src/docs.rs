@@ -211,15 +211,22 @@ fn broken_includes(src: &Path, pages: &Pages) -> Vec<BrokenLink> {
     broken
 }
 
-/// The include directives of a markdown text (in code blocks too, where
-/// they usually are): line and `path[:selector]`.
+/// The include directives of a markdown text (in code blocks and code spans
+/// too: mdBook expands them there, unless escaped as `\{{#include …}}`):
+/// line and `path[:selector]`.
 pub(crate) fn includes(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let mut rest = line;
         while let Some(at) = rest.find("{{#") {
+            let escaped = rest[..at].ends_with('\\');
             let after = &rest[at + 3..];
             let Some(end) = after.find("}}") else { break };
+            if escaped {
+                // `\{{#include …}}` is mdBook's escape: shown, not expanded.
+                rest = &after[end + 2..];
+                continue;
+            }
             let mut words = after[..end].split_whitespace();
             if matches!(words.next(), Some("include" | "rustdoc_include"))
                 && let Some(spec) = words.next()
@@ -551,7 +558,7 @@ mod tests {
         .unwrap();
         let page = "```rust\n{{#include ../code.rs:main}}\n{{#include ../code.rs}}\n\
                     {{#include ../code.rs:2:3}}\n{{#include ../code.rs:gone}}\n\
-                    {{#include ../missing.rs}}\n```\n";
+                    {{#include ../missing.rs}}\n```\n`\\{{#include ../escaped.rs}}`\n";
         let pages = book(&[("page.md", page)]);
         let broken: Vec<usize> = broken_includes(&dir.join("src"), &pages)
             .into_iter()
