@@ -14,18 +14,26 @@ use url::Url;
 struct Program {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
+    /// Where the program may write (its `LOG_DIR`), removed at the end.
+    _dir: tempfile::TempDir,
 }
 
 impl Program {
     fn start(exe: &str) -> Program {
+        let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(exe);
         command
             .env("APP_ADDR", "127.0.0.1:0")
+            .env("LOG_DIR", dir.path())
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        Program { child, lines }
+        Program {
+            child,
+            lines,
+            _dir: dir,
+        }
     }
 
     /// The rest of the first output line that starts with `prefix`.
