@@ -423,12 +423,26 @@ pub(crate) fn heading_id(heading: &str) -> String {
         .collect()
 }
 
-/// The visible text of inline markdown: `[text](url)` → `text`, and the
-/// markers of code and emphasis removed (their punctuation would be dropped
-/// anyway, except `_`, which only emphasis uses at word edges).
+/// The visible text of inline markdown: code spans verbatim; outside them
+/// `[text](url)` → `text` and the markers of emphasis removed (`*`, and `_`
+/// at the edges of a word — inside a word, or in code, `_` is text).
 fn rendered_text(markdown: &str) -> String {
+    markdown
+        .split('`')
+        .enumerate()
+        .map(|(index, segment)| {
+            if index % 2 == 1 {
+                segment.to_owned()
+            } else {
+                without_emphasis(&without_link_targets(segment))
+            }
+        })
+        .collect()
+}
+
+fn without_link_targets(text: &str) -> String {
     let mut out = String::new();
-    let mut rest = markdown;
+    let mut rest = text;
     while let Some(open) = rest.find('[') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
@@ -445,7 +459,11 @@ fn rendered_text(markdown: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replace(['`', '*'], "")
+    out
+}
+
+fn without_emphasis(text: &str) -> String {
+    text.replace('*', "")
         .split(' ')
         .map(|word| word.trim_matches('_'))
         .collect::<Vec<_>>()
