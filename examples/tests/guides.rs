@@ -90,6 +90,10 @@ fn attribute(tag: &str, name: &str) -> String {
 /// and returns where IMS sends the browser (our callback).
 async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     let page = browser.get(authorize).send().await.unwrap();
+    if page.status() == 302 {
+        // Single sign-on: the browser still has a session at IMS.
+        return location(&page);
+    }
     assert_eq!(page.status(), 200, "the IMS sign-in page");
     let html = page.text().await.unwrap();
     let form = &html[html.find("<form").unwrap()..];

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use admin_ims::axum::{AdminImsWeb, SignedInAdmin};
 use admin_ims::{AdminIms, AdminImsConfig, AdminImsServices};
 use axum::Router;
-use axum::response::Html;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use ims_api::{
     AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
@@ -28,7 +30,7 @@ use ims_api::{
 use ims_core::ImsClient;
 use ims_emulator::{Emulator, default_seed};
 use ims_store::{EncryptionKey, Store, StoreOptions};
-use tower_sessions::MemoryStore;
+use tower_sessions::{MemoryStore, Session};
 use tracing_subscriber::prelude::*;
 use url::Url;
 // ANCHOR_END: imports
@@ -152,8 +154,10 @@ async fn admin_app(environment: ImsEnvironment, base: Url) -> Result<Router, Box
     );
     let app = Router::new()
         .route("/admin", get(dashboard))
+        .route("/admin/users/new", get(new_admin_user))
         .route_layer(web.require_admin())
         .route("/", get(move || async move { Html(login_page) }))
+        .with_state(web.clone())
         .nest("/admin/ims", web.routes())
         .layer(web.session_layer(MemoryStore::default()));
     Ok(app)
@@ -165,7 +169,28 @@ async fn admin_app(environment: ImsEnvironment, base: Url) -> Result<Router, Box
 async fn dashboard(SignedInAdmin(admin): SignedInAdmin) -> Html<String> {
     Html(format!(
         "<h1>Dashboard</h1><p>Signed in as admin {admin}.</p>\
+         <p><a href=\"/admin/users/new\">Create an admin user</a> (a sensitive action)</p>\
          <form method=\"post\" action=\"/admin/ims/logout\"><button>Sign out</button></form>"
     ))
 }
 // ANCHOR_END: dashboard
+
+// ANCHOR: sensitive
+/// A sensitive action: it needs a fresh re-authentication, used once.
+async fn new_admin_user(
+    State(web): State<AdminImsWeb>,
+    SignedInAdmin(admin): SignedInAdmin,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    match web.require_reauth(&session, &headers).await {
+        Ok(()) => Html(format!(
+            "<p>Admin {admin} may create an admin user now.</p>"
+        ))
+        .into_response(),
+        // 403 "Please perform the AdobeIms reAuth and try again.", with a
+        // link to re-authenticate (JSON for fetch/XHR requests).
+        Err(refusal) => refusal,
+    }
+}
+// ANCHOR_END: sensitive
