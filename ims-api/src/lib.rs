@@ -1,5 +1,29 @@
 //! # ims-api
 //!
+//! Checking the lifetime of a token's claims, with an injected clock:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ims_api::{Clock, ManualClock, OrgId, TokenClaims, TokenRejection};
+//! use time::macros::datetime;
+//!
+//! let org = OrgId::parse("0123456789ABCDEF01234567@AdobeOrg")?;
+//! assert_eq!(org.as_str(), "0123456789ABCDEF01234567");
+//!
+//! let claims: TokenClaims = serde_json::from_str(r#"{
+//!     "type": "access_token", "client_id": "my_client", "as": "ims-na1",
+//!     "created_at": "1767225600000", "expires_in": "86400000"
+//! }"#)?;
+//! let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+//! assert!(claims.check_lifetime(clock.now(), Duration::ZERO).is_ok());
+//!
+//! clock.advance(Duration::from_secs(24 * 3600));
+//! let err = claims.check_lifetime(clock.now(), Duration::ZERO).unwrap_err();
+//! assert!(matches!(err, TokenRejection::Expired { .. }));
+//! assert_eq!(err.to_string(), "Token has expired");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The contracts of the Adobe IMS toolkit: traits and domain types, and no
 //! I/O. This is Magento's `AdobeImsApi` module for Rust.
 //!
@@ -34,32 +58,6 @@
 //! Every trait is object-safe, `Send + Sync` and, where it may do I/O,
 //! `#[async_trait]`. With the `mock` feature, each has a `mockall` mock
 //! (`MockTokenVerifier`, …) for hosts' tests.
-//!
-//! ## Example
-//!
-//! Checking the lifetime of a token's claims, with an injected clock:
-//!
-//! ```
-//! use std::time::Duration;
-//! use ims_api::{Clock, ManualClock, OrgId, TokenClaims, TokenRejection};
-//! use time::macros::datetime;
-//!
-//! let org = OrgId::parse("0123456789ABCDEF01234567@AdobeOrg")?;
-//! assert_eq!(org.as_str(), "0123456789ABCDEF01234567");
-//!
-//! let claims: TokenClaims = serde_json::from_str(r#"{
-//!     "type": "access_token", "client_id": "my_client", "as": "ims-na1",
-//!     "created_at": "1767225600000", "expires_in": "86400000"
-//! }"#)?;
-//! let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
-//! assert!(claims.check_lifetime(clock.now(), Duration::ZERO).is_ok());
-//!
-//! clock.advance(Duration::from_secs(24 * 3600));
-//! let err = claims.check_lifetime(clock.now(), Duration::ZERO).unwrap_err();
-//! assert!(matches!(err, TokenRejection::Expired { .. }));
-//! assert_eq!(err.to_string(), "Token has expired");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 mod authorize;
 mod claims;

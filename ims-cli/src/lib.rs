@@ -1,5 +1,26 @@
 //! # ims-cli
 //!
+//! ```
+//! use clap::Parser;
+//! use ims_cli::cli::{Cli, Command, TokenCommand};
+//! use ims_cli::exit;
+//!
+//! // `ims token get --context svc --ims-url http://127.0.0.1:9800`, parsed as
+//! // the binary parses it…
+//! let cli = Cli::try_parse_from([
+//!     "ims", "token", "get", "--context", "svc", "--ims-url", "http://127.0.0.1:9800",
+//! ])?;
+//! assert_eq!(cli.global.ims_url.as_deref(), Some("http://127.0.0.1:9800"));
+//! let Command::Token(TokenCommand::Get(context)) = cli.command else {
+//!     unreachable!("parsed as `token get`")
+//! };
+//! assert_eq!(context.context.as_deref(), Some("svc"));
+//!
+//! // …and a failure's kind decides the exit code scripts can test.
+//! assert_eq!(exit::code_of(&ims_api::Error::Misconfigured("no such context".into())), exit::CONFIGURATION);
+//! # Ok::<(), clap::Error>(())
+//! ```
+//!
 //! The `ims` command: Adobe IMS tokens on the configuration contexts the
 //! `aio` CLI already keeps (`ims.contexts.<name>` in aio's global file and
 //! `./.aio`), through `ims-core`'s aio-compatible store, token cache and

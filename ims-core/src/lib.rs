@@ -1,5 +1,38 @@
 //! # ims-core
 //!
+//! ```
+//! use ims_api::{
+//!     ClientCredentials, ClientId, ClientSecret, ImsEnvironment, Scopes, ServerToServer,
+//!     TokenGrants, TokenVerifier,
+//! };
+//! use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+//! use ims_emulator::{Emulator, default_seed};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A local IMS (`ImsEnvironment::Prod` in production).
+//! let ims = Emulator::builder().start().await?;
+//! let env = ImsEnvironment::custom(ims.base())?;
+//!
+//! // A server-to-server token (OAuth client credentials)…
+//! let client = ImsClient::new(env.clone())?;
+//! let request = ServerToServer::new(
+//!     ClientCredentials::new(
+//!         ClientId::parse(default_seed::S2S_CLIENT_ID)?,
+//!         ClientSecret::new(default_seed::S2S_CLIENT_SECRET),
+//!     ),
+//!     Scopes::parse("openid,AdobeID"),
+//! );
+//! let token = client.client_credentials(&request).await?;
+//!
+//! // …verified locally: RS256 against IMS's published keys, type, `as`, expiry.
+//! let verifier = LocalVerifier::new(env, VerifierConfig::default())?;
+//! let verified = verifier.verify(&token.access_token).await?;
+//! assert_eq!(verified.claims.client_id.as_deref(), Some(default_seed::S2S_CLIENT_ID));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The Adobe IMS business logic: what Magento's `AdobeIms` module and Adobe's
 //! `aio-lib-ims` (with its JWT and OAuth plugins) do.
 //!

@@ -1,14 +1,5 @@
 //! # ims-emulator
 //!
-//! A faithful local Adobe IMS: it speaks IMS's wire protocol closely enough that Adobe's own
-//! clients would accept it, so every crate of this workspace is tested against it over real HTTP,
-//! and integrators can test their apps.
-//!
-//! It must never be used as a production identity provider: its default seed ships demo keys and
-//! passwords as labelled test fixtures.
-//!
-//! ## In tests
-//!
 //! ```
 //! use ims_emulator::{Emulator, MintTokenRequest, default_seed};
 //!
@@ -28,6 +19,13 @@
 //! # }
 //! // Dropping `ims` stops the server.
 //! ```
+//!
+//! A faithful local Adobe IMS: it speaks IMS's wire protocol closely enough that Adobe's own
+//! clients would accept it, so every crate of this workspace is tested against it over real HTTP,
+//! and integrators can test their apps.
+//!
+//! It must never be used as a production identity provider: its default seed ships demo keys and
+//! passwords as labelled test fixtures.
 //!
 //! The server replaces Adobe's hosts: discovery at `<base>/ims/.well-known/openid-configuration`,
 //! JWT-exchange audience `<base>/c/<client_id>`, meta-scope claims `<base>/s/<meta_scope>`,

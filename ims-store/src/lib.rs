@@ -1,13 +1,5 @@
 //! # ims-store
 //!
-//! sqlx repositories for the host-side tables of the IMS integration:
-//! `admin_user` (a reference table for hosts without their own users),
-//! `admin_adobe_ims_webapi`, `adobe_user_profile`, the IMS settings and the
-//! shared token store of the token provider. SQLite is embedded by default;
-//! PostgreSQL and MySQL/MariaDB serve hosts that run several instances.
-//!
-//! ## Example
-//!
 //! Connect (the migrations run on connect), create an admin user, and find
 //! them the way the IMS sign-in does, by e-mail address:
 //!
@@ -35,6 +27,12 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! sqlx repositories for the host-side tables of the IMS integration:
+//! `admin_user` (a reference table for hosts without their own users),
+//! `admin_adobe_ims_webapi`, `adobe_user_profile`, the IMS settings and the
+//! shared token store of the token provider. SQLite is embedded by default;
+//! PostgreSQL and MySQL/MariaDB serve hosts that run several instances.
 //!
 //! ## Backends
 //!

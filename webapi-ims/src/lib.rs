@@ -1,5 +1,16 @@
 //! # webapi-ims
 //!
+//! A request's `Authorization` header is parsed strictly, and every refusal
+//! carries its HTTP answer:
+//!
+//! ```
+//! use webapi_ims::{AuthError, parse_bearer};
+//!
+//! let err = parse_bearer(&[b"Basic dXNlcjpwYXNz"]).unwrap_err();
+//! assert_eq!(err.status(), 401);
+//! assert!(err.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
+//! ```
+//!
 //! Adobe IMS bearer-token authentication for a host application's REST API:
 //! what Magento's `AdminAdobeIms` does for the Web API, with the
 //! `admin_adobe_ims_webapi` record of validated tokens.
@@ -29,18 +40,6 @@
 //! - Depend on `ims-core` or `ims-store` (except as dev-dependencies for tests).
 //! - Answer 401 because IMS is unreachable (that is a 503 with `Retry-After`).
 //! - Store a token in clear text, or log one.
-//!
-//! ## Example
-//!
-//! Refusals carry their HTTP answer:
-//!
-//! ```
-//! use webapi_ims::{AuthError, parse_bearer};
-//!
-//! let err = parse_bearer(&[b"Basic dXNlcjpwYXNz"]).unwrap_err();
-//! assert_eq!(err.status(), 401);
-//! assert!(err.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
-//! ```
 
 #[cfg(feature = "actix")]
 pub mod actix;

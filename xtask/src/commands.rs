@@ -80,7 +80,14 @@ pub(crate) fn docs() -> Result {
             "mdbook is not installed: run `cargo install --locked mdbook` (or .ci/run)".into(),
         );
     }
-    run("mdbook build docs", mdbook)
+    run("mdbook build docs", mdbook)?;
+    crate::docs::check_links(&book.join("src"))?;
+
+    // The guides' code: every example builds, so the book cannot show code
+    // that does not compile.
+    let mut examples = cargo();
+    examples.args(["build", "-p", "ims-examples", "--all-targets", "--locked"]);
+    run("cargo build -p ims-examples (the guides' code)", examples)
 }
 
 /// `cargo xtask ci`.

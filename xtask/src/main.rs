@@ -6,7 +6,8 @@
 //! - `test`: the whole test suite — the README's test command.
 //! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
 //!   and the book, then `e2e`; what `.ci/run` calls.
-//! - `docs`: `cargo doc` with warnings denied and the mdBook build.
+//! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
+//!   check and the build of the guides' examples.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //!
@@ -18,6 +19,7 @@
 
 mod bench;
 mod commands;
+mod docs;
 mod e2e;
 #[cfg(test)]
 mod tidy;
@@ -30,7 +32,7 @@ usage: cargo xtask <command>
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
   ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build, e2e
-  docs    cargo doc -D warnings and the mdBook build
+  docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
 ";

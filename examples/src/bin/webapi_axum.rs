@@ -1,0 +1,105 @@
+//! # Protect a REST API with IMS tokens (axum)
+//!
+//! The complete program of the book's "Protect a REST API with IMS tokens"
+//! guide, axum flavour: `/rest/V1/me` accepts only IMS access tokens of
+//! active admins, against an `ims-emulator` started in the same process.
+//!
+//! ```text
+//! cargo run -p ims-examples --bin webapi_axum
+//! ```
+//!
+//! It prints a `curl` command with a token minted by the emulator.
+//! `APP_ADDR` chooses the address (default `127.0.0.1:3001`).
+
+// ANCHOR: all
+use std::error::Error;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use ims_api::{
+    AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
+    NewAdminUser, OrgId, Password, SystemClock,
+};
+use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+use ims_emulator::{Emulator, MintTokenRequest, default_seed};
+use ims_store::{EncryptionKey, Store, StoreOptions};
+use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let ims = Emulator::builder().start().await?;
+    let environment = ImsEnvironment::custom(ims.base())?;
+
+    // The host side: admins, the token record, the settings.
+    let store = Store::connect(
+        "sqlite::memory:",
+        StoreOptions::new().with_encryption_key(EncryptionKey::generate()),
+    )
+    .await?;
+    store
+        .admin_users()
+        .create(
+            &NewAdminUser::new(
+                "member",
+                default_seed::MEMBER_EMAIL,
+                "Mia",
+                "Member",
+                Password::new("not-used-with-adobe-id"),
+            )
+            .with_role("Administrators"),
+        )
+        .await?;
+    store
+        .settings()
+        .save(&ImsSettings::enabled(
+            ClientId::parse(default_seed::WEB_CLIENT_ID)?,
+            ClientSecret::new(default_seed::WEB_CLIENT_SECRET),
+            OrgId::parse(default_seed::ORG_ID)?,
+        ))
+        .await?;
+
+    // The IMS side: local signature checks, and the client for the rest.
+    let client = Arc::new(ImsClient::new(environment.clone())?);
+    let verifier = LocalVerifier::new(environment, VerifierConfig::default())?;
+    let services = WebApiServices::new(
+        Arc::new(verifier),
+        client.clone(), // validation at IMS
+        client.clone(), // the token's profile
+        client,         // logout at IMS when an admin's tokens are revoked
+        Arc::new(store.admin_users()),
+        Arc::new(store.webapi_tokens()),
+        Arc::new(store.settings()),
+        Arc::new(SystemClock),
+    );
+    let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
+
+    // `route_layer`: only these routes need a token; unknown paths stay 404.
+    let app = Router::new()
+        .route("/rest/V1/me", get(me))
+        .route_layer(ImsAuthLayer::new(authenticator));
+
+    let addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let token = ims.mint_access_token(
+        &MintTokenRequest::for_email(default_seed::MEMBER_EMAIL, default_seed::WEB_CLIENT_ID)
+            .scope("AdobeID,openid"),
+    )?;
+    let url = format!("http://{}/rest/V1/me", listener.local_addr()?);
+    println!("app: {url}");
+    println!("token: {token}");
+    println!("try: curl -H 'Authorization: Bearer {token}' {url}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Reached only with a valid token of an active admin.
+async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+    format!("admin {}", admin.admin_user_id)
+}
+// ANCHOR_END: all
