@@ -212,6 +212,18 @@ async fn enable_probes_the_real_authorize_endpoint_over_http() {
     assert!(matches!(err, EnableError::ProbeFailed(_)), "{err}");
     assert!(err.to_string().contains("400"), "{err}");
     assert!(!op.settings.0.lock().unwrap().enabled);
+
+    // A registered client is redirected to IMS's sign-in: enabling works.
+    op.service
+        .enable(request(
+            seed::ORG_ID,
+            seed::WEB_CLIENT_ID,
+            seed::WEB_CLIENT_SECRET,
+            true,
+        ))
+        .await
+        .unwrap();
+    assert!(op.settings.0.lock().unwrap().enabled);
 }
 
 #[tokio::test]

@@ -89,11 +89,18 @@ fn attribute(tag: &str, name: &str) -> String {
 /// Loads an IMS sign-in page, fills its form as a person would, submits it,
 /// and returns where IMS sends the browser (our callback).
 async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
-    let page = browser.get(authorize).send().await.unwrap();
-    if page.status() == 302 {
+    let first = browser.get(authorize).send().await.unwrap();
+    assert_eq!(first.status(), 302, "IMS answers authorize with a redirect");
+    let next = Url::parse(authorize)
+        .unwrap()
+        .join(&location(&first))
+        .unwrap();
+    if next.path() != "/ims/signin" {
         // Single sign-on: the browser still has a session at IMS.
-        return location(&page);
+        return next.to_string();
     }
+    // IMS sent the browser on to its sign-in page.
+    let page = browser.get(next.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200, "the IMS sign-in page");
     let html = page.text().await.unwrap();
     let form = &html[html.find("<form").unwrap()..];
@@ -113,7 +120,7 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     ] {
         fields.push((name.into(), value.into()));
     }
-    let target = Url::parse(authorize).unwrap().join(&action).unwrap();
+    let target = next.join(&action).unwrap();
     let answer = browser.post(target).form(&fields).send().await.unwrap();
     assert_eq!(answer.status(), 302, "IMS redirects back");
     location(&answer)

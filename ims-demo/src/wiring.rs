@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use admin_ims::axum::AdminImsWeb;
 use admin_ims::{
-    AdminIms, AdminImsConfig, AdminImsServices, EnableRequest, ImsProbe, ProbeAnswer, ReqwestProbe,
+    AdminIms, AdminImsConfig, AdminImsServices, EnableRequest, ImsProbe, ReqwestProbe,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -245,12 +245,7 @@ pub fn admin_ims(
     ims: &ConnectedIms,
     public_base: &Url,
 ) -> Result<AdminIms, DemoError> {
-    let probe = ReqwestProbe::new().map_err(err("the IMS probe"))?;
-    let probe: Arc<dyn ImsProbe> = if ims.emulator.is_some() {
-        Arc::new(EmulatorProbe(probe))
-    } else {
-        Arc::new(probe)
-    };
+    let probe: Arc<dyn ImsProbe> = Arc::new(ReqwestProbe::new().map_err(err("the IMS probe"))?);
     let services = AdminImsServices::new(
         ims.client.clone(),
         Arc::new(store.admin_users()),
@@ -263,27 +258,6 @@ pub fn admin_ims(
         .map_err(|e| DemoError(format!("the public URL: {e}")))?;
     config.home_path = "/admin".to_owned();
     Ok(AdminIms::new(services, config))
-}
-
-/// The probe `enable` sends, for the demo's own emulator only.
-///
-/// Adobe's IMS answers the authorize URL with a redirect to its sign-in
-/// page, which is what admin-ims's probe checks (Magento's `testAuth`). The
-/// emulator shows its sign-in page at once (200). This probe reports that
-/// page as IMS's redirect to its own sign-in; everything else — an unknown
-/// client's 400, an `error=` redirect — passes through unchanged.
-#[derive(Debug)]
-struct EmulatorProbe(ReqwestProbe);
-
-#[async_trait::async_trait]
-impl ImsProbe for EmulatorProbe {
-    async fn get_without_redirects(&self, url: &Url) -> ims_api::Result<ProbeAnswer> {
-        let answer = self.0.get_without_redirects(url).await?;
-        if answer.status == 200 {
-            return Ok(ProbeAnswer::new(302, Some(url.to_string())));
-        }
-        Ok(answer)
-    }
 }
 
 // --------------------------------------------------------------- webapi-ims

@@ -35,7 +35,11 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 /// Fills in the emulator's sign-in page at `authorize` as the member; the
 /// URL IMS sends the browser back to.
 async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
-    let page = browser.get(authorize).send().await.unwrap();
+    // IMS sends the browser on to its sign-in page.
+    let redirect = browser.get(authorize).send().await.unwrap();
+    assert_eq!(redirect.status(), 302, "IMS redirects to its sign-in page");
+    let sign_in = location(&redirect);
+    let page = browser.get(&sign_in).send().await.unwrap();
     assert_eq!(page.status(), 200, "the emulator's sign-in page");
     let html = page.text().await.unwrap();
     let form_start = html.find("<form").unwrap();
@@ -55,7 +59,7 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     fields.push(("email".into(), seed::MEMBER_EMAIL.into()));
     fields.push(("password".into(), seed::MEMBER_PASSWORD.into()));
     fields.push(("action".into(), "login".into()));
-    let target = Url::parse(authorize).unwrap().join(&action).unwrap();
+    let target = Url::parse(&sign_in).unwrap().join(&action).unwrap();
     let answer = browser.post(target).form(&fields).send().await.unwrap();
     assert_eq!(answer.status(), 302, "IMS redirects back");
     location(&answer)

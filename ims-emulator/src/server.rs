@@ -305,6 +305,7 @@ pub(crate) fn router(state: AppState, control: bool) -> Router {
             "/ims/authorize/v2",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route(authorize::SIGN_IN_PATH, get(authorize::sign_in_get))
         .route("/ims/token", post(token::token_unversioned))
         .route("/ims/token/v1", post(token::token_v1))
         .route("/ims/token/v2", post(token::token_v2))

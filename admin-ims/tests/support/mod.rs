@@ -444,13 +444,19 @@ pub async fn submit_ims_form(
     password: &str,
     action: &str,
 ) -> String {
-    let page = browser.get(authorize_url).send().await.unwrap();
-    if page.status() == 302 && action == "login" {
-        // Single sign-on: the browser still has an IMS session.
-        return location(&page);
+    let first = browser.get(authorize_url).send().await.unwrap();
+    assert_eq!(first.status(), 302, "IMS answers authorize with a redirect");
+    let next = location(&first);
+    let base = Url::parse(authorize_url).unwrap().join(&next).unwrap();
+    if base.path() != "/ims/signin" {
+        // Single sign-on: the browser still has an IMS session, and IMS
+        // sent it straight back to us.
+        assert_eq!(action, "login", "a session skips the form");
+        return next;
     }
+    // IMS sent the browser on to its sign-in page.
+    let page = browser.get(base.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200, "the IMS sign-in page");
-    let base = Url::parse(authorize_url).unwrap();
     let html = page.text().await.unwrap();
     let (action_path, mut fields) = parse_form(&html);
     fields.push(("email".into(), email.into()));

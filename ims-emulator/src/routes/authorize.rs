@@ -353,9 +353,38 @@ pub(crate) async fn authorize_get(
     {
         return issue_code(&state, &request, &user, &sid);
     }
+    // Like IMS, which sends the browser on to its sign-in host: the request
+    // is valid, so the answer is a redirect (Magento's enable probe relies
+    // on it), to the sign-in page with the same parameters.
+    let mut location = state.url(SIGN_IN_PATH);
+    if let Some(query) = uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    match HeaderValue::from_str(&location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => AuthError::Page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the authorize request cannot be redirected".into(),
+        )
+        .into_response(),
+    }
+}
+
+/// Where `GET /ims/authorize` sends browsers that must sign in.
+pub(crate) const SIGN_IN_PATH: &str = "/ims/signin";
+
+/// `GET /ims/signin`: the sign-in page for an authorize request (its
+/// parameters in the query); the form posts to `/ims/authorize/v2`.
+pub(crate) async fn sign_in_get(State(state): State<AppState>, params: Params) -> Response {
+    let request = match parse(&state, &params) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
     html::sign_in_page(
         StatusCode::OK,
-        uri.path(),
+        "/ims/authorize/v2",
         client_label(request.client),
         &hidden_fields(&params),
         "",

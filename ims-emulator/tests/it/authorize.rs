@@ -21,12 +21,7 @@ fn web_query<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 async fn sign_in_page_is_a_plain_form() {
     let ims = start().await;
     for path in ["/ims/authorize", "/ims/authorize/v1", "/ims/authorize/v2"] {
-        let response = http()
-            .get(ims.url(path))
-            .query(&web_query(&[]))
-            .send()
-            .await
-            .unwrap();
+        let response = authorize_page(&ims, path, &web_query(&[])).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().contains_key("x-debug-id"));
         let html = response.text().await.unwrap();
@@ -34,7 +29,7 @@ async fn sign_in_page_is_a_plain_form() {
         assert!(html.contains("name=\"email\""));
         assert!(html.contains("name=\"password\""));
         assert!(!html.contains("<script"));
-        assert_eq!(form_action(&html), path);
+        assert_eq!(form_action(&html), "/ims/authorize/v2");
         let hidden = hidden_fields(&html);
         assert!(hidden.contains(&("client_id".into(), d::WEB_CLIENT_ID.into())));
         assert!(hidden.contains(&("state".into(), "abc".into())));
@@ -70,7 +65,7 @@ async fn full_sign_in_flow_sets_a_session() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
-    // prompt=login and reauth=check always show the form.
+    // prompt=login and reauth=check always send the browser to the form.
     for extra in [("prompt", "login"), ("reauth", "check")] {
         let response = http()
             .get(ims.url("/ims/authorize/v2"))
@@ -79,7 +74,12 @@ async fn full_sign_in_flow_sets_a_session() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{extra:?}");
+        assert_eq!(response.status(), StatusCode::FOUND, "{extra:?}");
+        assert_eq!(
+            location(response.headers()).path(),
+            "/ims/signin",
+            "{extra:?}"
+        );
     }
 }
 
@@ -243,12 +243,12 @@ async fn unknown_client_or_unregistered_redirect_is_an_error_page() {
 #[tokio::test]
 async fn html_is_escaped() {
     let ims = start().await;
-    let response = http()
-        .get(ims.url("/ims/authorize/v2"))
-        .query(&web_query(&[("state", "\"><script>alert(1)</script>")]))
-        .send()
-        .await
-        .unwrap();
+    let response = authorize_page(
+        &ims,
+        "/ims/authorize/v2",
+        &web_query(&[("state", "\"><script>alert(1)</script>")]),
+    )
+    .await;
     let html = response.text().await.unwrap();
     assert!(!html.contains("<script>"));
     assert!(html.contains("&quot;&gt;&lt;script&gt;"));

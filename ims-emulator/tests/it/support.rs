@@ -123,7 +123,25 @@ impl SignIn {
     }
 }
 
-/// Browser flow: GET authorize → HTML form → POST hidden fields + credentials → 302.
+/// GETs an authorize path: a valid request is redirected to the sign-in
+/// page (as IMS sends browsers to its sign-in host), which this follows.
+pub(crate) async fn authorize_page(
+    ims: &RunningEmulator,
+    path: &str,
+    query: &[(&str, &str)],
+) -> reqwest::Response {
+    let response = http().get(ims.url(path)).query(query).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "authorize redirects to sign-in"
+    );
+    let sign_in = location(response.headers());
+    assert_eq!(sign_in.path(), "/ims/signin");
+    http().get(sign_in.as_str()).send().await.unwrap()
+}
+
+/// Browser flow: GET authorize → sign-in page → POST hidden fields + credentials → 302.
 pub(crate) async fn sign_in_as(
     ims: &RunningEmulator,
     query: &[(&str, &str)],
@@ -131,12 +149,7 @@ pub(crate) async fn sign_in_as(
     password: &str,
 ) -> SignIn {
     let client = http();
-    let page = client
-        .get(ims.url("/ims/authorize/v2"))
-        .query(query)
-        .send()
-        .await
-        .unwrap();
+    let page = authorize_page(ims, "/ims/authorize/v2", query).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
         page.headers()["content-type"]
