@@ -240,3 +240,52 @@ mod tests {
         assert!(err.to_string().contains("UTF-8"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text is decoded or refused as malformed: never a panic, never
+        /// another kind of error.
+        #[test]
+        fn decoding_never_panics(token in ".{0,300}") {
+            if let Err(err) = decode_unverified(&token) {
+                prop_assert!(
+                    matches!(err, Error::InvalidToken(TokenRejection::Malformed(_))),
+                    "{err:?}"
+                );
+            }
+        }
+
+        /// Three base64url parts of arbitrary bytes: decoded or malformed.
+        #[test]
+        fn arbitrary_parts_never_panic(
+            header in proptest::collection::vec(any::<u8>(), 0..80),
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let token = format!(
+                "{}.{}.sig",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(payload)
+            );
+            let _ = decode_unverified(&token);
+        }
+
+        /// A token's claims survive the round trip, with or without padding.
+        #[test]
+        fn payloads_round_trip(id in "[a-z0-9]{1,20}", pad in any::<bool>()) {
+            let payload = serde_json::json!({"id": id, "type": "access_token"}).to_string();
+            let mut encoded = URL_SAFE_NO_PAD.encode(&payload);
+            if pad {
+                while !encoded.len().is_multiple_of(4) {
+                    encoded.push('=');
+                }
+            }
+            let token = format!("{}.{encoded}.sig", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#));
+            let claims = decode_unverified(&token).unwrap();
+            prop_assert_eq!(claims["id"].as_str(), Some(id.as_str()));
+        }
+    }
+}

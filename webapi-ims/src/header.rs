@@ -117,3 +117,44 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes, any number of headers: an answer, never a panic; and
+        /// an accepted token is exactly the bytes after "Bearer ".
+        #[test]
+        fn never_panics_and_accepts_only_the_strict_shape(
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..3)
+        ) {
+            let slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+            if let Ok(token) = parse_bearer(&slices) {
+                prop_assert_eq!(slices.len(), 1);
+                let value = slices[0];
+                prop_assert!(value.len() > 7);
+                prop_assert!(value[..6].eq_ignore_ascii_case(b"bearer"));
+                prop_assert_eq!(value[6], b' ');
+                prop_assert_eq!(token.expose_secret().as_bytes(), &value[7..]);
+            }
+        }
+
+        /// Every well-formed header is accepted, whatever the scheme's case.
+        #[test]
+        fn well_formed_headers_are_accepted(
+            upper in proptest::collection::vec(any::<bool>(), 6),
+            token in "[A-Za-z0-9_.=+/-]{1,200}",
+        ) {
+            let scheme: String = "bearer"
+                .chars()
+                .zip(upper)
+                .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let header = format!("{scheme} {token}");
+            let parsed = parse_bearer(&[header.as_bytes()]).unwrap();
+            prop_assert_eq!(parsed.expose_secret(), token.as_str());
+        }
+    }
+}
