@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use ims_api::{
@@ -11,10 +11,9 @@ use ims_api::{
     TokenStatus, TokenValidator, TokenValidity, TokenVerifier, WebApiToken, WebApiTokenRepository,
     from_unix_millis, to_unix_millis,
 };
-use moka::future::Cache;
+use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use tokio::sync::RwLock;
 
 use crate::flight::Flights;
 use crate::header::bearer_bytes;
@@ -203,7 +202,7 @@ impl WebApiAuthenticator {
         if !settings.enabled {
             return Err(AuthError::Disabled);
         }
-        if let Some(entry) = self.hot.get(&key).await {
+        if let Some(entry) = self.hot.get(&key) {
             return self.admit(key, raw, entry, &settings).await;
         }
         let token = parse_bearer(authorization)?;
@@ -220,7 +219,7 @@ impl WebApiAuthenticator {
             return Err(AuthError::Disabled);
         }
         let key = key_of(token);
-        match self.hot.get(&key).await {
+        match self.hot.get(&key) {
             Some(entry) => {
                 self.admit(key, token.expose_secret().as_bytes(), entry, &settings)
                     .await
@@ -237,7 +236,7 @@ impl WebApiAuthenticator {
         token: &AccessToken,
         settings: &ImsSettings,
     ) -> Result<Authenticated, AuthError> {
-        if let Some(reason) = self.refused.get(&key).await {
+        if let Some(reason) = self.refused.get(&key) {
             return Err(AuthError::InvalidToken(reason));
         }
         let entry = self
@@ -261,7 +260,7 @@ impl WebApiAuthenticator {
         let now = self.services.clock.now();
         let now_ms = to_unix_millis(now);
         if entry.expires_at_ms <= now_ms {
-            self.hot.invalidate(&key).await;
+            self.hot.invalidate(&key);
             let rejection = TokenRejection::Expired {
                 expired_at: entry.expires_at(),
             };
@@ -334,7 +333,7 @@ impl WebApiAuthenticator {
                     .await?
             }
         };
-        self.hot.insert(key, entry).await;
+        self.hot.insert(key, entry);
         Ok(entry)
     }
 
@@ -440,11 +439,11 @@ impl WebApiAuthenticator {
                     last_check_ms: to_unix_millis(now),
                     ..entry
                 };
-                self.hot.insert(key, updated).await;
+                self.hot.insert(key, updated);
                 Ok(updated)
             }
             Ok(TokenValidity::Invalid { reason }) => {
-                self.hot.invalidate(&key).await;
+                self.hot.invalidate(&key);
                 if let Err(err) = self
                     .services
                     .tokens
@@ -483,7 +482,7 @@ impl WebApiAuthenticator {
 
     /// Remembers a refusal and returns it as an error.
     async fn refuse(&self, key: Key, rejection: TokenRejection) -> AuthError {
-        self.refused.insert(key, rejection.clone()).await;
+        self.refused.insert(key, rejection.clone());
         tracing::debug!("Web API token refused: {rejection}");
         AuthError::InvalidToken(rejection)
     }
@@ -515,15 +514,14 @@ impl WebApiAuthenticator {
         }
     }
 
-    /// The integration's settings, cached for `settings_ttl`.
+    /// The integration's settings, cached for `settings_ttl`. The lock is
+    /// never held across the load: concurrent loads at expiry are harmless.
     async fn settings(&self) -> Result<Arc<ImsSettings>, AuthError> {
-        if let Some((at, settings)) = self.settings.read().await.as_ref()
-            && at.elapsed() < self.config.settings_ttl
-        {
-            return Ok(settings.clone());
-        }
-        let mut slot = self.settings.write().await;
-        if let Some((at, settings)) = slot.as_ref()
+        if let Some((at, settings)) = self
+            .settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
             && at.elapsed() < self.config.settings_ttl
         {
             return Ok(settings.clone());
@@ -535,14 +533,20 @@ impl WebApiAuthenticator {
                 .await
                 .map_err(internal("loading the IMS settings"))?,
         );
-        *slot = Some((Instant::now(), settings.clone()));
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), settings.clone()));
         Ok(settings)
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to
     /// the next request.
     pub async fn reload_settings(&self) {
-        *self.settings.write().await = None;
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Revokes every token of an admin: logs out at IMS those whose token is
@@ -575,10 +579,9 @@ impl WebApiAuthenticator {
             .await?;
         for row in &rows {
             if let Some(key) = key_of_hash(&row.access_token_hash) {
-                self.hot.invalidate(&key).await;
+                self.hot.invalidate(&key);
                 self.refused
-                    .insert(key, TokenRejection::Invalidated("revoked".into()))
-                    .await;
+                    .insert(key, TokenRejection::Invalidated("revoked".into()));
             }
         }
         tracing::info!(
