@@ -71,9 +71,9 @@ fn raw(header: &str, payload: &str, signature: &str) -> String {
     )
 }
 
-fn hs256_with_public_key(app: &App) -> String {
-    let _ = app;
-    let public = include_str!("../../ims-emulator/fixtures/signing-key-1.pem");
+/// The classic confusion attack: HS256 keyed with the bytes of the public
+/// certificate IMS publishes for `KID`.
+fn hs256_with_public_key(public: &str) -> String {
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": KID});
     jsonwebtoken::encode(
         &serde_json::from_value(header).unwrap(),
@@ -106,7 +106,7 @@ fn header(name: &'static str, values: &[&[u8]], reason: &'static str) -> Case {
     }
 }
 
-fn cases(app: &App) -> Vec<Case> {
+fn cases(app: &App, public_certificate: &str) -> Vec<Case> {
     let day = 86_400_000i64;
     let genuine = app.mint(seed::MEMBER_EMAIL);
     let parts: Vec<&str> = genuine.split('.').collect();
@@ -131,7 +131,7 @@ fn cases(app: &App) -> Vec<Case> {
         ),
         bearer(
             "HS256 keyed with the public key",
-            hs256_with_public_key(app),
+            hs256_with_public_key(public_certificate),
             "algorithm",
         ),
         bearer(
@@ -370,7 +370,16 @@ async fn every_hostile_token_is_refused_with_a_reason_and_at_most_one_ims_call()
         .with_allowed_client_ids(vec![ClientId::parse(seed::WEB_CLIENT_ID).unwrap()]);
     let app = app_with(true, allow).await;
     // The "revoked at IMS" case: a genuine token, logged out before use.
-    let cases = cases(&app);
+    let certificate = reqwest::get(app.ims.url(&format!("/keys/prod/{KID}.cer")))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(certificate.contains("BEGIN"), "a PEM certificate");
+    let cases = cases(&app, &certificate);
     let revoked = cases
         .iter()
         .find(|c| c.name == "revoked at IMS")
