@@ -6,6 +6,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::commands::{Result, cargo, workspace_root};
+use crate::report::{self, output};
 
 /// Rounds of the load comparison; each runs both targets back to back,
 /// alternating which goes first.
@@ -15,47 +16,15 @@ const SECONDS: u32 = 5;
 /// Connections wrk keeps open.
 const CONNECTIONS: u32 = 32;
 
-/// Runs the benchmarks and writes `BENCHMARKS.md`.
+/// Runs the benchmarks and writes their sections of `BENCHMARKS.md`.
 pub(crate) fn bench() -> Result {
-    let machine = machine();
+    report::write_section("machine", &report::machine())?;
     let load = webapi_load()?;
     eprintln!("{load}");
+    report::write_section("warm-path", &load)?;
     let criterion = criterion()?;
-    let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "# Benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand). Absolute numbers\n\
-         drift between machines; each figure that matters is a ratio against a\n\
-         baseline measured side by side in the same run.\n\n## Machine\n\n{machine}\n"
-    );
-    report.push_str(&load);
-    report.push_str(&criterion);
-    let path = workspace_root().join("BENCHMARKS.md");
-    std::fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    eprintln!("xtask bench: wrote {}", path.display());
+    report::write_section("criterion", &criterion)?;
     Ok(())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let rustc = output("rustc", &["--version"]).unwrap_or_default();
-    format!("- CPU: {cpu}, {cores} cores available\n- {}", rustc.trim())
-}
-
-fn output(program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Requests/s of the same endpoint with and without the IMS layer.

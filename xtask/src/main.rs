@@ -21,6 +21,7 @@ mod bench;
 mod commands;
 mod docs;
 mod e2e;
+mod report;
 #[cfg(test)]
 mod tidy;
 
