@@ -110,7 +110,10 @@ where
                     .get_all(AUTHORIZATION)
                     .map(|value| value.as_bytes())
                     .collect();
-                authenticator.authenticate(&values).await
+                match authenticator.authenticate_from_memory(&values) {
+                    Some(outcome) => outcome,
+                    None => authenticator.authenticate(&values).await,
+                }
             };
             match outcome {
                 Ok(admin) => {

@@ -3,20 +3,19 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
 
+use aws_lc_rs::digest::{SHA256, digest};
 use ims_api::{
     AccessToken, AdminUserDirectory, AdminUserId, ClientId, Clock, Error, ImsSettings,
     ImsSettingsStore, InvalidationReason, ProfileReader, TokenHash, TokenRejection, TokenRevoker,
     TokenStatus, TokenValidator, TokenValidity, TokenVerifier, WebApiToken, WebApiTokenRepository,
-    from_unix_millis, to_unix_millis,
 };
-use moka::sync::Cache;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::flight::Flights;
 use crate::header::bearer_bytes;
+use crate::memory::{Digest, HotEntry, Memory};
 use crate::{AuthError, Authenticated, WebApiConfig, parse_bearer};
 
 /// What the authenticator needs from the host: the IMS side (usually
@@ -74,27 +73,9 @@ impl fmt::Debug for WebApiServices {
     }
 }
 
-/// A token hash as bytes: the key of the in-memory caches (32 bytes instead
-/// of a 64-character string keeps a million entries small).
-type Key = [u8; 32];
-
-/// What the hot cache remembers of an accepted token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct HotEntry {
-    admin: i64,
-    expires_at_ms: i64,
-    last_check_ms: i64,
-}
-
-impl HotEntry {
-    fn expires_at(&self) -> OffsetDateTime {
-        from_unix_millis(self.expires_at_ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    fn last_check(&self) -> OffsetDateTime {
-        from_unix_millis(self.last_check_ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-}
+/// The key of the in-memory caches: a token's keyed fingerprint (see
+/// [`crate::fingerprint`]), cheaper than its SHA-256 on every request.
+type Key = Fingerprint;
 
 /// The outcome shared by concurrent callers of one flight.
 type Shared = Result<HotEntry, AuthError>;
@@ -117,9 +98,10 @@ type Shared = Result<HotEntry, AuthError>;
 pub struct WebApiAuthenticator {
     services: WebApiServices,
     config: WebApiConfig,
-    hot: Cache<Key, HotEntry>,
-    refused: Cache<Key, TokenRejection>,
-    settings: RwLock<Option<(Instant, Arc<ImsSettings>)>>,
+    fingerprints: Fingerprinter,
+    memory: Memory,
+    /// The settings and the instant until which they are used unread.
+    settings: RwLock<Option<(OffsetDateTime, Arc<ImsSettings>)>>,
     first_sight: Flights<Key, Shared>,
     recheck: Flights<Key, Shared>,
 }
@@ -128,7 +110,7 @@ impl fmt::Debug for WebApiAuthenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebApiAuthenticator")
             .field("config", &self.config)
-            .field("hot_cache_entries", &self.hot.entry_count())
+            .field("hot_cache_entries", &self.memory.accepted_len())
             .finish_non_exhaustive()
     }
 }
@@ -145,40 +127,29 @@ pub struct RevocationReport {
     pub ims_failures: usize,
 }
 
-fn key_of(token: &AccessToken) -> Key {
-    Sha256::digest(token.expose_secret().as_bytes()).into()
-}
-
-fn key_of_hash(hash: &TokenHash) -> Option<Key> {
-    let hex = hash.as_str().as_bytes();
-    let mut key = [0u8; 32];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        let text = std::str::from_utf8(pair).ok()?;
-        *key.get_mut(i)? = u8::from_str_radix(text, 16).ok()?;
-    }
-    Some(key)
-}
-
-fn duration_ms(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+/// The SHA-256 of a token: its record's key.
+fn digest_of(token: &AccessToken) -> Digest {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, token.expose_secret().as_bytes()).as_ref());
+    out
 }
 
 impl WebApiAuthenticator {
     /// An authenticator over the host's services.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails (as `std`'s
+    /// `HashMap` does): the caches' key is drawn from it.
     pub fn new(services: WebApiServices, config: WebApiConfig) -> Self {
-        let hot = Cache::builder()
-            .max_capacity(config.hot_cache_capacity)
-            .time_to_live(config.hot_cache_ttl)
-            .build();
-        let refused = Cache::builder()
-            .max_capacity(config.negative_cache_capacity)
-            .time_to_live(config.negative_cache_ttl)
-            .build();
+        #[allow(clippy::expect_used)]
+        let fingerprints =
+            Fingerprinter::random().expect("the operating system's random source failed");
         WebApiAuthenticator {
             services,
+            memory: Memory::new(&config),
             config,
-            hot,
-            refused,
+            fingerprints,
             settings: RwLock::new(None),
             first_sight: Flights::new(),
             recheck: Flights::new(),
@@ -190,23 +161,61 @@ impl WebApiAuthenticator {
         &self.config
     }
 
+    /// How many accepted tokens the hot cache holds (at most
+    /// [`WebApiConfig::hot_cache_capacity`]).
+    pub fn hot_cache_len(&self) -> usize {
+        self.memory.accepted_len()
+    }
+
     /// Authenticates a request from its `Authorization` header values (raw
     /// bytes, every occurrence).
     ///
-    /// A known token costs a SHA-256 and a cache lookup: its characters were
-    /// checked, and the token verified, when it was first seen.
+    /// A known token costs a fingerprint and a cache lookup: its characters
+    /// were checked, and the token verified, when it was first seen.
     pub async fn authenticate(&self, authorization: &[&[u8]]) -> Result<Authenticated, AuthError> {
         let raw = bearer_bytes(authorization)?;
-        let key: Key = Sha256::digest(raw).into();
-        let settings = self.settings().await?;
+        let key = self.key_of(raw)?;
+        let now = self.services.clock.now();
+        let settings = self.settings(now).await?;
         if !settings.enabled {
             return Err(AuthError::Disabled);
         }
-        if let Some(entry) = self.hot.get(&key) {
-            return self.admit(key, raw, entry, &settings).await;
+        match self.memory.accepted(&key) {
+            Some(entry) if now < entry.stale_at => self.admit(key, raw, entry, &settings).await,
+            known => {
+                let token = parse_bearer(authorization)?;
+                self.cold(key, &token, known, &settings).await
+            }
         }
-        let token = parse_bearer(authorization)?;
-        self.cold(key, &token, &settings).await
+    }
+
+    /// Authenticates a request from memory alone, without waiting: `Some`
+    /// when the outcome is known at once — a malformed `Authorization`
+    /// header, the integration disabled, or a known token whose last IMS
+    /// check is recent — and `None` when deciding needs I/O (a token not in
+    /// memory, one due for a check, settings to reload); then call
+    /// [`authenticate`](Self::authenticate).
+    ///
+    /// Adapters call it first, so that the warm path costs no future and no
+    /// allocation.
+    pub fn authenticate_from_memory(
+        &self,
+        authorization: &[&[u8]],
+    ) -> Option<Result<Authenticated, AuthError>> {
+        let raw = match bearer_bytes(authorization) {
+            Ok(raw) => raw,
+            Err(err) => return Some(Err(err)),
+        };
+        let now = self.services.clock.now();
+        if !self.cached_settings(now)?.enabled {
+            return Some(Err(AuthError::Disabled));
+        }
+        let key = match self.key_of(raw) {
+            Ok(key) => key,
+            Err(err) => return Some(Err(err)),
+        };
+        let entry = self.memory.fresh(&key, now)?;
+        Some(Ok(self.authenticated(entry, false)))
     }
 
     /// Authenticates an already extracted bearer token.
@@ -214,34 +223,47 @@ impl WebApiAuthenticator {
         &self,
         token: &AccessToken,
     ) -> Result<Authenticated, AuthError> {
-        let settings = self.settings().await?;
+        let now = self.services.clock.now();
+        let settings = self.settings(now).await?;
         if !settings.enabled {
             return Err(AuthError::Disabled);
         }
-        let key = key_of(token);
-        match self.hot.get(&key) {
-            Some(entry) => {
+        let key = self.key_of(token.expose_secret().as_bytes())?;
+        match self.memory.accepted(&key) {
+            Some(entry) if now < entry.stale_at => {
                 self.admit(key, token.expose_secret().as_bytes(), entry, &settings)
                     .await
             }
-            None => self.cold(key, token, &settings).await,
+            known => self.cold(key, token, known, &settings).await,
         }
     }
 
-    /// A token not in the hot cache: refused recently, or loaded (once for
-    /// concurrent callers).
+    fn key_of(&self, token: &[u8]) -> Result<Key, AuthError> {
+        self.fingerprints
+            .of(token)
+            .ok_or_else(|| AuthError::Internal("the token could not be fingerprinted".into()))
+    }
+
+    /// A token not in the hot cache, or whose entry is stale: refused
+    /// recently, or loaded or re-read (once for concurrent callers).
     async fn cold(
         &self,
         key: Key,
         token: &AccessToken,
+        stale: Option<HotEntry>,
         settings: &ImsSettings,
     ) -> Result<Authenticated, AuthError> {
-        if let Some(reason) = self.refused.get(&key) {
+        if let Some(reason) = self.memory.refusal(&key, self.services.clock.now()) {
             return Err(AuthError::InvalidToken(reason));
         }
         let entry = self
             .first_sight
-            .run(&key, || self.load(key, token, settings))
+            .run(&key, || async {
+                match stale {
+                    Some(entry) => self.reread(key, token, entry, settings).await,
+                    None => self.load(key, token, settings).await,
+                }
+            })
             .await?;
         self.admit(key, token.expose_secret().as_bytes(), entry, settings)
             .await
@@ -258,16 +280,15 @@ impl WebApiAuthenticator {
         settings: &ImsSettings,
     ) -> Result<Authenticated, AuthError> {
         let now = self.services.clock.now();
-        let now_ms = to_unix_millis(now);
-        if entry.expires_at_ms <= now_ms {
-            self.hot.invalidate(&key);
+        if entry.expires_at <= now {
+            self.memory.forget(&key);
             let rejection = TokenRejection::Expired {
-                expired_at: entry.expires_at(),
+                expired_at: entry.expires_at,
             };
             return Err(self.refuse(key, rejection).await);
         }
-        if now_ms - entry.last_check_ms < duration_ms(self.config.revalidate_after) {
-            return Ok(self.authenticated(key, entry, false));
+        if !entry.check_due(now, self.config.revalidate_after) {
+            return Ok(self.authenticated(entry, false));
         }
         let token = AccessToken::new(String::from_utf8_lossy(raw));
         match self
@@ -275,27 +296,27 @@ impl WebApiAuthenticator {
             .run(&key, || self.revalidate(key, &token, entry, settings))
             .await
         {
-            Ok(updated) => Ok(self.authenticated(key, updated, false)),
+            Ok(updated) => Ok(self.authenticated(updated, false)),
             Err(AuthError::Unavailable { retry_after })
-                if now_ms - entry.last_check_ms < duration_ms(self.config.outage_grace) =>
+                if !entry.check_due(now, self.config.outage_grace) =>
             {
                 tracing::warn!(
                     admin_user_id = entry.admin,
                     retry_after_s = retry_after.as_secs(),
                     "IMS unavailable: token accepted within the outage grace window"
                 );
-                Ok(self.authenticated(key, entry, true))
+                Ok(self.authenticated(entry, true))
             }
             Err(err) => Err(err),
         }
     }
 
-    fn authenticated(&self, key: Key, entry: HotEntry, degraded: bool) -> Authenticated {
+    fn authenticated(&self, entry: HotEntry, degraded: bool) -> Authenticated {
         Authenticated {
             admin_user_id: AdminUserId(entry.admin),
-            token_digest: key,
-            expires_at: entry.expires_at(),
-            last_check: entry.last_check(),
+            token_digest: entry.digest,
+            expires_at: entry.expires_at,
+            last_check: entry.last_check,
             degraded,
         }
     }
@@ -307,34 +328,71 @@ impl WebApiAuthenticator {
             Ok(verified) => verified,
             Err(err) => return Err(self.refuse_error(key, err).await),
         };
-        let hash = TokenHash::from_digest(key);
+        let digest = digest_of(token);
         let row = self
             .services
             .tokens
-            .find_by_hash(&hash)
+            .find_by_hash(&TokenHash::from_digest(digest))
             .await
             .map_err(internal("reading the Web API token record"))?;
-        let claims_expiry = to_unix_millis(verified.expires_at());
-        let entry = match row {
+        let claims_expiry = verified.expires_at();
+        match row {
             Some(row) => {
                 if let TokenStatus::Invalidated { reason, .. } = &row.status {
                     let rejection = TokenRejection::Invalidated(reason.to_string());
                     return Err(self.refuse(key, rejection).await);
                 }
-                HotEntry {
-                    admin: row.admin_user_id.0,
-                    expires_at_ms: claims_expiry.min(to_unix_millis(row.access_token_expires_at)),
-                    last_check_ms: to_unix_millis(row.last_check_time),
-                }
+                Ok(self.memory.accept(
+                    key,
+                    row.admin_user_id.0,
+                    claims_expiry.min(row.access_token_expires_at),
+                    row.last_check_time,
+                    digest,
+                    self.services.clock.now(),
+                ))
             }
             None => {
                 let client_id = token_client(verified.claims.client_id.as_deref(), settings)?;
-                self.first_sight_of(key, token, &client_id, claims_expiry)
-                    .await?
+                self.first_sight_of(key, digest, token, &client_id, claims_expiry)
+                    .await
             }
+        }
+    }
+
+    /// A known token whose entry is stale: its record is read again, so an
+    /// invalidation (or a newer check) by another instance is seen. No
+    /// local verification: the token was verified when first seen.
+    async fn reread(
+        &self,
+        key: Key,
+        token: &AccessToken,
+        entry: HotEntry,
+        settings: &ImsSettings,
+    ) -> Shared {
+        let row = self
+            .services
+            .tokens
+            .find_by_hash(&TokenHash::from_digest(entry.digest))
+            .await
+            .map_err(internal("reading the Web API token record"))?;
+        let Some(row) = row else {
+            // Purged meanwhile: treat it as new.
+            self.memory.forget(&key);
+            return self.load(key, token, settings).await;
         };
-        self.hot.insert(key, entry);
-        Ok(entry)
+        if let TokenStatus::Invalidated { reason, .. } = &row.status {
+            self.memory.forget(&key);
+            let rejection = TokenRejection::Invalidated(reason.to_string());
+            return Err(self.refuse(key, rejection).await);
+        }
+        Ok(self.memory.accept(
+            key,
+            row.admin_user_id.0,
+            entry.expires_at.min(row.access_token_expires_at),
+            entry.last_check.max(row.last_check_time),
+            entry.digest,
+            self.services.clock.now(),
+        ))
     }
 
     /// A new token: IMS validates it, its profile names the admin, a row is
@@ -342,17 +400,16 @@ impl WebApiAuthenticator {
     async fn first_sight_of(
         &self,
         key: Key,
+        digest: Digest,
         token: &AccessToken,
         client_id: &ClientId,
-        claims_expiry: i64,
+        claims_expiry: OffsetDateTime,
     ) -> Shared {
         let expires_at = match self
             .ims(self.services.validator.validate(token, client_id))
             .await
         {
-            Ok(TokenValidity::Valid { expires_at, .. }) => {
-                to_unix_millis(expires_at).min(claims_expiry)
-            }
+            Ok(TokenValidity::Valid { expires_at, .. }) => expires_at.min(claims_expiry),
             Ok(TokenValidity::Invalid { reason }) => {
                 return Err(self
                     .refuse(key, TokenRejection::RejectedByIms(reason))
@@ -383,8 +440,8 @@ impl WebApiAuthenticator {
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
         };
         let now = self.services.clock.now();
-        let expires = from_unix_millis(expires_at).unwrap_or(now);
-        let mut row = WebApiToken::validated(admin.id, TokenHash::from_digest(key), expires, now);
+        let mut row =
+            WebApiToken::validated(admin.id, TokenHash::from_digest(digest), expires_at, now);
         if self.config.store_tokens {
             row = row.with_access_token(token.clone());
         }
@@ -397,11 +454,9 @@ impl WebApiAuthenticator {
             admin_user_id = admin.id.0,
             "Web API token accepted on first sight"
         );
-        Ok(HotEntry {
-            admin: admin.id.0,
-            expires_at_ms: expires_at,
-            last_check_ms: to_unix_millis(now),
-        })
+        Ok(self
+            .memory
+            .accept(key, admin.id.0, expires_at, now, digest, now))
     }
 
     /// A known token whose last check is old: IMS is asked again.
@@ -412,7 +467,7 @@ impl WebApiAuthenticator {
         entry: HotEntry,
         settings: &ImsSettings,
     ) -> Shared {
-        let hash = TokenHash::from_digest(key);
+        let hash = TokenHash::from_digest(entry.digest);
         let client_id = match settings.client_id.clone() {
             Some(client_id) => client_id,
             None => {
@@ -429,21 +484,16 @@ impl WebApiAuthenticator {
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => {
-                let expires_at_ms = to_unix_millis(expires_at).min(entry.expires_at_ms);
-                let expires = from_unix_millis(expires_at_ms).unwrap_or(expires_at);
+                let expires = expires_at.min(entry.expires_at);
                 if let Err(err) = self.services.tokens.record_check(&hash, now, expires).await {
                     tracing::warn!("could not record a Web API token check: {err}");
                 }
-                let updated = HotEntry {
-                    expires_at_ms,
-                    last_check_ms: to_unix_millis(now),
-                    ..entry
-                };
-                self.hot.insert(key, updated);
-                Ok(updated)
+                Ok(self
+                    .memory
+                    .accept(key, entry.admin, expires, now, entry.digest, now))
             }
             Ok(TokenValidity::Invalid { reason }) => {
-                self.hot.invalidate(&key);
+                self.memory.forget(&key);
                 if let Err(err) = self
                     .services
                     .tokens
@@ -482,7 +532,8 @@ impl WebApiAuthenticator {
 
     /// Remembers a refusal and returns it as an error.
     async fn refuse(&self, key: Key, rejection: TokenRejection) -> AuthError {
-        self.refused.insert(key, rejection.clone());
+        self.memory
+            .refuse(key, rejection.clone(), self.services.clock.now());
         tracing::debug!("Web API token refused: {rejection}");
         AuthError::InvalidToken(rejection)
     }
@@ -516,15 +567,9 @@ impl WebApiAuthenticator {
 
     /// The integration's settings, cached for `settings_ttl`. The lock is
     /// never held across the load: concurrent loads at expiry are harmless.
-    async fn settings(&self) -> Result<Arc<ImsSettings>, AuthError> {
-        if let Some((at, settings)) = self
-            .settings
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            && at.elapsed() < self.config.settings_ttl
-        {
-            return Ok(settings.clone());
+    async fn settings(&self, now: OffsetDateTime) -> Result<Arc<ImsSettings>, AuthError> {
+        if let Some(settings) = self.cached_settings(now) {
+            return Ok(settings);
         }
         let settings = Arc::new(
             self.services
@@ -536,8 +581,26 @@ impl WebApiAuthenticator {
         *self
             .settings
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), settings.clone()));
+            .unwrap_or_else(PoisonError::into_inner) = Some((
+            now.saturating_add(
+                self.config
+                    .settings_ttl
+                    .try_into()
+                    .unwrap_or(time::Duration::MAX),
+            ),
+            settings.clone(),
+        ));
         Ok(settings)
+    }
+
+    /// The settings in memory, unless `settings_ttl` old at `now`.
+    fn cached_settings(&self, now: OffsetDateTime) -> Option<Arc<ImsSettings>> {
+        self.settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(until, _)| now < *until)
+            .map(|(_, settings)| settings.clone())
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to
@@ -577,13 +640,11 @@ impl WebApiAuthenticator {
             .tokens
             .invalidate_all_for_admin(admin, &InvalidationReason::Revoked, now)
             .await?;
-        for row in &rows {
-            if let Some(key) = key_of_hash(&row.access_token_hash) {
-                self.hot.invalidate(&key);
-                self.refused
-                    .insert(key, TokenRejection::Invalidated("revoked".into()));
-            }
-        }
+        // The caches are keyed by fingerprint, not by the rows' hash: the
+        // admin's entries are found by admin id. A token of theirs not in
+        // memory finds its row invalidated when it is next seen.
+        self.memory
+            .refuse_admin(admin.0, &TokenRejection::Invalidated("revoked".into()), now);
         tracing::info!(
             admin_user_id = admin.0,
             invalidated = report.invalidated,
@@ -618,17 +679,5 @@ fn internal(doing: &'static str) -> impl Fn(Error) -> AuthError {
     move |err| {
         tracing::error!("Web API authentication failed {doing}: {err}");
         AuthError::Internal(err.code().to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_keys_round_trip() {
-        let key = key_of(&AccessToken::new("abc"));
-        let hash = TokenHash::from_digest(key);
-        assert_eq!(key_of_hash(&hash), Some(key));
     }
 }

@@ -31,6 +31,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
+use pin_project_lite::pin_project;
 
 use crate::{AuthError, Authenticated, WebApiAuthenticator};
 
@@ -91,21 +92,52 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = ImsAuthFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The warm path: decided from memory, the inner service called at
+        // once — no boxed future, no clone of it.
+        let from_memory = {
+            let mut values = request.headers().get_all(AUTHORIZATION).iter();
+            match (values.next(), values.next()) {
+                (None, _) => self.authenticator.authenticate_from_memory(&[]),
+                (Some(one), None) => self
+                    .authenticator
+                    .authenticate_from_memory(&[one.as_bytes()]),
+                (Some(_), Some(_)) => None,
+            }
+        };
+        match from_memory {
+            Some(Ok(admin)) => {
+                request.extensions_mut().insert(admin);
+                ImsAuthFuture::inner(self.inner.call(request))
+            }
+            Some(Err(err)) => ImsAuthFuture::ready(error_response(&err, &self.resources)),
+            None => self.call_slow(request),
+        }
+    }
+}
+
+impl<S> ImsAuthService<S> {
+    /// A request that needs I/O to decide (a token not in memory, or due for
+    /// an IMS check): authenticated in a boxed future.
+    fn call_slow<B>(&mut self, mut request: Request<B>) -> ImsAuthFuture<S::Future, S::Error>
+    where
+        S: tower_service::Service<Request<B>, Response = Response> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
         // The clone is not ready; the ready one serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         let resources = self.resources.clone();
-        Box::pin(async move {
+        ImsAuthFuture::boxed(Box::pin(async move {
             let outcome = {
-                // One header is the rule: no allocation for it.
                 let mut values = request.headers().get_all(AUTHORIZATION).iter();
                 match (values.next(), values.next()) {
                     (None, _) => authenticator.authenticate(&[]).await,
@@ -124,7 +156,78 @@ where
                 }
                 Err(err) => Ok(error_response(&err, &resources)),
             }
-        })
+        }))
+    }
+}
+
+pin_project! {
+    /// The future of [`ImsAuthService`]: the inner service's own future when
+    /// the request was decided from memory, a ready refusal, or a boxed
+    /// future when deciding needed I/O.
+    pub struct ImsAuthFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProjection]
+    enum State<F, E> {
+        Inner { #[pin] future: F },
+        Ready { response: Option<Response> },
+        Boxed { future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>> },
+    }
+}
+
+impl<F, E> ImsAuthFuture<F, E> {
+    fn inner(future: F) -> Self {
+        ImsAuthFuture {
+            state: State::Inner { future },
+        }
+    }
+
+    fn ready(response: Response) -> Self {
+        ImsAuthFuture {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn boxed(future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>) -> Self {
+        ImsAuthFuture {
+            state: State::Boxed { future },
+        }
+    }
+}
+
+impl<F, E> Future for ImsAuthFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProjection::Inner { future } => future.poll(cx),
+            StateProjection::Ready { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            StateProjection::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, E> std::fmt::Debug for ImsAuthFuture<F, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Inner { .. } => "inner",
+            State::Ready { .. } => "ready",
+            State::Boxed { .. } => "boxed",
+        };
+        f.debug_struct("ImsAuthFuture")
+            .field("state", &state)
+            .finish()
     }
 }
 

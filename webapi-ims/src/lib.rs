@@ -47,9 +47,11 @@ mod authenticator;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod config;
+mod fingerprint;
 mod flight;
 mod guard;
 mod header;
+mod memory;
 mod outcome;
 
 pub use authenticator::{RevocationReport, WebApiAuthenticator, WebApiServices};

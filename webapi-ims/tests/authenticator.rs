@@ -332,3 +332,76 @@ async fn debug_output_shows_no_token() {
     let shown = format!("{:?} {:?}", h.auth, admin);
     assert!(!shown.contains("secret-token-value"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_invalidation_by_another_instance_is_seen_once_the_hot_entry_is_stale() {
+    let config = WebApiConfig::default();
+    let ttl = config.hot_cache_ttl;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    let admin = h.call("tok").await.unwrap();
+    // Another instance, sharing the record, invalidates the token.
+    h.tokens
+        .invalidate(
+            &admin.token_hash(),
+            &ims_api::InvalidationReason::UserRemoved,
+            T0,
+        )
+        .await
+        .unwrap();
+    h.clock.advance(ttl - Duration::from_secs(1));
+    assert!(
+        h.call("tok").await.is_ok(),
+        "trusted from memory within hot_cache_ttl"
+    );
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.call("tok").await.unwrap_err(),
+        AuthError::InvalidToken(TokenRejection::Invalidated("user_removed".into()))
+    );
+    assert_eq!(h.ims.counts(), (1, 1), "the record decided, not IMS");
+    assert_eq!(
+        h.ims.verify_calls.load(Ordering::SeqCst),
+        1,
+        "re-reading the record verifies nothing again"
+    );
+}
+
+#[tokio::test]
+async fn the_warm_path_answers_from_memory_only_when_nothing_is_due() {
+    let config = WebApiConfig::default();
+    let (ttl, revalidate_after) = (config.hot_cache_ttl, config.revalidate_after);
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    let header = b"Bearer tok".as_slice();
+    assert!(
+        h.auth.authenticate_from_memory(&[header]).is_none(),
+        "a new token needs IMS"
+    );
+    assert!(matches!(
+        h.auth.authenticate_from_memory(&[b"Basic abc".as_slice()]),
+        Some(Err(AuthError::InvalidToken(_)))
+    ));
+    h.call("tok").await.unwrap();
+    let known = h.auth.authenticate_from_memory(&[header]).unwrap().unwrap();
+    assert_eq!(known.admin_user_id, AdminUserId(1));
+    assert_eq!(
+        known.token_hash(),
+        h.call("tok").await.unwrap().token_hash()
+    );
+
+    h.clock.advance(ttl);
+    assert!(
+        h.auth.authenticate_from_memory(&[header]).is_none(),
+        "a stale entry needs its record"
+    );
+    h.call("tok").await.unwrap();
+    assert!(h.auth.authenticate_from_memory(&[header]).is_some());
+
+    h.clock.advance(revalidate_after);
+    assert!(
+        h.auth.authenticate_from_memory(&[header]).is_none(),
+        "a check is due"
+    );
+    assert_eq!(h.auth.hot_cache_len(), 1);
+}

@@ -140,6 +140,6 @@ impl App {
 }
 
 pub fn hash(token: &str) -> TokenHash {
-    use sha2::Digest as _;
-    TokenHash::from_digest(sha2::Sha256::digest(token.as_bytes()).into())
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    TokenHash::from_digest(digest.as_ref().try_into().unwrap())
 }

@@ -1,0 +1,88 @@
+//! The Web API warm path in-process: what the layer adds to a request whose
+//! token is known, without the network (so its share looks larger than under
+//! load over HTTP, which `cargo xtask bench` measures).
+//!
+//! `cargo bench -p webapi-ims --features axum --bench warm_path`
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use support::{Harness, T0};
+use tower::ServiceExt as _;
+use webapi_ims::WebApiConfig;
+use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+
+/// An IMS-sized token (real ones are 1–3 KiB): the key of the hot cache is
+/// computed over all of it on every request.
+fn token() -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let part = |len: usize, seed: usize| -> String {
+        (0..len)
+            .map(|i| alphabet[(i * 7 + seed * 13) % alphabet.len()] as char)
+            .collect()
+    };
+    format!("{}.{}.{}", part(120, 1), part(700, 2), part(342, 3))
+}
+
+async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+    format!("{{\"id\":{}}}", admin.admin_user_id)
+}
+
+/// The same work as `me` (formatting an admin id), without the layer.
+async fn plain() -> String {
+    format!("{{\"id\":{}}}", std::hint::black_box(1_i64))
+}
+
+fn warm_path(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let harness = Harness::new(WebApiConfig::default());
+    let token = token();
+    harness
+        .ims
+        .add(&token, "jane@example.com", T0 + time::Duration::hours(24));
+    let header = format!("Bearer {token}");
+    rt.block_on(harness.call(&token)).unwrap();
+
+    let auth = harness.auth.clone();
+    let mut group = c.benchmark_group("warm_path");
+    group.bench_function("authenticate", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(auth.authenticate(&[header.as_bytes()]).await.unwrap()) });
+    });
+
+    let bare: Router = Router::new().route("/rest/V1/me", get(plain));
+    let protected: Router = Router::new()
+        .route("/rest/V1/me", get(me))
+        .route_layer(ImsAuthLayer::new(Arc::clone(&auth)));
+    let request = || {
+        Request::get("/rest/V1/me")
+            .header("authorization", header.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    for (name, router) in [("router_bare", bare), ("router_with_layer", protected)] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let response = router.clone().oneshot(request()).await.unwrap();
+                assert!(response.status().is_success());
+                black_box(response)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, warm_path);
+criterion_main!(benches);

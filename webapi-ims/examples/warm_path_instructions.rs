@@ -1,0 +1,88 @@
+//! The Web API warm path as a loop, for counting instructions with
+//! callgrind, which timing noise cannot move:
+//!
+//! ```text
+//! cargo build --release -p webapi-ims --features axum --example warm_path_instructions
+//! valgrind --tool=callgrind target/release/examples/warm_path_instructions layer 20000
+//! ```
+//!
+//! Modes: `bare` (the endpoint without the layer), `layer` (behind
+//! `ImsAuthLayer`, token known), `authenticate` (the authenticator alone).
+//! Run each with two iteration counts: the difference of the totals divided
+//! by the difference of the counts is the cost of one request.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::Request;
+use support::{Harness, T0};
+use tower::ServiceExt as _;
+use webapi_ims::WebApiConfig;
+use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+
+/// An IMS-sized token (real ones are 1–3 KiB).
+fn token() -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let part = |len: usize, seed: usize| -> String {
+        (0..len)
+            .map(|i| alphabet[(i * 7 + seed * 13) % alphabet.len()] as char)
+            .collect()
+    };
+    format!("{}.{}.{}", part(120, 1), part(700, 2), part(342, 3))
+}
+
+async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+    format!("{{\"id\":{}}}", admin.admin_user_id)
+}
+
+/// The same work as `me` (formatting an admin id), without the layer.
+async fn plain() -> String {
+    format!("{{\"id\":{}}}", std::hint::black_box(1_i64))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "layer".into());
+    let iterations: usize = args.next().map_or(10_000, |n| n.parse().unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let harness = Harness::new(WebApiConfig::default());
+    let token = token();
+    harness
+        .ims
+        .add(&token, "jane@example.com", T0 + time::Duration::hours(24));
+    let header = format!("Bearer {token}");
+    rt.block_on(harness.call(&token)).unwrap();
+    let auth = harness.auth.clone();
+    let router: Router = match mode.as_str() {
+        "bare" | "authenticate" => Router::new().route("/rest/V1/me", get(plain)),
+        "layer" => Router::new()
+            .route("/rest/V1/me", get(me))
+            .route_layer(ImsAuthLayer::new(Arc::clone(&auth))),
+        other => panic!("unknown mode {other:?}: bare, layer or authenticate"),
+    };
+    rt.block_on(async {
+        for _ in 0..iterations {
+            if mode == "authenticate" {
+                black_box(auth.authenticate(&[header.as_bytes()]).await.unwrap());
+                continue;
+            }
+            let request = Request::get("/rest/V1/me")
+                .header("authorization", header.as_str())
+                .body(Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert!(response.status().is_success());
+            black_box(response);
+        }
+    });
+}
