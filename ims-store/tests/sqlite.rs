@@ -7,12 +7,10 @@ mod support;
 use std::sync::Arc;
 
 use ims_api::{
-    AdminUserDirectory, AdminUserId, Error, LockoutPolicy, NewAdminUser, Password, WebApiToken,
-    WebApiTokenRepository,
+    AdminUserDirectory, AdminUserId, Error, NewAdminUser, Password, WebApiTokenRepository,
 };
 use ims_store::{Backend, EncryptionKey, Store, StoreOptions};
 use support::{TestDb, options};
-use time::macros::datetime;
 
 #[tokio::test]
 async fn the_database_file_is_created_private() {
