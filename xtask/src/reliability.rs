@@ -120,7 +120,10 @@ fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
             if let Some(url) = line.trim().strip_prefix("IMS emulator: ") {
                 emulator = Some(url.to_owned());
             }
-            if let (Some(a), Some(e)) = (admin.take(), emulator.take()) {
+            if admin.is_some()
+                && emulator.is_some()
+                && let (Some(a), Some(e)) = (admin.take(), emulator.take())
+            {
                 let _ = tx.send((a, e));
             }
         }
