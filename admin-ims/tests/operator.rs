@@ -29,7 +29,7 @@ async fn operator(probe: Arc<dyn admin_ims::ImsProbe>) -> Operator {
     let settings = Arc::new(MemorySettings(Mutex::new(ImsSettings::default())));
     let hooks = Arc::new(CountingHooks::default());
     let services = AdminImsServices::new(
-        Arc::new(ims_client(&ims)),
+        Arc::new(ims_client(&ims, http_policy())),
         Arc::new(MemoryAdmins::default()),
         settings.clone(),
         Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
@@ -230,7 +230,7 @@ async fn enable_probes_the_real_authorize_endpoint_over_http() {
 async fn without_a_probe_enable_refuses() {
     let ims = Emulator::builder().start().await.unwrap();
     let services = AdminImsServices::new(
-        Arc::new(ims_client(&ims)),
+        Arc::new(ims_client(&ims, http_policy())),
         Arc::new(MemoryAdmins::default()),
         Arc::new(MemorySettings::default()),
         Arc::new(ManualClock::new(OffsetDateTime::now_utc())),

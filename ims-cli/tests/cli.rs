@@ -952,3 +952,147 @@ async fn ims_url_beats_the_config_default_but_not_a_context_own_environment() {
     assert_ne!(run.code, 0, "{run:?}");
     assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
 }
+
+/// The files beside the global aio file: the file itself, its lock, and
+/// any temporary file of a write in progress (`.<name>.*.tmp`).
+fn aio_files(s: &Sandbox) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(s.global().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+fn temporaries(s: &Sandbox) -> Vec<PathBuf> {
+    aio_files(s)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_token_gets_make_one_ims_call() {
+    const PROCESSES: usize = 20;
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &["--ims-url", ims.base()])
+        .await
+        .ok();
+    s.run(&["context", "use", "svc"]).await.ok();
+    ims.reset_stats();
+
+    // Twenty processes started together on a context without a token: one
+    // asks IMS under the lease, the others wait on the file for its token.
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            let mut command = s.command(&["token", "get"], &[]);
+            command.stdin(Stdio::null());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        tokens.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1, "one IMS call");
+    assert_eq!(tokens[0].split('.').count(), 3, "{tokens:?}");
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "{tokens:?}");
+
+    // The file parses and holds that token; every file is private, and no
+    // temporary file is left.
+    let stored = &s.global_json()["ims"]["contexts"]["svc"]["access_token"];
+    assert_eq!(stored["token"], tokens[0].as_str());
+    for file in aio_files(&s) {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    assert_eq!(temporaries(&s), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_mid_write_never_leaves_a_broken_file() {
+    const ITERATIONS: u64 = 40;
+    let s = Sandbox::new();
+    // How long a whole write takes here: the kills are spread over it.
+    let started = std::time::Instant::now();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
+    let whole = started.elapsed();
+    let scopes = |s: &Sandbox| {
+        s.global_json()["ims"]["contexts"]["svc"]["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut current = scopes(&s);
+    let (mut killed, mut finished, mut orphans) = (0, 0, 0);
+    for i in 0..ITERATIONS {
+        let next = format!("openid,scope{i}");
+        let mut child = s
+            .command(
+                &[
+                    "context",
+                    "set",
+                    "svc",
+                    "--kind",
+                    "server-to-server",
+                    "--client-id",
+                    d::S2S_CLIENT_ID,
+                    "--client-secret",
+                    d::S2S_CLIENT_SECRET,
+                    "--scopes",
+                    &next,
+                ],
+                &[],
+            )
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it from at once to a little after a whole run takes: before,
+        // during or after its write.
+        tokio::time::sleep(whole.mul_f64(1.2 * i as f64 / ITERATIONS as f64)).await;
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "iteration {i}: {status}");
+                finished += 1;
+            }
+            None => {
+                child.start_kill().unwrap();
+                killed += 1;
+            }
+        }
+        child.wait().await.unwrap();
+
+        // The file parses (`global_json` panics otherwise) and holds the old
+        // or the new content, never a mix.
+        let now = scopes(&s);
+        assert!(
+            now == current || now == next,
+            "iteration {i}: {now:?} is neither {current:?} nor {next:?}"
+        );
+        current = now;
+        // A kill between creating and renaming the temporary file leaves it
+        // behind; the next write removes it. Never more than one.
+        let temporaries = temporaries(&s);
+        assert!(temporaries.len() <= 1, "iteration {i}: {temporaries:?}");
+        orphans += temporaries.len();
+        assert_eq!(mode(&s.global()), 0o600);
+    }
+    eprintln!(
+        "{killed} writers killed, {finished} finished first, \
+         {orphans} times a temporary file was left over"
+    );
+    assert!(
+        killed > 0,
+        "no writer was ever killed: the test proved nothing"
+    );
+    // A completed write leaves no temporary file at all.
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
+    assert_eq!(temporaries(&s), Vec::<PathBuf>::new());
+}

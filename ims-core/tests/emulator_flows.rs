@@ -2,7 +2,7 @@
 //! HTTP, including the faults the emulator injects.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ims_api::{
     AccessToken, AnyToken, AuthorizationCode, AuthorizeRequest, AuthorizeUrlBuilder,
@@ -322,70 +322,8 @@ async fn logout_ends_the_token() {
     );
 }
 
-#[tokio::test]
-async fn retries_ride_out_transient_5xx_and_dropped_connections() {
-    let (ims, client) = start().await;
-    ims.inject_fault(FaultSpec::new("/ims/token").status(503).count(2))
-        .unwrap();
-    client.client_credentials(&s2s()).await.unwrap();
-    assert_eq!(ims.stats().count("POST /ims/token/v3"), 3);
-
-    ims.reset_stats();
-    ims.inject_fault(FaultSpec::new("/ims/token").drop_connection().count(1))
-        .unwrap();
-    client.client_credentials(&s2s()).await.unwrap();
-    assert_eq!(ims.stats().count("POST /ims/token/v3"), 2);
-}
-
-#[tokio::test]
-async fn retry_after_is_honoured() {
-    let (ims, client) = start().await;
-    ims.inject_fault(
-        FaultSpec::new("/ims/token")
-            .status(429)
-            .retry_after(1)
-            .count(1),
-    )
-    .unwrap();
-    let started = Instant::now();
-    client.client_credentials(&s2s()).await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(ims.stats().count("POST /ims/token/v3"), 2);
-}
-
-#[tokio::test]
-async fn a_persistent_outage_is_unavailable_within_the_deadline() {
-    let (ims, client) = start().await;
-    ims.inject_fault(FaultSpec::new("/ims/validate_token").status(503))
-        .unwrap();
-    let started = Instant::now();
-    let err = client
-        .validate(&AccessToken::new("x"), &web().client_id)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(6));
-    assert_eq!(
-        ims.stats().count("POST /ims/validate_token/v1"),
-        u64::from(policy().max_retries) + 1
-    );
-}
-
-#[tokio::test]
-async fn latency_beyond_the_attempt_timeout_is_unavailable() {
-    let (ims, client) = start().await;
-    ims.inject_fault(FaultSpec::new("/ims/profile").latency_ms(3000))
-        .unwrap();
-    let err = client
-        .profile(&AccessToken::new("x"), &web().client_id)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("timed out"), "{err}");
-}
+// Transient and persistent faults (5xx, 429 with `Retry-After`, latency,
+// dropped connections, IMS down) are one table: `fault_matrix.rs`.
 
 #[tokio::test]
 async fn an_authorization_code_is_never_replayed_on_failure() {

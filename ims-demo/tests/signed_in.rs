@@ -271,3 +271,146 @@ async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
     let after = browser.get(url("/admin")).send().await.unwrap();
     assert_eq!(after.status(), 302);
 }
+
+fn query_value(url: &str, name: &str) -> String {
+    Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+/// The demo binary with its logs at trace level (`RUST_LOG=trace`, the
+/// demo's own logging set-up), through a whole session: sign-in through
+/// the emulator's form, the dashboard, REST calls with a bearer token,
+/// logout. Its log holds none of the secrets that went by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_session_logged_at_trace_level_holds_no_secret() {
+    use tokio::io::AsyncBufReadExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("demo.log");
+    let database = format!("sqlite:{}", dir.path().join("demo.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ims-demo"))
+        .args(["--addr", "127.0.0.1:0", "--database", &database])
+        .current_dir(dir.path())
+        .env_remove("IMS_URL")
+        .env_remove("IMS_DEMO_KEY")
+        .env_remove("IMS_CLIENT_SECRET")
+        .env("RUST_LOG", "trace")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut emulator) = (None, None);
+    while base.is_none() || emulator.is_none() {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the demo's addresses");
+        if let Some(url) = line.trim().strip_prefix("Admin: ") {
+            base = Some(url.trim_end_matches("/admin").to_owned());
+        }
+        if let Some(url) = line.trim().strip_prefix("IMS emulator: ") {
+            emulator = Some(url.to_owned());
+        }
+    }
+    let (base, emulator) = (base.unwrap(), emulator.unwrap());
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let url = |path: &str| format!("{base}{path}");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+
+    // Sign in with Adobe ID.
+    let login = browser.get(url("/admin/ims/login")).send().await.unwrap();
+    assert_eq!(login.status(), 302);
+    let authorize = location(&login);
+    let state = query_value(&authorize, "state");
+    let callback = sign_in_at_ims(&browser, &authorize).await;
+    let code = query_value(&callback, "code");
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 303);
+    assert_eq!(
+        browser.get(url("/admin")).send().await.unwrap().status(),
+        200
+    );
+
+    // REST calls with a bearer token.
+    let minted: Value = browser
+        .post(format!("{emulator}/__emulator/tokens"))
+        .json(&json!({"email": seed::MEMBER_EMAIL, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["access_token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let me = browser
+            .get(url("/rest/V1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+    }
+    let refused = browser
+        .get(url("/rest/V1/me"))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    // Sign out, then stop the demo (SIGTERM: a clean stop, logs flushed).
+    let out = browser.post(url("/admin/ims/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await;
+    if stopped.is_err() {
+        child.kill().await.unwrap();
+    }
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("TRACE"), "not logged at trace level:\n{log}");
+    let key = std::fs::read_to_string(dir.path().join("demo.key")).unwrap();
+    let secrets = [
+        ("the bearer token", token.as_str()),
+        ("the authorization code", code.as_str()),
+        ("the state", state.as_str()),
+        ("the web client's secret", seed::WEB_CLIENT_SECRET),
+        ("the s2s client's secret", seed::S2S_CLIENT_SECRET),
+        ("the JWT client's secret", seed::JWT_CLIENT_SECRET),
+        ("the member's password", seed::MEMBER_PASSWORD),
+        ("the demo's encryption key", key.trim()),
+        // Every IMS token and code is a JWT: a JWT header is base64 "eyJ".
+        ("a JWT (access, refresh or ID token, or code)", "eyJ"),
+        ("a PEM private key", "PRIVATE KEY"),
+    ];
+    for (what, secret) in secrets {
+        assert!(!secret.is_empty(), "{what}");
+        if let Some(at) = log.find(secret) {
+            let line_start = log[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = log[at..].find('\n').map_or(log.len(), |i| at + i);
+            panic!(
+                "{what} is in the trace log:\n{}",
+                &log[line_start..line_end]
+            );
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::commands::{Result, cargo, run, workspace_root};
 /// The target directory cargo builds into, as `cargo metadata` reports it
 /// (which honours `CARGO_TARGET_DIR` and cargo's configuration); failing
 /// that, `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let mut metadata = cargo();
     metadata.args([
         "metadata",

@@ -10,6 +10,8 @@
 //!   check and the build of the guides' examples.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
+//! - `reliability`: the soak of `ims-demo`'s REST endpoint (memory flat,
+//!   zero errors), written to `BENCHMARKS.md` (needs `wrk`).
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -21,6 +23,7 @@ mod bench;
 mod commands;
 mod docs;
 mod e2e;
+mod reliability;
 mod report;
 #[cfg(test)]
 mod tidy;
@@ -36,6 +39,9 @@ commands:
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
+  reliability [--soak-seconds N]
+          soak ims-demo's REST endpoint for N s (default 600): memory flat
+          within 10 %, zero errors; written to BENCHMARKS.md
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         Some("docs") => commands::docs(),
         Some("bench") => bench::bench(),
         Some("e2e") => e2e::run_e2e(),
+        Some("reliability") => reliability::reliability(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

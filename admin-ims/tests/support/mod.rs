@@ -233,10 +233,15 @@ pub fn enabled_settings() -> ImsSettings {
     )
 }
 
-pub fn ims_client(ims: &RunningEmulator) -> ImsClient {
+/// The IMS client's policy in these tests.
+pub fn http_policy() -> HttpPolicy {
     let mut policy = HttpPolicy::default();
     // Outages are answered at once: no retries, no backoff.
     policy.max_retries = 0;
+    policy
+}
+
+pub fn ims_client(ims: &RunningEmulator, policy: HttpPolicy) -> ImsClient {
     ImsClient::with_policy(ImsEnvironment::custom(ims.base()).unwrap(), policy).unwrap()
 }
 
@@ -252,6 +257,15 @@ impl Harness {
     pub async fn start_with(
         configure: impl FnOnce(&mut AdminImsConfig),
         member_is_admin: bool,
+    ) -> Harness {
+        Harness::start_with_policy(configure, member_is_admin, http_policy()).await
+    }
+
+    /// With the IMS client's timeouts and retries as well.
+    pub async fn start_with_policy(
+        configure: impl FnOnce(&mut AdminImsConfig),
+        member_is_admin: bool,
+        policy: HttpPolicy,
     ) -> Harness {
         let ims = Emulator::builder().start().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -271,7 +285,7 @@ impl Harness {
         let profiles = Arc::new(MemoryProfiles::default());
         let hooks = Arc::new(CountingHooks::default());
         let services = AdminImsServices::new(
-            Arc::new(ims_client(&ims)),
+            Arc::new(ims_client(&ims, policy)),
             admins.clone(),
             settings.clone(),
             clock.clone(),
@@ -314,6 +328,14 @@ impl Harness {
             .unwrap()
             .expose_secret()
             .to_owned()
+    }
+
+    /// Takes IMS down for good: the emulator the service talks to stops
+    /// (its address then refuses connections); `self.ims` becomes an
+    /// unrelated emulator, there only to keep the struct whole.
+    pub async fn take_ims_down(&mut self) {
+        let spare = Emulator::builder().start().await.unwrap();
+        std::mem::replace(&mut self.ims, spare).shutdown().await;
     }
 
     /// Advances the service's clock.

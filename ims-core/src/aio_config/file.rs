@@ -116,10 +116,12 @@ pub(crate) fn write_atomic(
         .map_err(io::Error::other)
         .map_err(failed)?;
     text.push(b'\n');
+    let prefix = temp_prefix(path);
+    remove_orphans(dir, &prefix);
     // tempfile creates the file with mode 0600 on unix.
     let mut temp = tempfile::Builder::new()
-        .prefix(".aio-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(failed)?;
     temp.write_all(&text).map_err(failed)?;
@@ -128,6 +130,35 @@ pub(crate) fn write_atomic(
     temp.persist(path).map_err(|err| failed(err.error))?;
     sync_dir(dir);
     Ok(())
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The prefix of `path`'s temporary files: `.<file name>.`, so that each
+/// file's temporaries are told apart from those of other files in the
+/// same directory.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "aio".into(), |n| n.to_string_lossy());
+    format!(".{name}.")
+}
+
+/// Removes the temporary files a writer of the same file left behind when
+/// it was killed between creating and renaming one. Every writer holds the
+/// file's lock while its temporary exists, and so does the caller: any such
+/// file is an orphan. Best effort: a leftover is harmless, only untidy.
+fn remove_orphans(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) && name.ends_with(TEMP_SUFFIX) && name.len() > prefix.len() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Makes the rename durable where the platform allows; best effort.

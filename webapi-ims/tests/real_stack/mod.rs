@@ -13,7 +13,7 @@ use ims_api::{
     AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
     ManualClock, NewAdminUser, OrgId, Password, TokenHash,
 };
-use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, MintTokenRequest, RunningEmulator, default_seed as seed};
 use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
 use tower::ServiceExt as _;
@@ -36,10 +36,28 @@ pub async fn app(enabled: bool) -> App {
 }
 
 pub async fn app_with(enabled: bool, verifier_config: VerifierConfig) -> App {
+    app_with_policies(
+        enabled,
+        verifier_config,
+        HttpPolicy::default(),
+        WebApiConfig::default(),
+    )
+    .await
+}
+
+/// With the IMS client's timeouts and retries (for IMS calls and key
+/// fetches) and the authenticator's configuration.
+pub async fn app_with_policies(
+    enabled: bool,
+    mut verifier_config: VerifierConfig,
+    http: HttpPolicy,
+    config: WebApiConfig,
+) -> App {
     let ims = Emulator::builder().start().await.unwrap();
     let env = ImsEnvironment::custom(ims.base()).unwrap();
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-    let client = ImsClient::new(env.clone()).unwrap();
+    let client = ImsClient::with_policy(env.clone(), http.clone()).unwrap();
+    verifier_config.http = http;
     let verifier = LocalVerifier::with_clock(env, verifier_config, clock.clone()).unwrap();
     let store = Store::connect(
         "sqlite::memory:",
@@ -80,7 +98,7 @@ pub async fn app_with(enabled: bool, verifier_config: VerifierConfig) -> App {
         Arc::new(store.settings()),
         clock.clone(),
     );
-    let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
+    let authenticator = Arc::new(WebApiAuthenticator::new(services, config));
     let router = Router::new()
         .route(
             "/rest/V1/me",
@@ -106,11 +124,29 @@ impl App {
     }
 
     pub async fn get(&self, token: &str) -> StatusCode {
+        self.get_with_retry_after(token).await.0
+    }
+
+    /// The status and the `Retry-After` header, if any.
+    pub async fn get_with_retry_after(&self, token: &str) -> (StatusCode, Option<String>) {
         let request = Request::get("/rest/V1/me")
             .header("authorization", format!("Bearer {token}"))
             .body(Body::empty())
             .unwrap();
-        self.router.clone().oneshot(request).await.unwrap().status()
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        (response.status(), retry_after)
+    }
+
+    /// Takes IMS down for good: the emulator the stack talks to stops (its
+    /// address then refuses connections); `self.ims` becomes an unrelated
+    /// emulator, there only to keep the struct whole.
+    pub async fn take_ims_down(&mut self) {
+        let spare = Emulator::builder().start().await.unwrap();
+        std::mem::replace(&mut self.ims, spare).shutdown().await;
     }
 
     /// Sends raw `Authorization` values (any bytes, any number); the status
