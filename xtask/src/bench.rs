@@ -10,16 +10,17 @@ use crate::report::{self, output};
 
 /// Rounds of the load comparison; each runs both targets back to back,
 /// alternating which goes first.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 /// Seconds per wrk run.
-const SECONDS: u32 = 5;
+const SECONDS: u32 = 4;
 /// Connections wrk keeps open.
 const CONNECTIONS: u32 = 32;
 
 /// Runs the benchmarks and writes their sections of `BENCHMARKS.md`.
 pub(crate) fn bench() -> Result {
     report::write_section("machine", &report::machine())?;
-    let load = webapi_load()?;
+    let mut load = webapi_load()?;
+    load.push_str(&warm_path_instructions()?);
     eprintln!("{load}");
     report::write_section("warm-path", &load)?;
     let criterion = criterion()?;
@@ -146,6 +147,69 @@ fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<f64> {
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("no Requests/sec in wrk's output:\n{text}"))
+}
+
+/// Instructions per warm request with and without the layer, counted by
+/// callgrind (which machine noise cannot move), from
+/// `webapi-ims/examples/warm_path_instructions.rs`.
+fn warm_path_instructions() -> Result<String> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return Ok("Instruction counts skipped: valgrind is not installed.\n\n".into());
+    }
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "webapi-ims",
+        "--features",
+        "axum",
+        "--example",
+        "warm_path_instructions",
+    ]);
+    crate::commands::run("build warm_path_instructions", build)?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let binary = target_dir.join("release/examples/warm_path_instructions");
+    let (low, high) = (2_000u64, 6_000u64);
+    let mut per_request = Vec::new();
+    for mode in ["bare", "layer"] {
+        let a = callgrind_total(&binary, mode, low)?;
+        let b = callgrind_total(&binary, mode, high)?;
+        per_request.push(b.saturating_sub(a) / (high - low));
+    }
+    let (bare, layer) = (per_request[0], per_request[1]);
+    // Instructions are not time, but their ratio says what the layer adds
+    // to a request without noise (valgrind hides SHA-NI, and runs AES-NI).
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = bare as f64 / layer as f64;
+    Ok(format!(
+        "In-process, without the network, counted by callgrind (repeatable to the \
+         instruction): one request through the axum router costs **{bare}** instructions \
+         without the layer and **{layer}** with it (the same handler work), so the layer \
+         adds {} instructions, {ratio:.2} of the bare count in-process. Over HTTP the \
+         bare request also pays for hyper, sockets and system calls, so the ratio above \
+         is higher.\n\nReproduce: `valgrind --tool=callgrind \
+         target/release/examples/warm_path_instructions layer 6000` (see the example's \
+         documentation).\n\n",
+        layer.saturating_sub(bare)
+    ))
+}
+
+/// Instructions callgrind counted for `iterations` requests in `mode`.
+fn callgrind_total(binary: &std::path::Path, mode: &str, iterations: u64) -> Result<u64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(binary)
+        .args([mode, &iterations.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find_map(|l| l.split("Collected : ").nth(1))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no instruction count in callgrind's output:\n{text}"))
 }
 
 /// The criterion benches of ims-core, in quick mode.
