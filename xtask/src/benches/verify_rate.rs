@@ -35,10 +35,12 @@ pub(crate) fn run() -> Result {
         "## Local verification: uncached RS256 verifications/s on one core\n\n\
          `LocalVerifier::verify` of IMS-shaped RS256 tokens with the key set cached (no\n\
          network; header, key lookup, signature, claims), one thread, against\n\
-         `openssl speed -seconds {SECONDS} rsa2048` (RSA-2048 verify/s); both pinned to core {CORE}.\n\
+         `openssl speed -seconds {SECONDS} rsa2048` (RSA-2048 verify/s); both pinned to core {CORE},\n\
+         both counted per second of CPU time (openssl's default; ours from\n\
+         `/proc/thread-self/schedstat`), so other load on the machine does not skew the ratio.\n\
          The aws-lc-rs lines verify the same signed bytes with the bare primitive\n\
          (`ims-core/examples/verify_rate.rs`).\n\n\
-         | what | verifications/s | vs openssl |\n|---|---|---|\n\
+         | what | verifications per CPU second | vs openssl |\n|---|---|---|\n\
          | `openssl speed rsa2048` (verify) | {openssl:.0} | 1.000 |\n\
          | aws-lc-rs, key parsed once (`ParsedPublicKey`) | {parsed:.0} | {:.3} |\n\
          | aws-lc-rs, key built per call (`RsaPublicKeyComponents`) | {per_call:.0} | {:.3} |\n\
