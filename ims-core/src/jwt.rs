@@ -104,8 +104,14 @@ pub(crate) fn payload(
     parts: &Parts<'_>,
     tolerate_padding: bool,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-    let bytes = b64(parts.payload, "payload", tolerate_padding)?;
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    payload_json(&b64(parts.payload, "payload", tolerate_padding)?)
+}
+
+/// Parses decoded payload bytes as a JSON object.
+pub(crate) fn payload_json(
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err(malformed("the payload is not a JSON object")),
         Err(err) => Err(malformed(json_problem("payload", &err))),

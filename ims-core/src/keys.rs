@@ -15,8 +15,12 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+};
 use ims_api::{Clock, Error, ImsEnvironment, TokenRejection};
 use jsonwebtoken::DecodingKey;
+use jsonwebtoken::DecodingKeyKind;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -33,7 +37,45 @@ const MAX_CERTS: usize = 64;
 const MAX_X5U_LEN: usize = 128;
 
 /// A key ready to verify RS256 signatures.
-pub(crate) type Key = Arc<DecodingKey>;
+pub(crate) type Key = Arc<VerifyingKey>;
+
+/// An RS256 public key, parsed once when it is loaded rather than on every
+/// verification (as `jsonwebtoken::crypto::verify` would: it rebuilds the
+/// RSA key, Montgomery constants included, from its bytes each call — a
+/// quarter of a verification's cost).
+pub(crate) struct VerifyingKey {
+    /// `None` for a key aws-lc-rs refuses for RS256 (smaller than 2048 bits,
+    /// inconsistent): every signature checked with it is bad, as it was when
+    /// the key was parsed per call.
+    parsed: Option<ParsedPublicKey>,
+}
+
+impl VerifyingKey {
+    /// The key of an RSA [`DecodingKey`] (from a JWK's `n` and `e`, or a
+    /// PEM certificate), with RS256's parameters: PKCS#1 v1.5, SHA-256,
+    /// 2048 to 8192 bits — what jsonwebtoken's aws-lc-rs backend uses.
+    fn new(key: &DecodingKey) -> Self {
+        let parsed = match key.kind() {
+            DecodingKeyKind::SecretOrDer(der) => {
+                UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+                    .parse()
+                    .ok()
+            }
+            DecodingKeyKind::RsaModulusExponent { n, e } => RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                .ok(),
+        };
+        VerifyingKey { parsed }
+    }
+
+    /// Whether `signature` (raw bytes) is this key's RS256 signature of
+    /// `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed
+            .as_ref()
+            .is_some_and(|key| key.verify_sig(message, signature).is_ok())
+    }
+}
 
 /// The cached keys of one IMS environment.
 pub(crate) struct KeySet {
@@ -281,7 +323,7 @@ impl KeySet {
         let key = DecodingKey::from_rsa_pem(&answer.body).map_err(|_| {
             unavailable_detail("the signing certificate is not a PEM RSA certificate or key")
         })?;
-        Ok(Arc::new(key))
+        Ok(Arc::new(VerifyingKey::new(&key)))
     }
 }
 
@@ -354,7 +396,7 @@ fn usable_keys(doc: JwksDocument) -> HashMap<String, Key> {
             continue;
         };
         if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
-            keys.insert(kid, Arc::new(key));
+            keys.insert(kid, Arc::new(VerifyingKey::new(&key)));
         }
     }
     keys
@@ -363,6 +405,17 @@ fn usable_keys(doc: JwksDocument) -> HashMap<String, Key> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_too_small_for_rs256_verifies_nothing() {
+        // A 1024-bit modulus: RS256 here means 2048 to 8192 bits, so every
+        // signature checked with it is bad (whether aws-lc-rs refuses it
+        // when parsing or when verifying).
+        let mut n = vec![0xff; 128];
+        n[127] = 0xfd;
+        let key = VerifyingKey::new(&DecodingKey::from_rsa_raw_components(&n, &[1, 0, 1]));
+        assert!(!key.verifies(b"message", &[0; 128]));
+    }
 
     #[test]
     fn x5u_must_be_a_bare_file_name() {

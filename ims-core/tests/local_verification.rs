@@ -619,6 +619,51 @@ async fn a_deeply_nested_signed_payload_is_malformed() {
         rejection(verify(&verifier, &token).await),
         TokenRejection::Malformed(_)
     ));
+    // An array with the claims in field order, which serde would read into
+    // the claims struct position by position: still no object.
+    let now = ims.now();
+    let array = json!([
+        null,
+        "access_token",
+        "my_client",
+        "ABCDEF0123456789@AdobeID",
+        "openid,AdobeID",
+        "ims-na1",
+        millis(now - time::Duration::hours(1)),
+        "86400000",
+    ]);
+    let token = sign_raw(
+        &ims_header("k1"),
+        array.to_string().as_bytes(),
+        &ims.k1.encoding,
+        Algorithm::RS256,
+    );
+    assert!(matches!(
+        rejection(verify(&verifier, &token).await),
+        TokenRejection::Malformed(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_repeated_claim_counts_once_its_last_value() {
+    // serde refuses a repeated field where a JSON object keeps the last
+    // value; the verifier reads claims as an object does, whichever path
+    // parses them.
+    let ims = Ims::start().await;
+    let verifier = ims.verifier();
+    let claims = ims.claims().to_string();
+    let payload = format!(
+        "{},\"client_id\":\"second_client\"}}",
+        claims.trim_end_matches('}')
+    );
+    let token = sign_raw(
+        &ims_header("k1"),
+        payload.as_bytes(),
+        &ims.k1.encoding,
+        Algorithm::RS256,
+    );
+    let verified = verifier.verify(&AccessToken::new(token)).await.unwrap();
+    assert_eq!(verified.claims.client_id.as_deref(), Some("second_client"));
 }
 
 #[tokio::test]

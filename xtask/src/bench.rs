@@ -25,6 +25,12 @@ pub(crate) fn bench() -> Result {
     report::write_section("warm-path", &load)?;
     let criterion = criterion()?;
     report::write_section("criterion", &criterion)?;
+    // Issue #9's further benchmarks, each writing its own section.
+    crate::benches::cold_path::run()?;
+    crate::benches::verify_rate::run()?;
+    crate::benches::token_flight::run()?;
+    crate::benches::hot_cache_memory::run()?;
+    crate::benches::cli_token_get::run()?;
     Ok(())
 }
 

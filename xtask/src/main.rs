@@ -8,7 +8,9 @@
 //!   and the book, then `e2e`; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
 //!   check and the build of the guides' examples.
-//! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
+//! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`,
+//!   `hyperfine` and `openssl`); `bench --only NAME` runs one of those in
+//!   `benches/`.
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //! - `reliability`: the soak of `ims-demo`'s REST endpoint (memory flat,
 //!   zero errors), written to `BENCHMARKS.md` (needs `wrk`).
@@ -20,6 +22,7 @@
 //! heavy dependencies: it builds before anything else can be checked.
 
 mod bench;
+mod benches;
 mod commands;
 mod docs;
 mod e2e;
@@ -38,6 +41,8 @@ commands:
   ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build, e2e
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
+          (--only NAME: one of cold-path, verify-rate, token-flight, hot-cache-memory,
+          cli-token-get)
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
   reliability [--soak-seconds N]
           soak ims-demo's REST endpoint for N s (default 600): memory flat
@@ -50,7 +55,13 @@ fn main() -> ExitCode {
         Some("test") => commands::test(&args[1..]),
         Some("ci") => commands::ci(),
         Some("docs") => commands::docs(),
-        Some("bench") => bench::bench(),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            None => bench::bench(),
+            Some("--only") => benches::only(args.get(2).map(String::as_str)),
+            Some(other) => Err(format!(
+                "unknown bench option {other:?}: `cargo xtask bench [--only NAME]`"
+            )),
+        },
         Some("e2e") => e2e::run_e2e(),
         Some("reliability") => reliability::reliability(&args[1..]),
         Some("-h" | "--help" | "help") => {

@@ -1,0 +1,181 @@
+//! The cold path under a burst: N concurrent requests (default 1000) carrying
+//! one never-seen token, sent at once over loopback with reqwest to an axum
+//! endpoint behind `ImsAuthLayer`, over the real stack (the emulator as IMS,
+//! ims-core's client and `LocalVerifier`, ims-store on SQLite). The IMS
+//! requests are counted at the emulator: the target is one validation and
+//! one profile call for the whole burst.
+//!
+//! `cargo run --release -p webapi-ims --features axum --example cold_path [-- N]`
+//!
+//! Before the burst, the server is warmed with another token (key set,
+//! settings, first connections) and the emulator's counters are reset; each
+//! client opens its connection beforehand on an open endpoint, so the burst
+//! measures the layer's cold path rather than TCP handshakes. Prints one JSON
+//! line: `{"requests":N,"ok":…,"statuses":{…},"validations":…,"profiles":…,
+//! "ims_requests":{…},"ims_total":…,"wall_ms":…}`. No token is printed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::routing::get;
+use ims_api::AdminUserDirectory as _;
+use ims_api::{
+    ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore, NewAdminUser, OrgId,
+    Password, SystemClock,
+};
+use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+use ims_emulator::{Emulator, MintTokenRequest, default_seed as seed};
+use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
+use tokio::sync::Barrier;
+use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+    format!("{{\"id\":{}}}", admin.admin_user_id)
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let n: usize = match std::env::args().nth(1) {
+        Some(arg) => arg.parse()?,
+        None => 1000,
+    };
+    let ims = Emulator::builder().start().await?;
+    let env = ImsEnvironment::custom(ims.base())?;
+    let client = Arc::new(ImsClient::new(env.clone())?);
+    let store = Store::connect(
+        "sqlite::memory:",
+        StoreOptions::new()
+            .with_encryption_key(EncryptionKey::generate())
+            .with_password_hash_cost(PasswordHashCost::insecure_for_tests()),
+    )
+    .await?;
+    store
+        .admin_users()
+        .create(&NewAdminUser::new(
+            "member",
+            seed::MEMBER_EMAIL,
+            "Mia",
+            "Member",
+            Password::new("unused"),
+        ))
+        .await?;
+    store
+        .settings()
+        .save(&ImsSettings::enabled(
+            ClientId::parse(seed::WEB_CLIENT_ID)?,
+            ClientSecret::new(seed::WEB_CLIENT_SECRET),
+            OrgId::parse(seed::ORG_ID)?,
+        ))
+        .await?;
+    let services = WebApiServices::new(
+        Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
+        client.clone(),
+        client.clone(),
+        client,
+        Arc::new(store.admin_users()),
+        Arc::new(store.webapi_tokens()),
+        Arc::new(store.settings()),
+        Arc::new(SystemClock),
+    );
+    let auth = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
+    let app = Router::new()
+        .route("/rest/V1/me", get(me))
+        .route_layer(ImsAuthLayer::new(auth))
+        .route("/health", get(health));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mint = || {
+        ims.mint_access_token(
+            &MintTokenRequest::for_email(seed::MEMBER_EMAIL, seed::WEB_CLIENT_ID)
+                .scope("AdobeID,openid"),
+        )
+    };
+    let warm_token = mint()?;
+    let cold_token = mint()?;
+    let me_url = format!("http://{addr}/rest/V1/me");
+    let health_url = format!("http://{addr}/health");
+
+    // Warm-up: keys, settings and the store's pool, with another token.
+    let http = reqwest::Client::new();
+    let status = http
+        .get(&me_url)
+        .bearer_auth(&warm_token)
+        .send()
+        .await?
+        .status();
+    if !status.is_success() {
+        return Err(format!("the warm-up request was answered {status}").into());
+    }
+
+    // One client (one connection) per caller, connected beforehand.
+    let mut callers = Vec::with_capacity(n);
+    for _ in 0..n {
+        callers.push(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()?,
+        );
+    }
+    let mut opened = tokio::task::JoinSet::new();
+    for caller in &callers {
+        let request = caller.get(&health_url).send();
+        opened.spawn(async move { request.await.map(|r| r.status()) });
+    }
+    while let Some(result) = opened.join_next().await {
+        let status = result??;
+        if !status.is_success() {
+            return Err(format!("opening a connection was answered {status}").into());
+        }
+    }
+    ims.reset_stats();
+
+    // The burst: every caller waits at the barrier, then sends at once.
+    let barrier = Arc::new(Barrier::new(n + 1));
+    let mut burst = tokio::task::JoinSet::new();
+    for caller in callers {
+        let barrier = barrier.clone();
+        let request = caller.get(&me_url).bearer_auth(&cold_token);
+        burst.spawn(async move {
+            barrier.wait().await;
+            let answer = request.send().await;
+            drop(caller);
+            answer.map(|r| r.status().as_u16())
+        });
+    }
+    barrier.wait().await;
+    let started = Instant::now();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    while let Some(result) = burst.join_next().await {
+        *statuses.entry(result??).or_default() += 1;
+    }
+    let wall = started.elapsed();
+
+    let stats = ims.stats();
+    let ok = statuses.get(&200).copied().unwrap_or(0);
+    println!(
+        "{}",
+        serde_json::json!({
+            "requests": n,
+            "ok": ok,
+            "statuses": statuses,
+            "validations": stats.count("POST /ims/validate_token/v1"),
+            "profiles": stats.count("GET /ims/profile/v1") + stats.count("POST /ims/profile/v1"),
+            "ims_requests": stats.requests,
+            "ims_total": stats.total,
+            "wall_ms": wall.as_secs_f64() * 1000.0,
+        })
+    );
+    drop(ims);
+    Ok(())
+}
