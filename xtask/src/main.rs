@@ -4,12 +4,15 @@
 //! `.cargo/config.toml`):
 //!
 //! - `test`: the whole test suite — the README's test command.
-//! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
-//!   and the book, then `e2e`; what `.ci/run` calls.
+//! - `ci`: formatting, clippy with warnings denied (the fuzz targets are
+//!   only compiled, not run), the tests, the API docs and the book, then
+//!   `e2e`; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
 //!   check and the build of the guides' examples.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`).
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`,
+//!   N seconds each (default 600), into `BENCHMARKS.md` (needs cargo-fuzz).
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -21,6 +24,7 @@ mod bench;
 mod commands;
 mod docs;
 mod e2e;
+mod fuzz;
 mod report;
 #[cfg(test)]
 mod tidy;
@@ -32,10 +36,13 @@ usage: cargo xtask <command>
 
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
-  ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build, e2e
+  ci      fmt --check, clippy -D warnings (fuzz targets too), test, doc -D warnings,
+          mdbook build, e2e
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
+  fuzz    [--seconds N] [TARGET...] run the fuzz targets N s each (default 600),
+          fail on a crash, figures into BENCHMARKS.md (needs cargo-fuzz)
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +53,7 @@ fn main() -> ExitCode {
         Some("docs") => commands::docs(),
         Some("bench") => bench::bench(),
         Some("e2e") => e2e::run_e2e(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
