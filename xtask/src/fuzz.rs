@@ -30,6 +30,10 @@ pub(crate) const TARGETS: [&str; 4] = [
 /// Seconds per target unless `--seconds` says otherwise.
 const DEFAULT_SECONDS: u64 = 600;
 
+/// Seconds one input may take before libFuzzer reports a hang (its default,
+/// 1200, is longer than a whole run).
+const INPUT_TIMEOUT_SECONDS: u64 = 10;
+
 /// cargo-fuzz's build options, the same for the build and every run (a
 /// difference would rebuild).
 const BUILD_FLAGS: [&str; 2] = ["--release", "--debug-assertions"];
@@ -182,6 +186,8 @@ fn run_target(target: &str, seconds: u64, work: &Path, corpus: &Path) -> Result<
         .arg(corpus)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
+        // An input that takes this long is a hang: a failure, not a wait.
+        .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
         .arg("-print_final_stats=1")
         .stderr(Stdio::piped());
     eprintln!("==> cargo fuzz run {target} ({seconds} s)");
