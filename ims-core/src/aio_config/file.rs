@@ -217,9 +217,17 @@ mod odd_inputs {
             parse("{\n  secret: 'a€b'\n}", path).unwrap(),
             json!({"secret": "a€b"})
         );
-        // A triple quote at the very start, and multi-line strings cut off
-        // inside their closing quotes.
-        for bad in ["'''x", "{a:'''\nx'", "{a:'''\nx''"] {
+        // A triple quote at the very start, multi-line strings cut off inside
+        // their closing quotes, and errors right before or inside a
+        // multi-byte character.
+        for bad in [
+            "'''x",
+            "{a:'''\nx'",
+            "{a:'''\nx''",
+            "{\"a\"é: 1}",
+            "{a:\"\\é\"}",
+            "{a:\"\\u12€\"}",
+        ] {
             let err = parse(bad, path).unwrap_err();
             assert!(matches!(err, Error::Misconfigured(_)), "{bad:?}: {err:?}");
         }

@@ -49,7 +49,7 @@ impl<'de> Deserializer<'de> {
     #[cold]
     fn location(&self) -> (usize, usize) {
         let (mut line, mut col) = (1, 1);
-        for ch in self.src[..self.pos].chars() {
+        for ch in self.src[..self.char_start()].chars() {
             if ch == '\n' {
                 col = 1;
                 line += 1;
@@ -58,6 +58,18 @@ impl<'de> Deserializer<'de> {
             }
         }
         (line, col)
+    }
+
+    /// The position, moved back to the start of its character: an error may
+    /// come after `next_byte` took the first byte of a multi-byte character,
+    /// where slicing the str panics.
+    #[cold]
+    fn char_start(&self) -> usize {
+        let mut pos = self.pos.min(self.src.len());
+        while !self.src.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        pos
     }
 
     fn col(&self) -> usize {
@@ -80,7 +92,7 @@ impl<'de> Deserializer<'de> {
     pub(crate) fn err(&self, code: ErrorCode) -> Error {
         let (line, col) = self.location();
         // we'll show the next 15 chars in the error message
-        let at = self.input().chars().take(15).collect();
+        let at = self.src[self.char_start()..].chars().take(15).collect();
         Error::Syntax {
             line,
             col,
@@ -235,12 +247,14 @@ impl<'de> Deserializer<'de> {
     /// have been checked before.
     #[inline]
     pub(crate) fn take_str(&mut self, bytes_count: usize) -> Result<&str> {
-        if self.src.len() >= self.pos + bytes_count {
-            let pos = self.pos;
-            self.pos += bytes_count;
-            Ok(&self.src[pos..pos + bytes_count])
-        } else {
-            self.fail(Eof)
+        // `get`: `pos + bytes_count` may fall inside a multi-byte character
+        // (`"\\u12€"`), where slicing the str panics.
+        match self.src.get(self.pos..self.pos + bytes_count) {
+            Some(s) => {
+                self.pos += bytes_count;
+                Ok(s)
+            }
+            None => self.fail(Eof),
         }
     }
 
