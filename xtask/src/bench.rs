@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::commands::{Result, cargo, workspace_root};
+use crate::commands::{Result, cargo};
 use crate::report::{self, output};
 
 /// Rounds of the load comparison; each runs both targets back to back,
@@ -58,8 +58,7 @@ fn webapi_load() -> Result<String> {
     if !status.success() {
         return Err("building the load target failed".into());
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let target_dir = crate::commands::target_dir();
     let binary = target_dir.join("release/examples/load_target");
     // The server on one core, wrk on the other (when taskset exists), so
     // that the two compete for neither.
@@ -175,8 +174,7 @@ fn warm_path_instructions() -> Result<String> {
         "warm_path_instructions",
     ]);
     crate::commands::run("build warm_path_instructions", build)?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let target_dir = crate::commands::target_dir();
     let binary = target_dir.join("release/examples/warm_path_instructions");
     let (low, high) = (2_000u64, 6_000u64);
     let mut per_request = Vec::new();

@@ -16,6 +16,33 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
+/// The target directory cargo builds into, as `cargo metadata` reports it
+/// (which honours `CARGO_TARGET_DIR` and cargo's configuration); failing
+/// that, `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    let mut metadata = cargo();
+    metadata.args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    let reported = metadata
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| serde_json::from_slice::<serde_json::Value>(&output.stdout).ok())
+        .and_then(|value| value["target_directory"].as_str().map(PathBuf::from));
+    if let Some(dir) = reported {
+        return dir;
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
 pub(crate) fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(workspace_root());
@@ -97,6 +124,9 @@ pub(crate) fn ci() -> Result {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     run("cargo fmt --check", fmt)?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]);
+    run("cargo fmt --check (fuzz targets)", fmt)?;
 
     let mut clippy = cargo();
     clippy.args([
@@ -110,6 +140,7 @@ pub(crate) fn ci() -> Result {
         "warnings",
     ]);
     run("cargo clippy -D warnings", clippy)?;
+    fuzz_targets_build()?;
 
     test(&[])?;
     docs()?;
@@ -117,4 +148,25 @@ pub(crate) fn ci() -> Result {
 
     eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The fuzz targets (`fuzz/`, a workspace of its own) still compile and are
+/// clippy-clean. No libFuzzer C++ build (`--no-default-features`) and no
+/// cargo-fuzz needed; running them is `cargo xtask fuzz`. A target
+/// directory of their own keeps the main build's fingerprints apart.
+fn fuzz_targets_build() -> Result {
+    let mut clippy = cargo();
+    clippy
+        .args([
+            "clippy",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--bins",
+            "--no-default-features",
+            "--locked",
+            "--target-dir",
+        ])
+        .arg(target_dir().join("fuzz-check"))
+        .args(["--", "-D", "warnings"]);
+    run("cargo clippy the fuzz targets (no libFuzzer)", clippy)
 }

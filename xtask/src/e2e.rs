@@ -4,37 +4,9 @@
 //!
 //! The browser test is a separate crate so that xtask stays light.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::commands::{Result, cargo, run, workspace_root};
-
-/// The target directory cargo builds into, as `cargo metadata` reports it
-/// (which honours `CARGO_TARGET_DIR` and cargo's configuration); failing
-/// that, `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
-pub(crate) fn target_dir() -> PathBuf {
-    let mut metadata = cargo();
-    metadata.args([
-        "metadata",
-        "--format-version",
-        "1",
-        "--no-deps",
-        "--offline",
-    ]);
-    let reported = metadata
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .and_then(|output| serde_json::from_slice::<serde_json::Value>(&output.stdout).ok())
-        .and_then(|value| value["target_directory"].as_str().map(PathBuf::from));
-    if let Some(dir) = reported {
-        return dir;
-    }
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
-        _ => workspace_root().join("target"),
-    }
-}
+use crate::commands::{Result, cargo, run, target_dir, workspace_root};
 
 /// `cargo xtask e2e`.
 pub(crate) fn run_e2e() -> Result {

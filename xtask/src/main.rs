@@ -4,8 +4,9 @@
 //! `.cargo/config.toml`):
 //!
 //! - `test`: the whole test suite — the README's test command.
-//! - `ci`: formatting, clippy with warnings denied, the tests, the API docs
-//!   and the book, then `e2e`; what `.ci/run` calls.
+//! - `ci`: formatting, clippy with warnings denied (the fuzz targets are
+//!   only compiled, not run), the tests, the API docs and the book, then
+//!   `e2e`; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
 //!   check and the build of the guides' examples.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`,
@@ -14,6 +15,8 @@
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //! - `reliability`: the soak of `ims-demo`'s REST endpoint (memory flat,
 //!   zero errors), written to `BENCHMARKS.md` (needs `wrk`).
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`,
+//!   N seconds each (default 600), into `BENCHMARKS.md` (needs cargo-fuzz).
 //!
 //! The tidy checks of the architecture invariants (see `ARCHITECTURE.md`) are
 //! ordinary tests in this crate, so `cargo xtask test` runs them.
@@ -26,6 +29,7 @@ mod benches;
 mod commands;
 mod docs;
 mod e2e;
+mod fuzz;
 mod reliability;
 mod report;
 #[cfg(test)]
@@ -38,7 +42,8 @@ usage: cargo xtask <command>
 
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
-  ci      fmt --check, clippy -D warnings, test, doc -D warnings, mdbook build, e2e
+  ci      fmt --check, clippy -D warnings (fuzz targets too), test, doc -D warnings,
+          mdbook build, e2e
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
           (--only NAME: one of cold-path, verify-rate, token-flight, hot-cache-memory,
@@ -47,6 +52,8 @@ commands:
   reliability [--soak-seconds N]
           soak ims-demo's REST endpoint for N s (default 600): memory flat
           within 10 %, zero errors; written to BENCHMARKS.md
+  fuzz    [--seconds N] [TARGET...] run the fuzz targets N s each (default 600),
+          fail on a crash, figures into BENCHMARKS.md (needs cargo-fuzz)
 ";
 
 fn main() -> ExitCode {
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
         },
         Some("e2e") => e2e::run_e2e(),
         Some("reliability") => reliability::reliability(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

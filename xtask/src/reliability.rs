@@ -43,7 +43,7 @@ pub(crate) fn reliability(args: &[String]) -> Result {
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "-p", "ims-demo"]);
     crate::commands::run("cargo build --release -p ims-demo", build)?;
-    let binary = crate::e2e::target_dir().join("release/ims-demo");
+    let binary = crate::commands::target_dir().join("release/ims-demo");
 
     let dir = std::env::temp_dir().join(format!("ims-reliability-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

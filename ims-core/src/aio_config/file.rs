@@ -16,8 +16,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
     }
     let value = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
-        // deser-hjson 2.2 panics on some malformed input (an arithmetic
-        // overflow on a misplaced `'''`): a broken file must be an error.
+        // The HJSON parser is third-party code reading hostile text: the
+        // panics found so far are fixed (vendor/deser-hjson/PATCHED.md), and
+        // any other one must still make a broken file an error, not a crash.
         Err(_) if nesting_depth(text) > MAX_DEPTH => {
             return Err(Error::Misconfigured(format!(
                 "the aio config file {} is nested more than {MAX_DEPTH} levels deep; fix or remove it",
@@ -232,6 +233,36 @@ mod tests {
 #[cfg(test)]
 mod odd_inputs {
     use super::*;
+    use serde_json::json;
+
+    /// Found by the `context_file` fuzz target: deser-hjson 2.2.6 panicked
+    /// on these (caught, but the panic message quoted the file on stderr,
+    /// and a valid file was refused). No `catch_unwind` here: they must not
+    /// panic at all.
+    #[test]
+    fn hjson_that_panicked_the_parser_is_read_or_refused_cleanly() {
+        let path = Path::new("f");
+        // Single-quoted strings starting with a multi-byte character.
+        assert_eq!(parse("{a:'€'}", path).unwrap(), json!({"a": "€"}));
+        assert_eq!(
+            parse("{\n  secret: 'a€b'\n}", path).unwrap(),
+            json!({"secret": "a€b"})
+        );
+        // A triple quote at the very start, multi-line strings cut off inside
+        // their closing quotes, and errors right before or inside a
+        // multi-byte character.
+        for bad in [
+            "'''x",
+            "{a:'''\nx'",
+            "{a:'''\nx''",
+            "{\"a\"é: 1}",
+            "{a:\"\\é\"}",
+            "{a:\"\\u12€\"}",
+        ] {
+            let err = parse(bad, path).unwrap_err();
+            assert!(matches!(err, Error::Misconfigured(_)), "{bad:?}: {err:?}");
+        }
+    }
 
     #[test]
     fn odd_inputs_are_errors_not_panics() {

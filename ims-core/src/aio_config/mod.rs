@@ -104,6 +104,33 @@ impl AioConfig {
         &self.paths
     }
 
+    /// Parses the text of an aio configuration file into its tree, exactly
+    /// as [`read_file`](Self::read_file) does after reading the file: JSON,
+    /// else HJSON (comments, unquoted keys and strings); an empty text is an
+    /// empty object. `path` only names the file in error messages.
+    ///
+    /// The text may be hostile: anything that is not an object of keys,
+    /// including text nested too deeply to parse safely, is an
+    /// [`Error::Misconfigured`], never a panic.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use ims_core::AioConfig;
+    ///
+    /// // HJSON: a comment, unquoted keys, a quoteless string (to the end of
+    /// // its line).
+    /// let text = "{\n  // written by aio\n  ims: {\n    config: {\n      current: my-context\n    }\n  }\n}\n";
+    /// let tree = AioConfig::parse_file_text(text, Path::new("~/.config/aio"))?;
+    /// assert_eq!(tree["ims"]["config"]["current"], "my-context");
+    ///
+    /// let err = AioConfig::parse_file_text("[1, 2]", Path::new("~/.config/aio")).unwrap_err();
+    /// assert!(err.to_string().contains("~/.config/aio"));
+    /// # Ok::<(), ims_api::Error>(())
+    /// ```
+    pub fn parse_file_text(text: &str, path: &Path) -> Result<Value, Error> {
+        file::parse(text, path)
+    }
+
     /// The tree of one file (an empty object if the file does not exist).
     pub fn read_file(&self, location: ConfigLocation) -> Result<Value, Error> {
         match self.paths.file(location) {

@@ -6,8 +6,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::{build_release, example, target_dir};
+use super::{build_release, example};
 use crate::commands::Result;
+use crate::commands::target_dir;
 use crate::report;
 
 /// The name for `--only` and of the `BENCHMARKS.md` section.

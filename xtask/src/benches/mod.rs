@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::commands::{Result, cargo, workspace_root};
+use crate::commands::{Result, cargo, target_dir};
 use crate::report::output;
 
 /// A benchmark that `--only` can name: its name and what runs it.
@@ -44,12 +44,6 @@ pub(crate) fn only(name: Option<&str>) -> Result {
             names.join(", ")
         )),
     }
-}
-
-/// Where cargo puts build outputs (`CARGO_TARGET_DIR` or `target/`).
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 /// `cargo build --release --locked ARGS`.
