@@ -29,8 +29,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
             Ok(Ok(value)) => value,
             Ok(Err(err)) => {
                 return Err(Error::Misconfigured(format!(
-                    "the aio config file {} is neither JSON nor HJSON ({err}); fix or remove it",
-                    path.display()
+                    "the aio config file {} is neither JSON nor HJSON ({}); fix or remove it",
+                    path.display(),
+                    where_hjson_failed(&err)
                 )));
             }
             Err(_) => {
@@ -48,6 +49,19 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
             "the aio config file {} does not hold an object of keys; fix or remove it",
             path.display()
         )))
+    }
+}
+
+/// Where and why the HJSON parser stopped, without the text it quotes: a
+/// config file holds client secrets and keys, and the parser's own message
+/// shows the characters at the error.
+fn where_hjson_failed(err: &deser_hjson::Error) -> String {
+    match err {
+        deser_hjson::Error::Syntax {
+            line, col, code, ..
+        } => format!("{code:?} at line {line}, column {col}"),
+        deser_hjson::Error::Serde { line, col, .. } => format!("at line {line}, column {col}"),
+        _ => "unreadable".to_owned(),
     }
 }
 
@@ -175,6 +189,14 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broken_file_is_refused_without_quoting_its_text() {
+        let text = "{\n  client_secret: \"p8-SECRET-\\q-VALUE\"\n}";
+        let err = parse(text, Path::new("config")).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("SECRET") && !err.contains("VALUE"), "{err}");
+    }
     use serde_json::json;
 
     #[test]
