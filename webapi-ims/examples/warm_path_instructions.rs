@@ -14,6 +14,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "../benches/warm/mod.rs"]
+mod warm;
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -24,28 +26,9 @@ use axum::routing::get;
 use http::Request;
 use support::{Harness, T0};
 use tower::ServiceExt as _;
+use warm::{me, plain, token};
 use webapi_ims::WebApiConfig;
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
-
-/// An IMS-sized token (real ones are 1–3 KiB).
-fn token() -> String {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let part = |len: usize, seed: usize| -> String {
-        (0..len)
-            .map(|i| alphabet[(i * 7 + seed * 13) % alphabet.len()] as char)
-            .collect()
-    };
-    format!("{}.{}.{}", part(120, 1), part(700, 2), part(342, 3))
-}
-
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
-    format!("{{\"id\":{}}}", admin.admin_user_id)
-}
-
-/// The same work as `me` (formatting an admin id), without the layer.
-async fn plain() -> String {
-    format!("{{\"id\":{}}}", std::hint::black_box(1_i64))
-}
+use webapi_ims::axum::ImsAuthLayer;
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -268,9 +268,11 @@ async fn concurrent_callers_share_one_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_a_short_lived_token_too() {
     // A token with less than the margin is not stored, but the callers that
-    // waited on its flight still get it rather than minting their own.
+    // waited on its flight still get it rather than minting their own. The
+    // grant is slow enough that every caller arrives during the flight,
+    // even on a loaded machine (50 ms was not: a late caller minted again).
     let mut grants = FakeGrants::new();
-    grants.delay = Duration::from_millis(50);
+    grants.delay = Duration::from_millis(1000);
     grants.expires_in = Duration::from_secs(60);
     let s = Setup::new(grants);
     s.add(s2s_context("svc"));
