@@ -2,6 +2,10 @@
 //! token is known, without the network (so its share looks larger than under
 //! load over HTTP, which `cargo xtask bench` measures).
 //!
+//! The `fingerprint` group compares the candidates for the in-memory caches'
+//! key on a token of the size IMS issues: SHA-256 (the record's key), the
+//! AES-128-GCM-SIV tag (the key before) and the GMAC tag (the key now).
+//!
 //! `cargo bench -p webapi-ims --features axum --bench warm_path`
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -65,5 +69,26 @@ fn warm_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, warm_path);
+fn fingerprint(c: &mut Criterion) {
+    use aws_lc_rs::aead::{AES_128_GCM, AES_128_GCM_SIV, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::digest;
+
+    let token = token();
+    let key = |algorithm| LessSafeKey::new(UnboundKey::new(algorithm, &[7; 16]).unwrap());
+    let tag = |key: &LessSafeKey| {
+        let nonce = Nonce::assume_unique_for_key([0; 12]);
+        key.seal_in_place_separate_tag(nonce, Aad::from(black_box(token.as_bytes())), &mut [])
+            .unwrap()
+    };
+    let (siv, gcm) = (key(&AES_128_GCM_SIV), key(&AES_128_GCM));
+    let mut group = c.benchmark_group("fingerprint");
+    group.bench_function("sha256", |b| {
+        b.iter(|| digest::digest(&digest::SHA256, black_box(token.as_bytes())));
+    });
+    group.bench_function("gcm_siv_tag", |b| b.iter(|| tag(&siv)));
+    group.bench_function("gmac_tag", |b| b.iter(|| tag(&gcm)));
+    group.finish();
+}
+
+criterion_group!(benches, warm_path, fingerprint);
 criterion_main!(benches);

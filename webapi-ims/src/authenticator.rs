@@ -207,7 +207,7 @@ impl WebApiAuthenticator {
             Err(err) => return Some(Err(err)),
         };
         let now = self.services.clock.now();
-        if !self.cached_settings(now)?.enabled {
+        if !self.cached_enabled(now)? {
             return Some(Err(AuthError::Disabled));
         }
         let key = match self.key_of(raw) {
@@ -601,6 +601,18 @@ impl WebApiAuthenticator {
             .as_ref()
             .filter(|(until, _)| now < *until)
             .map(|(_, settings)| settings.clone())
+    }
+
+    /// Whether the cached settings enable the integration, if they are
+    /// still fresh at `now`: the warm path's question, answered under the
+    /// read lock without touching the settings' reference count.
+    fn cached_enabled(&self, now: OffsetDateTime) -> Option<bool> {
+        self.settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|(until, _)| now < *until)
+            .map(|(_, settings)| settings.enabled)
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to

@@ -43,24 +43,37 @@ const DEFAULT_RESOURCES: &str = "Magento_Backend::admin";
 /// [`Authenticated`] in their extensions.
 #[derive(Debug, Clone)]
 pub struct ImsAuthLayer {
+    shared: Arc<Shared>,
+}
+
+/// What every [`ImsAuthService`] holds, behind one reference count (axum
+/// clones the service for each request).
+#[derive(Debug)]
+struct Shared {
     authenticator: Arc<WebApiAuthenticator>,
-    resources: Arc<str>,
+    resources: String,
 }
 
 impl ImsAuthLayer {
     /// A layer over `authenticator`.
     pub fn new(authenticator: Arc<WebApiAuthenticator>) -> Self {
         ImsAuthLayer {
-            authenticator,
-            resources: Arc::from(DEFAULT_RESOURCES),
+            shared: Arc::new(Shared {
+                authenticator,
+                resources: DEFAULT_RESOURCES.to_owned(),
+            }),
         }
     }
 
     /// The resource names Magento's 401 message mentions
     /// (`%resources`; default `Magento_Backend::admin`).
-    pub fn with_resources(mut self, resources: &str) -> Self {
-        self.resources = Arc::from(resources);
-        self
+    pub fn with_resources(self, resources: &str) -> Self {
+        ImsAuthLayer {
+            shared: Arc::new(Shared {
+                authenticator: self.shared.authenticator.clone(),
+                resources: resources.to_owned(),
+            }),
+        }
     }
 }
 
@@ -70,8 +83,7 @@ impl<S> tower_layer::Layer<S> for ImsAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ImsAuthService {
             inner,
-            authenticator: self.authenticator.clone(),
-            resources: self.resources.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -80,8 +92,7 @@ impl<S> tower_layer::Layer<S> for ImsAuthLayer {
 #[derive(Debug, Clone)]
 pub struct ImsAuthService<S> {
     inner: S,
-    authenticator: Arc<WebApiAuthenticator>,
-    resources: Arc<str>,
+    shared: Arc<Shared>,
 }
 
 impl<S, B> tower_service::Service<Request<B>> for ImsAuthService<S>
@@ -104,8 +115,9 @@ where
         let from_memory = {
             let mut values = request.headers().get_all(AUTHORIZATION).iter();
             match (values.next(), values.next()) {
-                (None, _) => self.authenticator.authenticate_from_memory(&[]),
+                (None, _) => self.shared.authenticator.authenticate_from_memory(&[]),
                 (Some(one), None) => self
+                    .shared
                     .authenticator
                     .authenticate_from_memory(&[one.as_bytes()]),
                 (Some(_), Some(_)) => None,
@@ -116,7 +128,7 @@ where
                 request.extensions_mut().insert(admin);
                 ImsAuthFuture::inner(self.inner.call(request))
             }
-            Some(Err(err)) => ImsAuthFuture::ready(error_response(&err, &self.resources)),
+            Some(Err(err)) => ImsAuthFuture::ready(error_response(&err, &self.shared.resources)),
             None => self.call_slow(request),
         }
     }
@@ -134,9 +146,9 @@ impl<S> ImsAuthService<S> {
         // The clone is not ready; the ready one serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let authenticator = self.authenticator.clone();
-        let resources = self.resources.clone();
+        let shared = self.shared.clone();
         ImsAuthFuture::boxed(Box::pin(async move {
+            let authenticator = &shared.authenticator;
             let outcome = {
                 let mut values = request.headers().get_all(AUTHORIZATION).iter();
                 match (values.next(), values.next()) {
@@ -154,7 +166,7 @@ impl<S> ImsAuthService<S> {
                     request.extensions_mut().insert(admin);
                     inner.call(request).await
                 }
-                Err(err) => Ok(error_response(&err, &resources)),
+                Err(err) => Ok(error_response(&err, &shared.resources)),
             }
         }))
     }
