@@ -9,29 +9,35 @@ use crate::commands::{Result, cargo};
 use crate::report::{self, output};
 
 /// Rounds of the load comparison; each runs both targets back to back,
-/// alternating which goes first.
-const ROUNDS: usize = 9;
+/// alternating which goes first. Many short rounds rather than a few long
+/// ones: on a shared host the machine's speed drifts over seconds, and a
+/// round compares two runs a second apart, so the median of many rounds sees
+/// through the drift that a few long runs would average into the result.
+const ROUNDS: usize = 41;
 /// Seconds per wrk run.
-const SECONDS: u32 = 4;
+const SECONDS: u32 = 1;
 /// Connections wrk keeps open.
 const CONNECTIONS: u32 = 32;
 
 /// Runs the benchmarks and writes their sections of `BENCHMARKS.md`.
 pub(crate) fn bench() -> Result {
     report::write_section("machine", &report::machine())?;
+    for (_, run) in crate::benches::ALL {
+        run()?;
+    }
+    Ok(())
+}
+
+/// The name `--only` knows the warm-path comparison by.
+pub(crate) const WARM_PATH: &str = "warm-path";
+
+/// The warm-path comparison over HTTP and its instruction counts, into
+/// their section of `BENCHMARKS.md`.
+pub(crate) fn warm_path() -> Result {
     let mut load = webapi_load()?;
     load.push_str(&warm_path_instructions()?);
     eprintln!("{load}");
-    report::write_section("warm-path", &load)?;
-    let criterion = criterion()?;
-    report::write_section("criterion", &criterion)?;
-    // Issue #9's further benchmarks, each writing its own section.
-    crate::benches::cold_path::run()?;
-    crate::benches::verify_rate::run()?;
-    crate::benches::token_flight::run()?;
-    crate::benches::hot_cache_memory::run()?;
-    crate::benches::cli_token_get::run()?;
-    Ok(())
+    report::write_section(WARM_PATH, &load)
 }
 
 /// Requests/s of the same endpoint with and without the IMS layer.
@@ -61,7 +67,8 @@ fn webapi_load() -> Result<String> {
     let target_dir = crate::commands::target_dir();
     let binary = target_dir.join("release/examples/load_target");
     // The server on one core, wrk on the other (when taskset exists), so
-    // that the two compete for neither.
+    // that the two compete for neither. taskset execs the target, so the
+    // child's pid is the server's.
     let mut child = pinned(1, &binary.to_string_lossy())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -77,7 +84,7 @@ fn webapi_load() -> Result<String> {
         .map_err(|e| format!("cannot read the load target: {e}"))?;
     let fields: Vec<&str> = line.split_whitespace().collect();
     let result = match fields.as_slice() {
-        ["READY", plain, protected, token] => compare(plain, protected, token),
+        ["READY", plain, protected, token] => compare(child.id(), plain, protected, token),
         _ => Err(format!("unexpected load target output: {line:?}")),
     };
     // Closing stdin stops the target.
@@ -86,7 +93,26 @@ fn webapi_load() -> Result<String> {
     result
 }
 
-fn compare(plain: &str, protected: &str, token: &str) -> Result<String> {
+/// One wrk run: the throughput, and the server's CPU time per request.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    requests_per_second: f64,
+    cpu_micros_per_request: f64,
+}
+
+/// Runs wrk against `addr` while reading the server's CPU time.
+fn measured(server: u32, addr: &str, header: &str) -> Result<Run> {
+    let before = cpu_nanos(server)?;
+    let out = wrk(addr, Some(header), SECONDS)?;
+    let spent = cpu_nanos(server)?.saturating_sub(before);
+    #[allow(clippy::cast_precision_loss)]
+    Ok(Run {
+        requests_per_second: out.requests_per_second,
+        cpu_micros_per_request: spent as f64 / 1_000.0 / out.requests.max(1) as f64,
+    })
+}
+
+fn compare(server: u32, plain: &str, protected: &str, token: &str) -> Result<String> {
     let header = format!("Authorization: Bearer {token}");
     // Both get the same requests, Authorization header included (the bare
     // endpoint ignores it): the difference is the layer, not the bytes.
@@ -94,32 +120,78 @@ fn compare(plain: &str, protected: &str, token: &str) -> Result<String> {
     wrk(plain, Some(&header), 2)?;
     wrk(protected, Some(&header), 2)?;
     let mut rows = String::new();
-    let mut ratios = Vec::new();
+    let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
     for round in 1..=ROUNDS {
         let (without, with) = if round % 2 == 1 {
-            let without = wrk(plain, Some(&header), SECONDS)?;
-            (without, wrk(protected, Some(&header), SECONDS)?)
+            let without = measured(server, plain, &header)?;
+            (without, measured(server, protected, &header)?)
         } else {
-            let with = wrk(protected, Some(&header), SECONDS)?;
-            (wrk(plain, Some(&header), SECONDS)?, with)
+            let with = measured(server, protected, &header)?;
+            (measured(server, plain, &header)?, with)
         };
-        let ratio = with / without;
+        let ratio = with.requests_per_second / without.requests_per_second;
+        let cpu_ratio = without.cpu_micros_per_request / with.cpu_micros_per_request;
         ratios.push(ratio);
-        let _ = writeln!(rows, "| {round} | {without:.0} | {with:.0} | {ratio:.3} |");
+        cpu_ratios.push(cpu_ratio);
+        let _ = writeln!(
+            rows,
+            "| {round} | {:.0} | {:.0} | {ratio:.3} | {:.2} | {:.2} | {cpu_ratio:.3} |",
+            without.requests_per_second,
+            with.requests_per_second,
+            without.cpu_micros_per_request,
+            with.cpu_micros_per_request,
+        );
     }
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
+    let [q1, median, q3] = quartiles(&mut ratios);
+    let [cpu_q1, cpu_median, cpu_q3] = quartiles(&mut cpu_ratios);
     let verdict = if median >= 0.9 { "meets" } else { "misses" };
     Ok(format!(
         "## Web API warm path: `webapi-ims` layer vs the bare endpoint\n\n\
          The same axum handler served twice by one process (`webapi-ims/examples/load_target.rs`:\n\
          the emulator as IMS, ims-core, ims-store on SQLite), once behind `ImsAuthLayer` with a\n\
-         validated token, once without; both get the same requests, bearer token included. `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s`, {ROUNDS} rounds alternating\n\
-         which goes first; the server pinned to one core and wrk to the other (`taskset`).\n\n\
-         | round | requests/s without | requests/s with | ratio |\n|---|---|---|---|\n{rows}\n\
-         **Median ratio: {median:.3}** ({verdict} the target of 0.9).\n\n\
-         Reproduce: `cargo xtask bench`.\n\n"
+         validated token, once without; both get the same requests, bearer token included.\n\
+         `wrk -t1 -c{CONNECTIONS} -d{SECONDS}s`, {ROUNDS} rounds, each running both back to back and\n\
+         alternating which goes first; the server pinned to one core and wrk to the other\n\
+         (`taskset`). The server's CPU time per request (all its threads, from\n\
+         `/proc/<pid>/task/*/schedstat`) is a second view of the same cost.\n\n\
+         **Median ratio of requests/s, with the layer to without: {median:.3}** ({verdict} the \
+         target of 0.9); quartiles {q1:.3} and {q3:.3}.\n\n\
+         CPU time per request, without to with: median {cpu_median:.3}, quartiles {cpu_q1:.3} \
+         and {cpu_q3:.3}.\n\n\
+         <details><summary>Every round</summary>\n\n\
+         | round | requests/s without | requests/s with | ratio | CPU µs/request without | CPU µs/request with | CPU ratio |\n\
+         |---|---|---|---|---|---|---|\n{rows}\n</details>\n\n\
+         Reproduce: `cargo xtask bench --only warm-path`.\n\n"
     ))
+}
+
+/// The lower quartile, median and upper quartile of `values`.
+fn quartiles(values: &mut [f64]) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    let at = |q: usize| {
+        values
+            .get((values.len().saturating_sub(1)) * q / 4)
+            .copied()
+    };
+    [at(1), at(2), at(3)].map(|v| v.unwrap_or(f64::NAN))
+}
+
+/// CPU time the process `pid` has used, all threads, in nanoseconds.
+fn cpu_nanos(pid: u32) -> Result<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| format!("cannot list the threads of the load target: {e}"))?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        // A thread may end between the listing and the read.
+        if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
+            total += stat
+                .split_whitespace()
+                .next()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(total)
 }
 
 /// `program` pinned to `core` with taskset when it exists, else unpinned.
@@ -133,8 +205,14 @@ fn pinned(core: u32, program: &str) -> Command {
     }
 }
 
-/// Runs wrk against `addr`'s `/rest/V1/me`; requests per second.
-fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<f64> {
+/// What wrk reports of a run.
+struct WrkOutput {
+    requests_per_second: f64,
+    requests: u64,
+}
+
+/// Runs wrk against `addr`'s `/rest/V1/me`.
+fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<WrkOutput> {
     let mut command = pinned(0, "wrk");
     command.args(["-t1", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s")]);
     if let Some(header) = header {
@@ -148,10 +226,22 @@ fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<f64> {
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw error answers from {addr}:\n{text}"));
     }
-    text.lines()
+    let requests_per_second = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no Requests/sec in wrk's output:\n{text}"))
+        .ok_or_else(|| format!("no Requests/sec in wrk's output:\n{text}"))?;
+    // "  382213 requests in 3.00s, 45.20MB read"
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no request count in wrk's output:\n{text}"))?;
+    Ok(WrkOutput {
+        requests_per_second,
+        requests,
+    })
 }
 
 /// Instructions per warm request with and without the layer, counted by
@@ -217,17 +307,42 @@ fn callgrind_total(binary: &std::path::Path, mode: &str, iterations: u64) -> Res
 }
 
 /// The criterion benches of ims-core, in quick mode.
-fn criterion() -> Result<String> {
-    let out = cargo()
-        .args(["bench", "--locked", "-p", "ims-core", "--", "--quick"])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if !out.status.success() {
-        return Err("cargo bench -p ims-core failed".into());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+/// The name `--only` knows the criterion benches by.
+pub(crate) const CRITERION: &str = "criterion";
+
+/// The criterion benches of ims-core and webapi-ims, in quick mode, into
+/// their section of `BENCHMARKS.md`.
+pub(crate) fn criterion() -> Result {
     let mut rows = String::new();
+    for (package, args) in [
+        ("ims-core", &[][..]),
+        ("webapi-ims", &["--features", "axum"][..]),
+    ] {
+        let out = cargo()
+            .args(["bench", "--locked", "-p", package])
+            .args(args)
+            .args(["--", "--quick"])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo bench -p {package} failed"));
+        }
+        criterion_rows(&String::from_utf8_lossy(&out.stdout), &mut rows);
+    }
+    report::write_section(
+        CRITERION,
+        &format!(
+            "## Micro-benchmarks (criterion, `--quick`)\n\n\
+             | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
+             Reproduce: `cargo bench -p ims-core -- --quick` and \
+             `cargo bench -p webapi-ims --features axum -- --quick`.\n"
+        ),
+    )
+}
+
+/// The table rows of criterion's report `text`, appended to `rows`.
+fn criterion_rows(text: &str, rows: &mut String) {
     let mut previous = "";
     for line in text.lines() {
         if let Some((name, time)) = line.split_once("time:") {
@@ -242,9 +357,4 @@ fn criterion() -> Result<String> {
             previous = line;
         }
     }
-    Ok(format!(
-        "## ims-core micro-benchmarks (criterion, `--quick`)\n\n\
-         | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
-         Reproduce: `cargo bench -p ims-core -- --quick`.\n"
-    ))
 }

@@ -10,8 +10,8 @@
 //! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
 //!   check and the build of the guides' examples.
 //! - `bench`: the benchmarks, written to `BENCHMARKS.md` (needs `wrk`,
-//!   `hyperfine` and `openssl`); `bench --only NAME` runs one of those in
-//!   `benches/`.
+//!   `hyperfine`, `openssl` and `valgrind`); `bench --only NAME` runs one
+//!   of them (`warm-path`, `criterion`, or one of `benches/`).
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //! - `reliability`: the soak of `ims-demo`'s REST endpoint (memory flat,
 //!   zero errors), written to `BENCHMARKS.md` (needs `wrk`).
@@ -46,8 +46,8 @@ commands:
           mdbook build, e2e
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
-          (--only NAME: one of cold-path, verify-rate, token-flight, hot-cache-memory,
-          cli-token-get)
+          (--only NAME: one of warm-path, criterion, cold-path, verify-rate, token-flight,
+          hot-cache-memory, cli-token-get)
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
   reliability [--soak-seconds N]
           soak ims-demo's REST endpoint for N s (default 600): memory flat

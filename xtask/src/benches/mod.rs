@@ -2,8 +2,8 @@
 //! `run()` builds its program in release, runs it, parses its one JSON line
 //! and writes its own section of `BENCHMARKS.md`.
 //!
-//! `cargo xtask bench` runs them all after the warm path and criterion;
-//! `cargo xtask bench --only NAME` runs one.
+//! `cargo xtask bench` runs everything in [`ALL`] (the warm path and
+//! criterion, in `bench.rs`, first); `cargo xtask bench --only NAME` runs one.
 
 pub(crate) mod cli_token_get;
 pub(crate) mod cold_path;
@@ -23,7 +23,9 @@ use crate::report::output;
 type Entry = (&'static str, fn() -> Result);
 
 /// The benchmarks `--only` knows, in the order `cargo xtask bench` runs them.
-pub(crate) const ALL: [Entry; 5] = [
+pub(crate) const ALL: [Entry; 7] = [
+    (crate::bench::WARM_PATH, crate::bench::warm_path),
+    (crate::bench::CRITERION, crate::bench::criterion),
     (cold_path::NAME, cold_path::run),
     (verify_rate::NAME, verify_rate::run),
     (token_flight::NAME, token_flight::run),
@@ -40,7 +42,7 @@ pub(crate) fn only(name: Option<&str>) -> Result {
     match ALL.iter().find(|(known, _)| *known == name) {
         Some((_, run)) => run(),
         None => Err(format!(
-            "no benchmark {name:?}: one of {} (the warm path and criterion run with plain `cargo xtask bench`)",
+            "no benchmark {name:?}: one of {}",
             names.join(", ")
         )),
     }
