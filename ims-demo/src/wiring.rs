@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use admin_ims::axum::AdminImsWeb;
 use admin_ims::{
@@ -30,7 +30,7 @@ use ims_api::{
     AdminUserDirectory, ClientSecret, ImsEnvironment, ImsSettingsStore, NewAdminUser, Password,
     SystemClock,
 };
-use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
+use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
 use ims_store::{EncryptionKey, Store, StoreOptions};
 use tower_sessions::MemoryStore;
@@ -266,25 +266,47 @@ pub fn admin_ims(
 /// `ims-core`, the `admin_adobe_ims_webapi` record through `ims-store`. Tokens
 /// are kept (encrypted) so that revoking an admin's tokens logs them out at
 /// IMS too.
+///
+/// Its IMS client gives up a second before the authenticator's
+/// `ims_deadline`: a client still retrying when the authenticator stops
+/// waiting would lose IMS's `Retry-After`, and the 503 would carry the
+/// configured one instead.
 pub fn webapi_authenticator(
     store: &Store,
     ims: &ConnectedIms,
 ) -> Result<WebApiAuthenticator, DemoError> {
     let verifier = LocalVerifier::new(ims.environment.clone(), VerifierConfig::default())
         .map_err(err("the token verifier"))?;
+    let mut config = WebApiConfig::default();
+    config.store_tokens = true;
+    let client = Arc::new(
+        ImsClient::with_policy(ims.environment.clone(), policy_within(config.ims_deadline))
+            .map_err(err("the Web API's IMS client"))?,
+    );
     let services = WebApiServices::new(
         Arc::new(verifier),
-        ims.client.clone(),
-        ims.client.clone(),
-        ims.client.clone(),
+        client.clone(),
+        client.clone(),
+        client,
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
         Arc::new(SystemClock),
     );
-    let mut config = WebApiConfig::default();
-    config.store_tokens = true;
     Ok(WebApiAuthenticator::new(services, config))
+}
+
+/// The default HTTP policy, its deadline (and each attempt) cut to end a
+/// second before `deadline` (at least half of it).
+fn policy_within(deadline: Duration) -> HttpPolicy {
+    let mut policy = HttpPolicy::default();
+    let within = deadline
+        .saturating_sub(Duration::from_secs(1))
+        .max(deadline / 2);
+    policy.deadline = policy.deadline.min(within);
+    policy.attempt_timeout = policy.attempt_timeout.min(policy.deadline);
+    policy.connect_timeout = policy.connect_timeout.min(policy.deadline);
+    policy
 }
 
 // ------------------------------------------------------------------ the app
