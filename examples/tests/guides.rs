@@ -78,14 +78,7 @@ fn location(answer: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// The value of `name="…"` in an HTML tag (the emulator escapes `&` only
-/// as `&amp;` in the values we read).
-fn attribute(tag: &str, name: &str) -> String {
-    let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-    let end = tag[start..].find('"').unwrap() + start;
-    tag[start..end].replace("&amp;", "&")
-}
-
+// ANCHOR: sign_in_form
 /// Loads an IMS sign-in page, fills its form as a person would, submits it,
 /// and returns where IMS sends the browser (our callback).
 async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
@@ -103,28 +96,14 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     let page = browser.get(next.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200, "the IMS sign-in page");
     let html = page.text().await.unwrap();
-    let form = &html[html.find("<form").unwrap()..];
-    let action = attribute(&form[..form.find('>').unwrap()], "action");
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut rest = form;
-    while let Some(i) = rest.find("<input type=\"hidden\"") {
-        let end = rest[i..].find('>').unwrap() + i;
-        let tag = &rest[i..end];
-        fields.push((attribute(tag, "name"), attribute(tag, "value")));
-        rest = &rest[end..];
-    }
-    for (name, value) in [
-        ("email", "member@example.com"),
-        ("password", "member-password"),
-        ("action", "login"),
-    ] {
-        fields.push((name.into(), value.into()));
-    }
-    let target = next.join(&action).unwrap();
+    let form = ims_emulator::SignInForm::parse(&html).unwrap();
+    let fields = form.fields("member@example.com", "member-password", "login");
+    let target = next.join(&form.action).unwrap();
     let answer = browser.post(target).form(&fields).send().await.unwrap();
     assert_eq!(answer.status(), 302, "IMS redirects back");
     location(&answer)
 }
+// ANCHOR_END: sign_in_form
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_login_axum_signs_the_member_in_through_the_emulator() {

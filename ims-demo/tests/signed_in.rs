@@ -6,7 +6,7 @@
 use ims_api::ImsSettingsStore;
 use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::wiring::{self, COLLEAGUE_EMAIL};
-use ims_emulator::default_seed as seed;
+use ims_emulator::{SignInForm, default_seed as seed};
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use url::Url;
@@ -16,20 +16,6 @@ fn location(response: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_owned()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
 }
 
 /// Fills in the emulator's sign-in page at `authorize` as the member; the
@@ -42,24 +28,9 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
     let page = browser.get(&sign_in).send().await.unwrap();
     assert_eq!(page.status(), 200, "the emulator's sign-in page");
     let html = page.text().await.unwrap();
-    let form_start = html.find("<form").unwrap();
-    let form_tag = &html[form_start..form_start + html[form_start..].find('>').unwrap()];
-    let action = attribute(form_tag, "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &html[form_start..];
-    while let Some(i) = rest.find("<input type=\"hidden\"") {
-        let end = rest[i..].find('>').unwrap() + i;
-        let tag = &rest[i..end];
-        fields.push((
-            attribute(tag, "name").unwrap(),
-            attribute(tag, "value").unwrap(),
-        ));
-        rest = &rest[end..];
-    }
-    fields.push(("email".into(), seed::MEMBER_EMAIL.into()));
-    fields.push(("password".into(), seed::MEMBER_PASSWORD.into()));
-    fields.push(("action".into(), "login".into()));
-    let target = Url::parse(&sign_in).unwrap().join(&action).unwrap();
+    let form = SignInForm::parse(&html).unwrap();
+    let fields = form.fields(seed::MEMBER_EMAIL, seed::MEMBER_PASSWORD, "login");
+    let target = Url::parse(&sign_in).unwrap().join(&form.action).unwrap();
     let answer = browser.post(target).form(&fields).send().await.unwrap();
     assert_eq!(answer.status(), 302, "IMS redirects back");
     location(&answer)

@@ -422,40 +422,6 @@ pub fn location(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Undoes the emulator's HTML escaping.
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The sign-in form of an IMS page: its action and hidden fields.
-pub fn parse_form(html: &str) -> (String, Vec<(String, String)>) {
-    let form_start = html.find("<form").expect("no form on the IMS page");
-    let form_tag = &html[form_start..form_start + html[form_start..].find('>').unwrap()];
-    let action = attribute(form_tag, "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &html[form_start..];
-    while let Some(i) = rest.find("<input type=\"hidden\"") {
-        let end = rest[i..].find('>').unwrap() + i;
-        let tag = &rest[i..end];
-        fields.push((
-            attribute(tag, "name").unwrap(),
-            attribute(tag, "value").unwrap(),
-        ));
-        rest = &rest[end..];
-    }
-    (action, fields)
-}
-
 /// Follows an IMS authorize URL like a person would: loads the sign-in page,
 /// fills the form and submits it with `action` (`login` or `cancel`). The
 /// answer is the emulator's redirect to our callback.
@@ -480,13 +446,10 @@ pub async fn submit_ims_form(
     let page = browser.get(base.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200, "the IMS sign-in page");
     let html = page.text().await.unwrap();
-    let (action_path, mut fields) = parse_form(&html);
-    fields.push(("email".into(), email.into()));
-    fields.push(("password".into(), password.into()));
-    fields.push(("action".into(), action.into()));
+    let form = ims_emulator::SignInForm::parse(&html).expect("no form on the IMS page");
     let answer = browser
-        .post(base.join(&action_path).unwrap())
-        .form(&fields)
+        .post(base.join(&form.action).unwrap())
+        .form(&form.fields(email, password, action))
         .send()
         .await
         .unwrap();

@@ -1,4 +1,4 @@
-use ims_emulator::default_seed as d;
+use ims_emulator::{SignInForm, default_seed as d};
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -29,8 +29,9 @@ async fn sign_in_page_is_a_plain_form() {
         assert!(html.contains("name=\"email\""));
         assert!(html.contains("name=\"password\""));
         assert!(!html.contains("<script"));
-        assert_eq!(form_action(&html), "/ims/authorize/v2");
-        let hidden = hidden_fields(&html);
+        let form = SignInForm::parse(&html).unwrap();
+        assert_eq!(form.action, "/ims/authorize/v2");
+        let hidden = form.hidden;
         assert!(hidden.contains(&("client_id".into(), d::WEB_CLIENT_ID.into())));
         assert!(hidden.contains(&("state".into(), "abc".into())));
     }

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 use base64::Engine as _;
-use ims_emulator::{Emulator, RunningEmulator, default_seed as d};
+use ims_emulator::{Emulator, RunningEmulator, SignInForm, default_seed as d};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::Value;
@@ -68,48 +68,6 @@ pub(crate) fn query_param(url: &url::Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// `<input type="hidden" name=".." value="..">` pairs of an HTML page.
-pub(crate) fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|rest| {
-            let name = rest
-                .split("name=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            let value = rest
-                .split("value=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            (unescape(name), unescape(value))
-        })
-        .collect()
-}
-
-/// The form's `action`.
-pub(crate) fn form_action(html: &str) -> String {
-    html.split("<form method=\"post\" action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 /// Result of a browser sign-in.
 #[derive(Debug)]
 pub(crate) struct SignIn {
@@ -158,13 +116,10 @@ pub(crate) async fn sign_in_as(
             .starts_with("text/html")
     );
     let html = page.text().await.unwrap();
-    let mut form = hidden_fields(&html);
-    form.push(("email".into(), email.into()));
-    form.push(("password".into(), password.into()));
-    form.push(("action".into(), "login".into()));
+    let form = SignInForm::parse(&html).unwrap();
     let response = client
-        .post(ims.url(&form_action(&html)))
-        .form(&form)
+        .post(ims.url(&form.action))
+        .form(&form.fields(email, password, "login"))
         .send()
         .await
         .unwrap();
