@@ -14,29 +14,18 @@
 //! line: `{"requests":N,"ok":…,"statuses":{…},"validations":…,"profiles":…,
 //! "ims_requests":{…},"ims_total":…,"wall_ms":…}`. No token is printed.
 
+#[path = "real_stack/mod.rs"]
+mod real_stack;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::routing::get;
-use ims_api::AdminUserDirectory as _;
-use ims_api::{
-    ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore, NewAdminUser, OrgId,
-    Password, SystemClock,
-};
-use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
-use ims_emulator::{Emulator, MintTokenRequest, default_seed as seed};
-use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
+use real_stack::{BoxError, me, real_stack};
 use tokio::sync::Barrier;
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
-use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
-    format!("{{\"id\":{}}}", admin.admin_user_id)
-}
+use webapi_ims::axum::ImsAuthLayer;
 
 async fn health() -> &'static str {
     "ok"
@@ -48,61 +37,18 @@ async fn main() -> Result<(), BoxError> {
         Some(arg) => arg.parse()?,
         None => 1000,
     };
-    let ims = Emulator::builder().start().await?;
-    let env = ImsEnvironment::custom(ims.base())?;
-    let client = Arc::new(ImsClient::new(env.clone())?);
-    let store = Store::connect(
-        "sqlite::memory:",
-        StoreOptions::new()
-            .with_encryption_key(EncryptionKey::generate())
-            .with_password_hash_cost(PasswordHashCost::insecure_for_tests()),
-    )
-    .await?;
-    store
-        .admin_users()
-        .create(&NewAdminUser::new(
-            "member",
-            seed::MEMBER_EMAIL,
-            "Mia",
-            "Member",
-            Password::new("unused"),
-        ))
-        .await?;
-    store
-        .settings()
-        .save(&ImsSettings::enabled(
-            ClientId::parse(seed::WEB_CLIENT_ID)?,
-            ClientSecret::new(seed::WEB_CLIENT_SECRET),
-            OrgId::parse(seed::ORG_ID)?,
-        ))
-        .await?;
-    let services = WebApiServices::new(
-        Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
-        client.clone(),
-        client.clone(),
-        client,
-        Arc::new(store.admin_users()),
-        Arc::new(store.webapi_tokens()),
-        Arc::new(store.settings()),
-        Arc::new(SystemClock),
-    );
-    let auth = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
+    let stack = real_stack().await?;
+    let ims = &stack.ims;
     let app = Router::new()
         .route("/rest/V1/me", get(me))
-        .route_layer(ImsAuthLayer::new(auth))
+        .route_layer(ImsAuthLayer::new(stack.auth.clone()))
         .route("/health", get(health));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let mint = || {
-        ims.mint_access_token(
-            &MintTokenRequest::for_email(seed::MEMBER_EMAIL, seed::WEB_CLIENT_ID)
-                .scope("AdobeID,openid"),
-        )
-    };
-    let warm_token = mint()?;
-    let cold_token = mint()?;
+    let warm_token = stack.mint()?;
+    let cold_token = stack.mint()?;
     let me_url = format!("http://{addr}/rest/V1/me");
     let health_url = format!("http://{addr}/health");
 
@@ -176,6 +122,6 @@ async fn main() -> Result<(), BoxError> {
             "wall_ms": wall.as_secs_f64() * 1000.0,
         })
     );
-    drop(ims);
+    drop(stack);
     Ok(())
 }

@@ -7,27 +7,15 @@
 //! serves until stdin closes or it is killed. The token is a demo token of
 //! the emulator, minted for this run.
 
+#[path = "real_stack/mod.rs"]
+mod real_stack;
+
 use std::io::Read as _;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use ims_api::AdminUserDirectory as _;
-use ims_api::{
-    ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore, NewAdminUser, OrgId,
-    Password, SystemClock,
-};
-use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
-use ims_emulator::{Emulator, MintTokenRequest, default_seed as seed};
-use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
-use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
-    format!("{{\"id\":{}}}", admin.admin_user_id)
-}
+use real_stack::{BoxError, me, real_stack};
+use webapi_ims::axum::ImsAuthLayer;
 
 /// The same work as `me` (formatting an admin id), without the layer.
 async fn plain() -> String {
@@ -36,57 +24,15 @@ async fn plain() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let ims = Emulator::builder().start().await?;
-    let env = ImsEnvironment::custom(ims.base())?;
-    let client = Arc::new(ImsClient::new(env.clone())?);
-    let store = Store::connect(
-        "sqlite::memory:",
-        StoreOptions::new()
-            .with_encryption_key(EncryptionKey::generate())
-            .with_password_hash_cost(PasswordHashCost::insecure_for_tests()),
-    )
-    .await?;
-    store
-        .admin_users()
-        .create(&NewAdminUser::new(
-            "member",
-            seed::MEMBER_EMAIL,
-            "Mia",
-            "Member",
-            Password::new("unused"),
-        ))
-        .await?;
-    store
-        .settings()
-        .save(&ImsSettings::enabled(
-            ClientId::parse(seed::WEB_CLIENT_ID)?,
-            ClientSecret::new(seed::WEB_CLIENT_SECRET),
-            OrgId::parse(seed::ORG_ID)?,
-        ))
-        .await?;
-    let services = WebApiServices::new(
-        Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
-        client.clone(),
-        client.clone(),
-        client,
-        Arc::new(store.admin_users()),
-        Arc::new(store.webapi_tokens()),
-        Arc::new(store.settings()),
-        Arc::new(SystemClock),
-    );
-    let auth = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
-
+    let stack = real_stack().await?;
     let protected = Router::new()
         .route("/rest/V1/me", get(me))
-        .route_layer(ImsAuthLayer::new(auth));
+        .route_layer(ImsAuthLayer::new(stack.auth.clone()));
     let unprotected = Router::new().route("/rest/V1/me", get(plain));
 
     let plain_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let protected_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let token = ims.mint_access_token(
-        &MintTokenRequest::for_email(seed::MEMBER_EMAIL, seed::WEB_CLIENT_ID)
-            .scope("AdobeID,openid"),
-    )?;
+    let token = stack.mint()?;
     println!(
         "READY {} {} {token}",
         plain_listener.local_addr()?,
@@ -101,6 +47,6 @@ async fn main() -> Result<(), BoxError> {
         let _ = std::io::stdin().read_to_end(&mut sink);
     })
     .await?;
-    drop(ims);
+    drop(stack);
     Ok(())
 }
