@@ -316,7 +316,11 @@ pub(crate) fn criterion() -> Result {
     let mut rows = String::new();
     for (package, args) in [
         ("ims-core", &[][..]),
-        ("webapi-ims", &["--features", "axum"][..]),
+        // Its library's own (empty) bench harness would refuse `--quick`.
+        (
+            "webapi-ims",
+            &["--features", "axum", "--bench", "warm_path"][..],
+        ),
     ] {
         let out = cargo()
             .args(["bench", "--locked", "-p", package])
@@ -336,7 +340,7 @@ pub(crate) fn criterion() -> Result {
             "## Micro-benchmarks (criterion, `--quick`)\n\n\
              | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
              Reproduce: `cargo bench -p ims-core -- --quick` and \
-             `cargo bench -p webapi-ims --features axum -- --quick`.\n"
+             `cargo bench -p webapi-ims --features axum --bench warm_path -- --quick`.\n"
         ),
     )
 }
