@@ -1,0 +1,357 @@
+//! Signing in: the authorize URL, the callback, matching the IMS account
+//! to an admin user (or provisioning one), and the profile kept of it.
+
+use ims_api::{
+    ADOBE_IMS_ROLE, AdminUser, AuthorizeRequest, ClientId, CodeExchange, NewAdminUser, Password,
+    Profile, TokenResponse, UserProfileRecord,
+};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{Active, AdminIms, LOG_TARGET, LoginSuccess, log_refusal, to_time};
+use crate::callback::loggable;
+use crate::error::LoginError;
+use crate::random::{ct_eq, new_password, new_pkce, new_state};
+use crate::session::{Pending, Purpose, SessionSecret, SignedIn};
+use crate::{AdminSession, CallbackQuery, ProvisioningPolicy};
+
+impl AdminIms {
+    /// Records a pending authorization and builds its authorize URL.
+    pub(super) async fn begin(
+        &self,
+        session: &mut AdminSession,
+        purpose: Purpose,
+        return_to: Option<&str>,
+        client_id: ClientId,
+    ) -> Result<Url, LoginError> {
+        let now = self.now();
+        let state = new_state();
+        let (verifier, challenge) = new_pkce();
+        let redirect_uri = match purpose {
+            Purpose::Login => self.config.callback_url.clone(),
+            Purpose::Reauth => self.config.reauth_callback_url.clone(),
+        };
+        let mut request = AuthorizeRequest::new(client_id, redirect_uri, state.clone())
+            .with_scopes(self.config.scopes.clone())
+            .with_pkce(challenge);
+        if let Some(locale) = &self.config.locale {
+            request = request.with_locale(locale.clone());
+        }
+        if purpose == Purpose::Reauth {
+            request = request.for_reauth();
+        }
+        let url = self
+            .services
+            .authorize
+            .authorize_url(&request)
+            .await
+            .map_err(LoginError::Ims)?;
+        session.pending.retain(|p| p.expires_at > now);
+        let keep = self.config.max_pending.max(1);
+        while session.pending.len() >= keep {
+            session.pending.remove(0);
+        }
+        session.pending.push(Pending {
+            purpose,
+            state: SessionSecret::new(state),
+            verifier: SessionSecret::new(verifier.expose_secret()),
+            return_to: self.return_path(return_to),
+            expires_at: now.saturating_add(to_time(self.config.state_ttl)),
+        });
+        Ok(url)
+    }
+
+    /// Consumes the pending authorization the callback's state names.
+    pub(super) fn take_pending(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+        purpose: Purpose,
+    ) -> Result<Pending, LoginError> {
+        let now = self.now();
+        // Every pending state is compared, in constant time each.
+        let matched = query.state().and_then(|state| {
+            let mut found = None;
+            for (index, pending) in session.pending.iter().enumerate() {
+                if ct_eq(pending.state.expose(), state) && found.is_none() {
+                    found = Some(index);
+                }
+            }
+            found
+        });
+        // Single use: a matched state is gone whatever happens next.
+        let pending = matched.map(|index| session.pending.remove(index));
+        session.pending.retain(|p| p.expires_at > now);
+        if let Some(problem) = query.problem() {
+            return Err(LoginError::MalformedCallback(problem));
+        }
+        if query.state().is_none() {
+            return Err(LoginError::InvalidState("the callback has no state"));
+        }
+        let Some(pending) = pending else {
+            return Err(LoginError::InvalidState(
+                "the state is unknown to this session or was already used",
+            ));
+        };
+        if pending.expires_at <= now {
+            return Err(LoginError::ExpiredState);
+        }
+        if pending.purpose != purpose {
+            return Err(LoginError::InvalidState(
+                "the state belongs to another flow",
+            ));
+        }
+        if let Some(error) = query.ims_error() {
+            return Err(LoginError::ImsDenied {
+                error: loggable(error),
+                description: loggable(query.ims_error_description().unwrap_or_default()),
+            });
+        }
+        if !query.has_code() {
+            return Err(LoginError::MalformedCallback("the callback has no code"));
+        }
+        Ok(pending)
+    }
+
+    pub(super) async fn exchange(
+        &self,
+        query: &CallbackQuery,
+        pending: &Pending,
+        active: &Active,
+        redirect_uri: &Url,
+    ) -> Result<TokenResponse, LoginError> {
+        let code = query
+            .code()
+            .cloned()
+            .ok_or(LoginError::MalformedCallback("the callback has no code"))?;
+        let exchange = CodeExchange::new(active.credentials.clone(), code)
+            .with_redirect_uri(redirect_uri.clone())
+            .with_code_verifier(pending.verifier());
+        self.services
+            .grants
+            .exchange_code(&exchange)
+            .await
+            .map_err(LoginError::CodeExchange)
+    }
+
+    /// Starts a sign-in: the IMS authorize URL to send the browser to, with a
+    /// fresh `state` (256 bits, single use, expiring after
+    /// [`state_ttl`](crate::AdminImsConfig::state_ttl)) and a PKCE S256 challenge,
+    /// both kept in `session`. `return_to` is kept only if it is a path
+    /// inside the host ([`sanitize_return_path`](crate::sanitize_return_path)).
+    pub async fn begin_login(
+        &self,
+        session: &mut AdminSession,
+        return_to: Option<&str>,
+    ) -> Result<Url, LoginError> {
+        let active = match self.active_settings().await {
+            Ok(active) => active,
+            Err(err) => {
+                log_refusal("login_refused", &err);
+                return Err(err);
+            }
+        };
+        let result = self
+            .begin(
+                session,
+                Purpose::Login,
+                return_to,
+                active.credentials.client_id,
+            )
+            .await;
+        if let Err(err) = &result {
+            log_refusal("login_refused", err);
+        }
+        result
+    }
+
+    /// Completes a sign-in from IMS's callback.
+    ///
+    /// On success the session holds the admin, the access token and the time
+    /// of its check, and [`LoginSuccess::rekey_session`] tells the host to
+    /// give the session a new id. On a failure after the code exchange the
+    /// IMS token is logged out at IMS.
+    pub async fn complete_login(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+    ) -> Result<LoginSuccess, LoginError> {
+        let result = self.complete_login_inner(session, query).await;
+        match &result {
+            Ok(success) => tracing::info!(
+                target: LOG_TARGET,
+                event = "login",
+                admin_id = success.admin_id.0,
+                "admin signed in with Adobe ID"
+            ),
+            Err(err) => log_refusal("login_refused", err),
+        }
+        result
+    }
+
+    async fn complete_login_inner(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+    ) -> Result<LoginSuccess, LoginError> {
+        let pending = self.take_pending(session, query, Purpose::Login)?;
+        let active = self.active_settings().await?;
+        let tokens = self
+            .exchange(query, &pending, &active, &self.config.callback_url)
+            .await?;
+        match self.admit(&tokens, &active).await {
+            Ok((user, profile)) => {
+                let now = self.now();
+                self.save_profile(&user, &profile, &tokens, now).await;
+                session.clear();
+                session.signed_in = Some(SignedIn {
+                    admin_id: user.id,
+                    ims_user_id: profile.user_id.clone(),
+                    email: user.email.clone(),
+                    access_token: SessionSecret::new(tokens.access_token.expose_secret()),
+                    last_check: now,
+                });
+                Ok(LoginSuccess {
+                    admin_id: user.id,
+                    redirect_to: pending.return_to.unwrap_or_else(|| self.home()),
+                    rekey_session: true,
+                })
+            }
+            Err(err) => {
+                self.logout_at_ims(
+                    &active.credentials,
+                    &tokens.access_token,
+                    err.admin_id(),
+                    "sign-in refused",
+                )
+                .await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Profile, membership, user match and policy checks.
+    async fn admit(
+        &self,
+        tokens: &TokenResponse,
+        active: &Active,
+    ) -> Result<(AdminUser, Profile), LoginError> {
+        let token = &tokens.access_token;
+        let profile = self
+            .services
+            .profiles
+            .profile(token, &active.credentials.client_id)
+            .await
+            .map_err(LoginError::Ims)?;
+        let email = profile
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|email| !email.is_empty())
+            .ok_or(LoginError::NoEmail)?
+            .to_owned();
+        let member = self
+            .services
+            .organizations
+            .is_member(token, &active.org)
+            .await
+            .map_err(LoginError::Ims)?;
+        if !member {
+            return Err(LoginError::NotMember);
+        }
+        let admins = &self.services.admins;
+        let user = admins
+            .find_by_email(&email)
+            .await
+            .map_err(LoginError::Storage)?;
+        let Some(user) = user else {
+            return Err(self.provision(&email, &profile).await);
+        };
+        let now = self.now();
+        let refusal = if user.is_locked(now) {
+            Some(LoginError::Locked { admin_id: user.id })
+        } else if !user.is_active {
+            Some(LoginError::Inactive { admin_id: user.id })
+        } else if !user.has_permissions() {
+            Some(LoginError::NoPermissions { admin_id: user.id })
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            // Magento counts every failed sign-in of a known user.
+            if let Err(err) = admins
+                .record_login_failure(user.id, &self.config.lockout, now)
+                .await
+            {
+                tracing::error!(target: LOG_TARGET, event = "lockout_count_failed", admin_id = user.id.0, error = %err, "could not count a failed sign-in");
+            }
+            return Err(refusal);
+        }
+        admins
+            .reset_login_failures(user.id)
+            .await
+            .map_err(LoginError::Storage)?;
+        Ok((user, profile))
+    }
+
+    /// No user has the e-mail address: create one without permissions (and
+    /// refuse), or just refuse.
+    async fn provision(&self, email: &str, profile: &Profile) -> LoginError {
+        if self.config.provisioning == ProvisioningPolicy::Off {
+            return LoginError::NoMatchingUser;
+        }
+        let username = email.split('@').next().unwrap_or(email);
+        let user = NewAdminUser::new(
+            username,
+            email,
+            profile.first_name.clone().unwrap_or_default(),
+            profile.last_name.clone().unwrap_or_default(),
+            Password::new(new_password()),
+        )
+        .with_role(ADOBE_IMS_ROLE);
+        match self.services.admins.create(&user).await {
+            Ok(created) => {
+                tracing::info!(
+                    target: LOG_TARGET,
+                    event = "admin_provisioned",
+                    admin_id = created.id.0,
+                    role = ADOBE_IMS_ROLE,
+                    "created an admin user without permissions for a new Adobe ID"
+                );
+                LoginError::Provisioned {
+                    admin_id: created.id,
+                }
+            }
+            Err(err) => LoginError::Storage(err),
+        }
+    }
+
+    async fn save_profile(
+        &self,
+        user: &AdminUser,
+        profile: &Profile,
+        tokens: &TokenResponse,
+        now: OffsetDateTime,
+    ) {
+        let Some(repository) = &self.services.user_profiles else {
+            return;
+        };
+        let name = profile
+            .name
+            .clone()
+            .or_else(|| profile.display_name.clone())
+            .unwrap_or_default();
+        let mut record = UserProfileRecord::new(user.id, name, user.email.clone(), now);
+        record.account_type = profile.account_type.clone();
+        record.access_token = Some(tokens.access_token.clone());
+        record.refresh_token = tokens.refresh_token.clone();
+        record.access_token_expires_at = Some(now.saturating_add(to_time(tokens.expires_in)));
+        if let Ok(Some(existing)) = repository.find_by_admin(user.id).await {
+            record.created_at = existing.created_at;
+            record.image = existing.image;
+        }
+        if let Err(err) = repository.save(&record).await {
+            tracing::error!(target: LOG_TARGET, event = "profile_save_failed", admin_id = user.id.0, error = %err, "could not save the admin's IMS profile");
+        }
+    }
+}
