@@ -3,13 +3,13 @@
 //!
 //! A stored value is `nonce (12 random bytes) || ciphertext || tag (16
 //! bytes)`. The associated data names the table, the column and the row, so a
-//! ciphertext copied into another row or column does not decrypt.
+//! ciphertext copied into another row or column does not decrypt. The cipher
+//! is aws-lc-rs's, the workspace's one crypto provider.
 
 use std::fmt;
 use std::sync::Arc;
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use base64::Engine as _;
 use ims_api::Error;
 
@@ -60,16 +60,13 @@ impl From<KeyError> for Error {
 #[derive(Clone)]
 pub struct EncryptionKey {
     bytes: Arc<[u8; KEY_LEN]>,
-    cipher: Arc<Aes256Gcm>,
 }
 
 impl EncryptionKey {
     /// A key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        let cipher = Aes256Gcm::new(&bytes.into());
         EncryptionKey {
             bytes: Arc::new(bytes),
-            cipher: Arc::new(cipher),
         }
     }
 
@@ -116,25 +113,34 @@ impl EncryptionKey {
         base64::engine::general_purpose::STANDARD.encode(*self.bytes)
     }
 
+    /// The AES-256-GCM key, expanded for one operation (secrets are sealed
+    /// and opened rarely; keeping only the bytes keeps construction
+    /// infallible). `None` only if aws-lc refuses a 32-byte AES-256 key.
+    fn cipher(&self) -> Option<LessSafeKey> {
+        UnboundKey::new(&AES_256_GCM, &self.bytes[..])
+            .ok()
+            .map(LessSafeKey::new)
+    }
+
     /// Encrypts `plaintext`, bound to `aad` (table, column, row).
     pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, Error> {
+        let failed = || Error::Storage {
+            message: "failed to encrypt a value".to_owned(),
+            source: None,
+        };
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce[..]);
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| Error::Storage {
-                message: "failed to encrypt a value".to_owned(),
-                source: None,
-            })?;
-        let mut stored = Vec::with_capacity(NONCE_LEN + sealed.len());
+        let mut stored = Vec::with_capacity(NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
         stored.extend_from_slice(&nonce);
+        let mut sealed = plaintext.to_vec();
+        self.cipher()
+            .ok_or_else(failed)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut sealed,
+            )
+            .map_err(|_| failed())?;
         stored.extend_from_slice(&sealed);
         Ok(stored)
     }
@@ -143,9 +149,15 @@ impl EncryptionKey {
     /// (wrong key, altered data, or a value moved from another row).
     pub(crate) fn open(&self, stored: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         let (nonce, sealed) = stored.split_at_checked(NONCE_LEN)?;
-        self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
-            .ok()
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut in_out = sealed.to_vec();
+        let plain = self
+            .cipher()?
+            .open_in_place(nonce, Aad::from(aad), &mut in_out)
+            .ok()?
+            .len();
+        in_out.truncate(plain);
+        Some(in_out)
     }
 }
 
@@ -240,6 +252,28 @@ mod tests {
         assert!(EncryptionKey::generate().open(&stored, b"t.c:1").is_none());
         assert!(key.open(&stored[..5], b"t.c:1").is_none());
     }
+
+    /// A value sealed by earlier versions (RustCrypto's AES-256-GCM, the
+    /// same format): existing databases keep decrypting.
+    #[test]
+    fn decrypts_what_earlier_versions_stored() {
+        let stored: Vec<u8> = (0..STORED_BY_0_1.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&STORED_BY_0_1[i..i + 2], 16).unwrap())
+            .collect();
+        let key = EncryptionKey::from_bytes([7; 32]);
+        let aad = b"adobe_ims_settings.client_secret:1";
+        assert_eq!(
+            key.open(&stored, aad).unwrap(),
+            "client-secret-\u{2713}".as_bytes()
+        );
+        assert!(
+            key.open(&stored, b"adobe_ims_settings.client_secret:2")
+                .is_none()
+        );
+    }
+
+    const STORED_BY_0_1: &str = "a8d1dac2ca7ae073de4dbd0e6722a1514a578ff86af5da2502f9efe596c5ad815426bab5d2b2cb7569a882f7ab";
 
     #[test]
     fn nonces_differ_per_write() {
