@@ -7,7 +7,12 @@
 //!   transitive, on `ims-core` or `ims-store`;
 //! - `ims-api` reaches no I/O crate (reqwest, sqlx, axum, actix-web, hyper)
 //!   through normal dependencies, and asks for no tokio runtime feature;
-//! - `ims-core` and `ims-store` do not depend on `admin-ims` or `webapi-ims`.
+//! - `ims-core` and `ims-store` do not depend on `admin-ims` or `webapi-ims`;
+//! - no crate of the workspace builds a second TLS or crypto provider (ring,
+//!   OpenSSL, native-tls, RustCrypto's AEADs): aws-lc-rs is the one. This
+//!   one asks `cargo tree`, which, unlike `cargo metadata`'s resolve, leaves
+//!   out optional dependencies no feature turns on (the lock file lists
+//!   `ring`, which nothing builds).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -28,6 +33,30 @@ const TOKIO_RUNTIME_FEATURES: &[&str] = &[
     "signal",
     "time",
 ];
+
+/// Crypto and TLS providers other than aws-lc-rs, the workspace's one.
+pub(crate) const OTHER_PROVIDERS: &[&str] = &[
+    "ring",
+    "openssl",
+    "openssl-sys",
+    "native-tls",
+    "aes-gcm",
+    "aes-gcm-siv",
+    "chacha20poly1305",
+];
+
+/// The violation, if any, that `cargo tree -i provider -e normal` printed
+/// `tree` for: an empty tree means nothing builds it.
+pub(crate) fn provider_violation(provider: &str, tree: &str) -> Option<String> {
+    let tree = tree.trim();
+    if tree.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{provider} is built (aws-lc-rs is the one TLS and crypto provider; use it, and rustls \
+         with aws-lc-rs for TLS):\n{tree}"
+    ))
+}
 
 /// What must not be reachable from what, through normal dependencies.
 const FORBIDDEN: &[(&str, &[&str])] = &[
@@ -195,6 +224,52 @@ mod tests {
             "architecture invariants broken:\n{}",
             found.join("\n")
         );
+    }
+
+    #[test]
+    fn the_workspace_builds_one_crypto_provider() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut found = Vec::new();
+        for provider in OTHER_PROVIDERS {
+            let output = Command::new(&cargo)
+                .current_dir(crate::commands::workspace_root())
+                .args([
+                    "tree",
+                    "--locked",
+                    "--workspace",
+                    "--all-features",
+                    "--target",
+                    "all",
+                    "--edges",
+                    "normal",
+                    "--invert",
+                    provider,
+                ])
+                .output()
+                .expect("cargo tree runs");
+            // A provider absent from the lock file makes cargo tree fail
+            // with "did not match any packages": nothing builds it either.
+            let tree = if output.status.success() {
+                String::from_utf8_lossy(&output.stdout).into_owned()
+            } else {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(
+                    stderr.contains("did not match any packages"),
+                    "cargo tree -i {provider} failed: {stderr}"
+                );
+                String::new()
+            };
+            found.extend(provider_violation(provider, &tree));
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    #[test]
+    fn a_provider_in_the_tree_is_a_violation() {
+        assert_eq!(provider_violation("ring", "\n"), None);
+        let found = provider_violation("ring", "ring v0.17.14\n└── ims-core v0.1.0\n").unwrap();
+        assert!(found.starts_with("ring is built"), "{found}");
+        assert!(found.contains("└── ims-core"), "{found}");
     }
 
     /// A tiny metadata document: packages by name, normal and dev edges.
