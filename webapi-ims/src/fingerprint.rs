@@ -18,13 +18,13 @@
 //!   exactly when their GHASH values are equal. GHASH under a secret `H` is
 //!   an almost-universal hash: for any two distinct tokens of at most `ℓ`
 //!   16-byte blocks, whoever chose them, they collide with probability at
-//!   most `(ℓ + 1) / 2¹²⁸` over the key — below 2⁻¹²⁰ for any token the
-//!   `Authorization` limit lets through.
+//!   most `(ℓ + 1) / 2¹²⁸` over the key — below 2⁻¹¹⁷ for any token the
+//!   `Authorization` limit (16 KiB, 1,024 blocks) lets through.
 //! - The key never leaves the process and fingerprints are never shown, so
 //!   GMAC's weakness under a repeated nonce (published tags reveal `H`) has
 //!   nothing to work on, and an attacker who wants a token that collides
 //!   with a cached one can only guess: with a million cached tokens and 2⁴⁰
-//!   attempts, the chance of any hit is below 2⁻⁶⁰.
+//!   attempts of the longest length, the chance of any hit is below 2⁻⁵⁷.
 //! - Even a leaked key would not help anyone impersonate a token they do
 //!   not hold: aiming at a cached token's fingerprint takes knowing that
 //!   token, and whoever knows it can present it.
