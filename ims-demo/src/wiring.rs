@@ -267,18 +267,20 @@ pub fn admin_ims(
 /// are kept (encrypted) so that revoking an admin's tokens logs them out at
 /// IMS too.
 ///
-/// Its IMS client gives up a second before the authenticator's
-/// `ims_deadline`: a client still retrying when the authenticator stops
-/// waiting would lose IMS's `Retry-After`, and the 503 would carry the
-/// configured one instead.
+/// Its IMS client and its verifier's key fetches give up a second before
+/// the authenticator's `ims_deadline`: a client still retrying when the
+/// authenticator stops waiting would lose IMS's `Retry-After`, and the 503
+/// would carry the configured one instead.
 pub fn webapi_authenticator(
     store: &Store,
     ims: &ConnectedIms,
 ) -> Result<WebApiAuthenticator, DemoError> {
-    let verifier = LocalVerifier::new(ims.environment.clone(), VerifierConfig::default())
-        .map_err(err("the token verifier"))?;
     let mut config = WebApiConfig::default();
     config.store_tokens = true;
+    let mut verifier_config = VerifierConfig::default();
+    verifier_config.http = policy_within(config.ims_deadline);
+    let verifier = LocalVerifier::new(ims.environment.clone(), verifier_config)
+        .map_err(err("the token verifier"))?;
     let client = Arc::new(
         ImsClient::with_policy(ims.environment.clone(), policy_within(config.ims_deadline))
             .map_err(err("the Web API's IMS client"))?,

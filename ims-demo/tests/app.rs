@@ -257,40 +257,47 @@ async fn rest_me_answers_401_without_a_token_and_the_admin_with_one() {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
 
-/// IMS answering 429 with `Retry-After: 2` to every validation: the 503 for
-/// a token never checked carries IMS's 2 s, because the Web API's IMS client
-/// stops retrying before the authenticator stops waiting (it would say the
-/// configured 30 s otherwise).
+/// IMS answering 429 with `Retry-After: 2` to every validation, or to every
+/// key-set fetch: the 503 for a token never checked carries IMS's 2 s,
+/// because the Web API's IMS client and key fetches stop retrying before the
+/// authenticator stops waiting (it would say the configured 30 s otherwise).
 #[tokio::test]
 async fn rest_me_passes_on_ims_retry_after_when_ims_throttles() {
-    let app = start(false).await;
-    let emulator = app.demo.emulator_url.clone().unwrap();
-    let token = app.mint(ims_emulator::default_seed::MEMBER_EMAIL).await;
-    let fault = ims_emulator::FaultSpec::new("/ims/validate_token")
-        .status(429)
-        .retry_after(2);
-    let injected = browser()
-        .post(format!("{emulator}/__emulator/faults"))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(injected.status().is_success());
+    for throttled in ["/ims/validate_token", "/ims/keys"] {
+        let app = start(false).await;
+        let emulator = app.demo.emulator_url.clone().unwrap();
+        let token = app.mint(ims_emulator::default_seed::MEMBER_EMAIL).await;
+        let fault = ims_emulator::FaultSpec::new(throttled)
+            .status(429)
+            .retry_after(2);
+        let injected = browser()
+            .post(format!("{emulator}/__emulator/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(injected.status().is_success());
 
-    let answer = browser()
-        .get(app.url("/rest/V1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        answer
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("2")
-    );
+        let answer = browser()
+            .get(app.url("/rest/V1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{throttled}"
+        );
+        assert_eq!(
+            answer
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("2"),
+            "{throttled}"
+        );
+    }
 }
 
 #[tokio::test]
