@@ -46,26 +46,7 @@ fn webapi_load() -> Result<String> {
     if Command::new("wrk").arg("--version").output().is_err() {
         return Err("wrk is not installed: apt-get install wrk (or run .ci/run)".into());
     }
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "webapi-ims",
-        "--features",
-        "axum",
-        "--example",
-        "load_target",
-    ]);
-    let status = build
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
-    if !status.success() {
-        return Err("building the load target failed".into());
-    }
-    let target_dir = crate::commands::target_dir();
-    let binary = target_dir.join("release/examples/load_target");
+    let binary = build_example("load_target")?;
     // The server on one core, wrk on the other (when taskset exists), so
     // that the two compete for neither. taskset execs the target, so the
     // child's pid is the server's.
@@ -244,6 +225,15 @@ fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<WrkOutput> {
     })
 }
 
+/// Builds webapi-ims's example `name` (feature `axum`) in release; its path.
+fn build_example(name: &str) -> Result<std::path::PathBuf> {
+    crate::benches::build_release(
+        name,
+        &["-p", "webapi-ims", "--features", "axum", "--example", name],
+    )?;
+    Ok(crate::benches::example(name))
+}
+
 /// Instructions per warm request with and without the layer, counted by
 /// callgrind (which machine noise cannot move), from
 /// `webapi-ims/examples/warm_path_instructions.rs`.
@@ -251,21 +241,7 @@ fn warm_path_instructions() -> Result<String> {
     if Command::new("valgrind").arg("--version").output().is_err() {
         return Ok("Instruction counts skipped: valgrind is not installed.\n\n".into());
     }
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "webapi-ims",
-        "--features",
-        "axum",
-        "--example",
-        "warm_path_instructions",
-    ]);
-    crate::commands::run("build warm_path_instructions", build)?;
-    let target_dir = crate::commands::target_dir();
-    let binary = target_dir.join("release/examples/warm_path_instructions");
+    let binary = build_example("warm_path_instructions")?;
     let (low, high) = (2_000u64, 6_000u64);
     let mut per_request = Vec::new();
     for mode in ["bare", "layer"] {
