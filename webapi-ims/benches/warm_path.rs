@@ -21,25 +21,16 @@ use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
-use support::{Harness, T0};
 use tower::ServiceExt as _;
 use warm::{me, plain, token};
-use webapi_ims::WebApiConfig;
 use webapi_ims::axum::ImsAuthLayer;
 
 fn warm_path(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let harness = Harness::new(WebApiConfig::default());
-    let token = token();
-    harness
-        .ims
-        .add(&token, "jane@example.com", T0 + time::Duration::hours(24));
-    let header = format!("Bearer {token}");
-    rt.block_on(harness.call(&token)).unwrap();
-
+    let warm::Warm {
+        rt,
+        harness,
+        header,
+    } = warm::warmed();
     let auth = harness.auth.clone();
     let mut group = c.benchmark_group("warm_path");
     group.bench_function("authenticate", |b| {

@@ -25,27 +25,19 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::Request;
-use support::{Harness, T0};
 use tower::ServiceExt as _;
-use warm::{me, plain, token};
-use webapi_ims::WebApiConfig;
+use warm::{me, plain};
 use webapi_ims::axum::ImsAuthLayer;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "layer".into());
     let iterations: usize = args.next().map_or(10_000, |n| n.parse().unwrap());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let harness = Harness::new(WebApiConfig::default());
-    let token = token();
-    harness
-        .ims
-        .add(&token, "jane@example.com", T0 + time::Duration::hours(24));
-    let header = format!("Bearer {token}");
-    rt.block_on(harness.call(&token)).unwrap();
+    let warm::Warm {
+        rt,
+        harness,
+        header,
+    } = warm::warmed();
     let auth = harness.auth.clone();
     let router: Router = match mode.as_str() {
         "bare" | "authenticate" => Router::new().route("/rest/V1/me", get(plain)),

@@ -1,9 +1,41 @@
 //! What the warm-path bench and its callgrind twin
-//! (`examples/warm_path_instructions.rs`) share: the token and the two
-//! handlers, so both measure the same requests.
+//! (`examples/warm_path_instructions.rs`) share: the token, the warmed-up
+//! authenticator and the two handlers, so both measure the same requests.
+//! Both include `tests/support` as their `support` module.
 #![allow(dead_code, unreachable_pub)]
 
+use tokio::runtime::Runtime;
+use webapi_ims::WebApiConfig;
 use webapi_ims::axum::ImsAdmin;
+
+use crate::support::{Harness, T0};
+
+/// A runtime and an authenticator (fakes for IMS and the host) that has
+/// validated [`token`] once: every request from now on takes the warm path.
+pub struct Warm {
+    pub rt: Runtime,
+    pub harness: Harness,
+    /// `Bearer <token>`, the `Authorization` value.
+    pub header: String,
+}
+
+pub fn warmed() -> Warm {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let harness = Harness::new(WebApiConfig::default());
+    let token = token();
+    harness
+        .ims
+        .add(&token, "jane@example.com", T0 + time::Duration::hours(24));
+    rt.block_on(harness.call(&token)).unwrap();
+    Warm {
+        rt,
+        harness,
+        header: format!("Bearer {token}"),
+    }
+}
 
 /// An IMS-sized token (real ones are 1–3 KiB): the key of the hot cache is
 /// computed over all of it on every request.
