@@ -289,6 +289,7 @@ pub fn webapi_authenticator(
         Arc::new(verifier),
         client.clone(),
         client.clone(),
+        client.clone(),
         client,
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),

@@ -162,6 +162,14 @@ impl Memory {
         keys.len()
     }
 
+    /// Forgets every accepted and refused token (the integration's client
+    /// or organization changed: what was decided under the old ones no
+    /// longer holds).
+    pub(crate) fn clear(&self) {
+        self.hot.clear();
+        self.refused.clear();
+    }
+
     /// Accepted tokens in memory.
     pub(crate) fn accepted_len(&self) -> usize {
         self.hot.len()
