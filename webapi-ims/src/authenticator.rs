@@ -338,10 +338,10 @@ impl WebApiAuthenticator {
         // Before the record and before any IMS call: a record saved for a
         // token of another client (by an older build, or an instance
         // configured otherwise) is not trusted either.
-        if let Err(rejection) = self.allowed_client(verified.claims.client_id.as_deref(), &trust) {
-            tracing::info!("Web API token refused: {rejection}");
-            return Err(self.refuse(key, rejection).await);
-        }
+        let client = match self.allowed_client(verified.claims.client_id.as_deref(), &trust) {
+            Ok(client) => client,
+            Err(rejection) => return Err(self.refuse(key, rejection).await),
+        };
         let digest = digest_of(token);
         let row = self
             .services
@@ -350,7 +350,12 @@ impl WebApiAuthenticator {
             .await
             .map_err(internal("reading the Web API token record"))?;
         let claims_expiry = verified.expires_at();
-        let issued_at = verified.claims.created_at;
+        let seen = Seen {
+            digest,
+            client,
+            claims_expiry,
+            issued_at: verified.claims.created_at,
+        };
         match row {
             Some(row) if row.is_invalidated() => Err(self.refuse(key, invalidated(&row)).await),
             Some(row) if row.organization.as_ref() == Some(&trust.org) => {
@@ -374,13 +379,9 @@ impl WebApiAuthenticator {
                     "Web API token record not checked for the configured organization: \
                      validating it again"
                 );
-                self.first_sight_of(key, digest, token, &trust, claims_expiry, issued_at)
-                    .await
+                self.first_sight_of(key, token, &trust, seen).await
             }
-            None => {
-                self.first_sight_of(key, digest, token, &trust, claims_expiry, issued_at)
-                    .await
-            }
+            None => self.first_sight_of(key, token, &trust, seen).await,
         }
     }
 
@@ -430,22 +431,28 @@ impl WebApiAuthenticator {
         ))
     }
 
-    /// A new token: IMS validates it for the integration's client, its
+    /// A new token: IMS validates it for `client` (the integration's, or
+    /// the allowed client the token was issued to), its
     /// profile names the admin, who must be usable and a member of the
     /// configured organization; a row is saved, and kept only if no
     /// revocation of the admin's tokens happened meanwhile.
     async fn first_sight_of(
         &self,
         key: Key,
-        digest: Digest,
         token: &AccessToken,
         trust: &Trust,
-        claims_expiry: OffsetDateTime,
-        issued_at: OffsetDateTime,
+        seen: Seen,
     ) -> Shared {
+        let Seen {
+            digest,
+            client,
+            claims_expiry,
+            issued_at,
+        } = seen;
+        let client = &client;
         let started = self.services.clock.now();
         let expires_at = match self
-            .ims(self.services.validator.validate(token, &trust.client))
+            .ims(self.services.validator.validate(token, client))
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => expires_at.min(claims_expiry),
@@ -459,7 +466,7 @@ impl WebApiAuthenticator {
             Err(err) => return Err(self.refuse_error(key, err).await),
         };
         let profile = match self
-            .ims(self.services.profiles.profile(token, &trust.client))
+            .ims(self.services.profiles.profile(token, client))
             .await
         {
             Ok(profile) => profile,
@@ -606,10 +613,14 @@ impl WebApiAuthenticator {
         }
     }
 
-    /// Whether a token's `client_id` claim is the integration's or on the
-    /// host's allow-list.
-    fn allowed_client(&self, claim: Option<&str>, trust: &Trust) -> Result<(), TokenRejection> {
-        client_allowed(claim, &trust.client, &self.config.allowed_client_ids)
+    /// The configured client a token's `client_id` claim names: the
+    /// integration's, or one on the host's allow-list.
+    fn allowed_client(
+        &self,
+        claim: Option<&str>,
+        trust: &Trust,
+    ) -> Result<ClientId, TokenRejection> {
+        client_allowed(claim, &trust.client, &self.config.allowed_client_ids).cloned()
     }
 
     /// A known token whose last check is old: IMS is asked again.
@@ -622,9 +633,26 @@ impl WebApiAuthenticator {
     ) -> Shared {
         let hash = TokenHash::from_digest(entry.digest);
         let trust = Trust::of(settings)?;
+        let client = if self.config.allowed_client_ids.is_empty() {
+            // Only the integration's tokens were let in.
+            trust.client.clone()
+        } else {
+            // The token's own client, once more checked against the list.
+            let verified = self
+                .ims(self.services.verifier.verify(token))
+                .await
+                .map_err(|err| self.map_error(err))?;
+            match self.allowed_client(verified.claims.client_id.as_deref(), &trust) {
+                Ok(client) => client,
+                Err(rejection) => {
+                    self.memory.forget(&key);
+                    return Err(self.refuse(key, rejection).await);
+                }
+            }
+        };
         let now = self.services.clock.now();
         match self
-            .ims(self.services.validator.validate(token, &trust.client))
+            .ims(self.services.validator.validate(token, &client))
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => {
@@ -866,21 +894,33 @@ impl Trust {
     }
 }
 
-/// Whether a `client_id` claim is `integration` or one of `extra`, compared
-/// exactly: no case folding, no trimming; a missing claim is refused.
-fn client_allowed(
+/// The client a `client_id` claim names if it is `integration` or one of
+/// `extra`, compared exactly: no case folding, no trimming; a missing claim
+/// is refused.
+fn client_allowed<'a>(
     claim: Option<&str>,
-    integration: &ClientId,
-    extra: &[ClientId],
-) -> Result<(), TokenRejection> {
+    integration: &'a ClientId,
+    extra: &'a [ClientId],
+) -> Result<&'a ClientId, TokenRejection> {
     let Some(claim) = claim else {
         return Err(TokenRejection::ClientNotAllowed("(none)".into()));
     };
-    if claim == integration.as_str() || extra.iter().any(|client| client.as_str() == claim) {
-        Ok(())
-    } else {
-        Err(TokenRejection::ClientNotAllowed(printable(claim)))
-    }
+    std::iter::once(integration)
+        .chain(extra)
+        .find(|client| client.as_str() == claim)
+        .ok_or_else(|| TokenRejection::ClientNotAllowed(printable(claim)))
+}
+
+/// What local verification learnt of a new token.
+struct Seen {
+    /// Its SHA-256.
+    digest: Digest,
+    /// The configured client its `client_id` claim names.
+    client: ClientId,
+    /// Its expiry by its claims.
+    claims_expiry: OffsetDateTime,
+    /// Its `created_at`.
+    issued_at: OffsetDateTime,
 }
 
 /// Why an admin may not use the Web API at `now`, if they may not.
@@ -941,11 +981,15 @@ mod tests {
             extra in proptest::collection::vec("[A-Za-z0-9_.-]{1,20}", 0..3),
         ) {
             let extra_ids: Vec<ClientId> = extra.iter().map(|e| id(e)).collect();
-            let verdict = client_allowed(claim.as_deref(), &id(&integration), &extra_ids);
+            let integration_id = id(&integration);
+            let verdict = client_allowed(claim.as_deref(), &integration_id, &extra_ids);
             let expected = claim
                 .as_deref()
                 .is_some_and(|c| c == integration || extra.iter().any(|e| e == c));
             prop_assert_eq!(verdict.is_ok(), expected);
+            if let Ok(named) = verdict {
+                prop_assert_eq!(Some(named.as_str()), claim.as_deref());
+            }
         }
 
         /// Case and whitespace variants of an allowed client id are refused.

@@ -107,6 +107,37 @@ async fn ims_is_always_asked_about_the_configured_client() {
 }
 
 #[tokio::test]
+async fn a_client_the_host_allows_is_accepted_and_validated_for_itself() {
+    let config =
+        WebApiConfig::default().with_allowed_client_ids([ClientId::parse("partner_app").unwrap()]);
+    let h = Harness::new(config);
+    h.ims.add_for_client(
+        "partner",
+        "jane@example.com",
+        T0 + hours(24),
+        Some("partner_app"),
+    );
+    h.ims.add_for_client(
+        "cli",
+        "jane@example.com",
+        T0 + hours(24),
+        Some("emulator-cli"),
+    );
+    h.ims.add("own", "jane@example.com", T0 + hours(24));
+    assert!(h.call("partner").await.is_ok());
+    assert!(h.call("own").await.is_ok());
+    assert!(is_client_refusal(&h.call("cli").await.unwrap_err()));
+    h.clock.advance(Duration::from_secs(601));
+    assert!(h.call("partner").await.is_ok(), "revalidated");
+    assert!(h.call("own").await.is_ok(), "revalidated");
+    assert_eq!(
+        *h.ims.asked_clients.lock().unwrap(),
+        ["partner_app", HOST_CLIENT, "partner_app", HOST_CLIENT],
+        "IMS is asked about the allowed client the token names, never another"
+    );
+}
+
+#[tokio::test]
 async fn a_client_id_change_in_settings_ends_trust_within_the_settings_ttl() {
     let config = WebApiConfig::default();
     let settings_ttl = config.settings_ttl;
