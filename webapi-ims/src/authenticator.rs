@@ -107,7 +107,7 @@ pub struct WebApiAuthenticator {
     fingerprints: Fingerprinter,
     memory: Memory,
     /// The settings and the instant until which they are used unread.
-    settings: RwLock<Option<(OffsetDateTime, Arc<ImsSettings>)>>,
+    settings: RwLock<Option<(OffsetDateTime, Current)>>,
     first_sight: Flights<Key, Shared>,
     recheck: Flights<Key, Shared>,
 }
@@ -257,7 +257,7 @@ impl WebApiAuthenticator {
         key: Key,
         token: &AccessToken,
         stale: Option<HotEntry>,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Result<Authenticated, AuthError> {
         if let Some(reason) = self.memory.refusal(&key, self.services.clock.now()) {
             return Err(AuthError::InvalidToken(reason));
@@ -283,7 +283,7 @@ impl WebApiAuthenticator {
         key: Key,
         raw: &[u8],
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Result<Authenticated, AuthError> {
         let now = self.services.clock.now();
         if entry.expires_at <= now {
@@ -329,7 +329,7 @@ impl WebApiAuthenticator {
 
     /// A token not in the hot cache: local verification and the client
     /// allow-list, then its record, or its first sight.
-    async fn load(&self, key: Key, token: &AccessToken, settings: &ImsSettings) -> Shared {
+    async fn load(&self, key: Key, token: &AccessToken, settings: &Current) -> Shared {
         let trust = Trust::of(settings)?;
         let verified = match self.ims(self.services.verifier.verify(token)).await {
             Ok(verified) => verified,
@@ -363,14 +363,16 @@ impl WebApiAuthenticator {
                 if self.usable_admin(row.admin_user_id, now).await?.is_none() {
                     return Err(self.refuse(key, TokenRejection::UnknownUser).await);
                 }
-                Ok(self.memory.accept(
+                let entry = self.memory.accept(
                     key,
                     row.admin_user_id.0,
                     claims_expiry.min(row.access_token_expires_at),
                     row.last_check_time,
                     digest,
                     now,
-                ))
+                );
+                self.memory.keep_if_current(&key, trust.generation);
+                Ok(entry)
             }
             Some(_) => {
                 // Checked for another organization, or saved before the
@@ -394,7 +396,7 @@ impl WebApiAuthenticator {
         key: Key,
         token: &AccessToken,
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Shared {
         let trust = Trust::of(settings)?;
         let row = self
@@ -421,14 +423,16 @@ impl WebApiAuthenticator {
             self.memory.forget(&key);
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
         }
-        Ok(self.memory.accept(
+        let entry = self.memory.accept(
             key,
             row.admin_user_id.0,
             entry.expires_at.min(row.access_token_expires_at),
             entry.last_check.max(row.last_check_time),
             entry.digest,
             now,
-        ))
+        );
+        self.memory.keep_if_current(&key, trust.generation);
+        Ok(entry)
     }
 
     /// A new token: IMS validates it for `client` (the integration's, or
@@ -542,6 +546,7 @@ impl WebApiAuthenticator {
         let entry = self
             .memory
             .accept(key, admin.id.0, expires_at, now, digest, now);
+        self.memory.keep_if_current(&key, trust.generation);
         let revoked = self
             .services
             .tokens
@@ -629,7 +634,7 @@ impl WebApiAuthenticator {
         key: Key,
         token: &AccessToken,
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Shared {
         let hash = TokenHash::from_digest(entry.digest);
         let trust = Trust::of(settings)?;
@@ -660,9 +665,11 @@ impl WebApiAuthenticator {
                 if let Err(err) = self.services.tokens.record_check(&hash, now, expires).await {
                     tracing::warn!("could not record a Web API token check: {err}");
                 }
-                Ok(self
+                let entry = self
                     .memory
-                    .accept(key, entry.admin, expires, now, entry.digest, now))
+                    .accept(key, entry.admin, expires, now, entry.digest, now);
+                self.memory.keep_if_current(&key, trust.generation);
+                Ok(entry)
             }
             Ok(TokenValidity::Invalid { reason }) => {
                 self.memory.forget(&key);
@@ -740,16 +747,16 @@ impl WebApiAuthenticator {
 
     /// The integration's settings, cached for `settings_ttl`. The lock is
     /// never held across the load: concurrent loads at expiry are harmless.
-    async fn settings(&self, now: OffsetDateTime) -> Result<Arc<ImsSettings>, AuthError> {
-        if let Some(settings) = self.cached_settings(now) {
-            return Ok(settings);
+    async fn settings(&self, now: OffsetDateTime) -> Result<Current, AuthError> {
+        if let Some(current) = self.cached_settings(now) {
+            return Ok(current);
         }
         let previous = self
             .settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map(|(_, settings)| settings.clone());
+            .map(|(_, current)| current.settings.clone());
         let settings = Arc::new(
             self.services
                 .settings
@@ -757,6 +764,20 @@ impl WebApiAuthenticator {
                 .await
                 .map_err(internal("loading the IMS settings"))?,
         );
+        if let Some(previous) = previous
+            && (previous.client_id != settings.client_id || previous.org_id != settings.org_id)
+        {
+            // What was accepted (or refused) for the old client or
+            // organization does not hold for the new ones; decisions in
+            // flight under the old ones are not kept either (see
+            // `Memory::keep_if_current`).
+            self.memory.clear();
+            tracing::info!("IMS client or organization changed: Web API token caches cleared");
+        }
+        let current = Current {
+            settings,
+            generation: self.memory.generation(),
+        };
         *self
             .settings
             .write()
@@ -767,27 +788,19 @@ impl WebApiAuthenticator {
                     .try_into()
                     .unwrap_or(time::Duration::MAX),
             ),
-            settings.clone(),
+            current.clone(),
         ));
-        if let Some(previous) = previous
-            && (previous.client_id != settings.client_id || previous.org_id != settings.org_id)
-        {
-            // What was accepted (or refused) for the old client or
-            // organization does not hold for the new ones.
-            self.memory.clear();
-            tracing::info!("IMS client or organization changed: Web API token caches cleared");
-        }
-        Ok(settings)
+        Ok(current)
     }
 
     /// The settings in memory, unless `settings_ttl` old at `now`.
-    fn cached_settings(&self, now: OffsetDateTime) -> Option<Arc<ImsSettings>> {
+    fn cached_settings(&self, now: OffsetDateTime) -> Option<Current> {
         self.settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .filter(|(until, _)| now < *until)
-            .map(|(_, settings)| settings.clone())
+            .map(|(_, current)| current.clone())
     }
 
     /// Whether the cached settings enable the integration, if they are
@@ -799,7 +812,7 @@ impl WebApiAuthenticator {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .filter(|(until, _)| now < *until)
-            .map(|(_, settings)| settings.enabled)
+            .map(|(_, current)| current.settings.enabled)
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to
@@ -812,7 +825,7 @@ impl WebApiAuthenticator {
         // Kept, but stale: the next load compares the new settings with it.
         *settings = settings
             .take()
-            .map(|(_, settings)| (OffsetDateTime::UNIX_EPOCH, settings));
+            .map(|(_, current)| (OffsetDateTime::UNIX_EPOCH, current));
     }
 
     /// Revokes every token of an admin: logs out at IMS those whose token is
@@ -866,6 +879,23 @@ impl WebApiAuthenticator {
     }
 }
 
+/// The settings in force, and the generation of the caches they were read
+/// in: an entry decided under them is kept only while that generation lasts
+/// (a change of client or organization starts a new one).
+#[derive(Clone)]
+struct Current {
+    settings: Arc<ImsSettings>,
+    generation: u64,
+}
+
+impl std::ops::Deref for Current {
+    type Target = ImsSettings;
+
+    fn deref(&self) -> &ImsSettings {
+        &self.settings
+    }
+}
+
 /// What the settings say a token must match: the integration's client (IMS
 /// validates every token for it) and organization (its admin must belong
 /// to it). An enabled integration without either is misconfigured: no token
@@ -873,14 +903,18 @@ impl WebApiAuthenticator {
 struct Trust {
     client: ClientId,
     org: OrgId,
+    /// The caches' generation the settings were read in.
+    generation: u64,
 }
 
 impl Trust {
-    fn of(settings: &ImsSettings) -> Result<Trust, AuthError> {
+    fn of(current: &Current) -> Result<Trust, AuthError> {
+        let settings = &current.settings;
         match (&settings.client_id, &settings.org_id) {
             (Some(client), Some(org)) => Ok(Trust {
                 client: client.clone(),
                 org: org.clone(),
+                generation: current.generation,
             }),
             (None, _) => {
                 tracing::error!("the IMS integration is enabled without a client id");

@@ -156,6 +156,29 @@ async fn a_client_id_change_in_settings_ends_trust_within_the_settings_ttl() {
     );
 }
 
+#[tokio::test]
+async fn a_first_sight_in_flight_across_a_client_change_is_not_kept() {
+    let config = WebApiConfig::default();
+    let settings_ttl = config.settings_ttl;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.ims.add("other", "jane@example.com", T0 + hours(24));
+    h.ims.gated.store(true, Ordering::SeqCst);
+    let auth = h.auth.clone();
+    let first = tokio::spawn(async move { auth.authenticate(&[b"Bearer tok".as_slice()]).await });
+    h.ims.entered.notified().await;
+    // Meanwhile the integration moves to another client, and another
+    // request makes this instance read the new settings.
+    h.settings.0.lock().unwrap().client_id = Some(ClientId::parse("new_client").unwrap());
+    h.clock.advance(settings_ttl);
+    assert!(is_client_refusal(&h.call("other").await.unwrap_err()));
+    h.ims.gated.store(false, Ordering::SeqCst);
+    h.ims.release.notify_one();
+    let _decided_under_the_old_client = first.await.unwrap();
+    // Not kept: the next request is decided under the new client.
+    assert!(is_client_refusal(&h.call("tok").await.unwrap_err()));
+}
+
 // ------------------------------------------------------------ admin state
 
 #[tokio::test]
