@@ -1058,13 +1058,23 @@ mod tests {
             ims_api::ClientSecret::new("s"),
             OrgId::parse("0123456789ABCDEF01234567").unwrap(),
         );
-        assert!(Trust::of(&full).is_ok());
+        let current = |settings: &ImsSettings| Current {
+            settings: Arc::new(settings.clone()),
+            generation: 0,
+        };
+        assert!(Trust::of(&current(&full)).is_ok());
         let mut no_org = full.clone();
         no_org.org_id = None;
-        assert!(matches!(Trust::of(&no_org), Err(AuthError::Internal(_))));
+        assert!(matches!(
+            Trust::of(&current(&no_org)),
+            Err(AuthError::Internal(_))
+        ));
         let mut no_client = full;
         no_client.client_id = None;
-        assert!(matches!(Trust::of(&no_client), Err(AuthError::Internal(_))));
+        assert!(matches!(
+            Trust::of(&current(&no_client)),
+            Err(AuthError::Internal(_))
+        ));
     }
 
     #[test]
