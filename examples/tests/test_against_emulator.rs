@@ -80,6 +80,7 @@ async fn my_app(
             client.clone(),
             client.clone(),
             client.clone(),
+            client.clone(),
             Arc::new(store.admin_users()),
             Arc::new(store.webapi_tokens()),
             Arc::new(store.settings()),

@@ -69,6 +69,16 @@ pub struct ServeArgs {
     /// sign-in for admins made with `admin:user:create`).
     #[arg(long)]
     pub password_only: bool,
+    /// Client ids whose IMS tokens the REST API accepts besides the
+    /// integration's own (repeat the flag, or separate with commas). By
+    /// default only tokens issued to the integration's client pass.
+    #[arg(
+        long = "webapi-client-id",
+        env = "IMS_DEMO_WEBAPI_CLIENT_IDS",
+        value_delimiter = ',',
+        value_name = "CLIENT_ID"
+    )]
+    pub webapi_client_ids: Vec<String>,
 }
 
 /// The operator subcommands.

@@ -27,8 +27,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use ims_api::{
-    AdminUserDirectory, ClientSecret, ImsEnvironment, ImsSettingsStore, NewAdminUser, Password,
-    SystemClock,
+    AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettingsStore, NewAdminUser,
+    Password, SystemClock,
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
@@ -267,6 +267,12 @@ pub fn admin_ims(
 /// are kept (encrypted) so that revoking an admin's tokens logs them out at
 /// IMS too.
 ///
+/// Only tokens issued to the integration's client id are accepted, plus
+/// those of `extra_client_ids` (`--webapi-client-id`); each is trimmed and
+/// must be a well-formed client id. The token's admin must be active, not
+/// locked, hold a role with permissions and belong to the configured
+/// organization.
+///
 /// Its IMS client and its verifier's key fetches give up a second before
 /// the authenticator's `ims_deadline`: a client still retrying when the
 /// authenticator stops waiting would lose IMS's `Retry-After`, and the 503
@@ -274,8 +280,21 @@ pub fn admin_ims(
 pub fn webapi_authenticator(
     store: &Store,
     ims: &ConnectedIms,
+    extra_client_ids: &[String],
 ) -> Result<WebApiAuthenticator, DemoError> {
-    let mut config = WebApiConfig::default();
+    let extra = extra_client_ids
+        .iter()
+        .map(|id| id.trim())
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            ClientId::parse(id).map_err(|e| {
+                DemoError(format!(
+                    "--webapi-client-id / IMS_DEMO_WEBAPI_CLIENT_IDS: {e}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = WebApiConfig::default().with_allowed_client_ids(extra);
     config.store_tokens = true;
     let mut verifier_config = VerifierConfig::default();
     verifier_config.http = policy_within(config.ims_deadline);
@@ -287,6 +306,7 @@ pub fn webapi_authenticator(
     );
     let services = WebApiServices::new(
         Arc::new(verifier),
+        client.clone(),
         client.clone(),
         client.clone(),
         client,
@@ -449,7 +469,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let ims = connect_ims(common.ims_url.as_deref()).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
     configure_integration(&store, &admin, &ims, serve).await?;
-    let webapi = webapi_authenticator(&store, &ims)?;
+    let webapi = webapi_authenticator(&store, &ims, &serve.webapi_client_ids)?;
 
     let web = AdminImsWeb::new(Arc::new(admin), IMS_MOUNT)
         .with_secure_cookie(public_base.scheme() == "https")

@@ -16,6 +16,11 @@ struct App {
 }
 
 async fn start(password_only: bool) -> App {
+    start_with(password_only, Vec::new()).await
+}
+
+/// With extra client ids allowed on the REST API.
+async fn start_with(password_only: bool, webapi_client_ids: Vec<String>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let common = CommonArgs {
         database: format!("sqlite:{}", dir.path().join("demo.db").display()),
@@ -29,6 +34,7 @@ async fn start(password_only: bool) -> App {
         organization_id: None,
         two_factor: None,
         password_only,
+        webapi_client_ids,
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
@@ -54,10 +60,15 @@ impl App {
     }
 
     async fn mint(&self, email: &str) -> String {
+        self.mint_for(email, "emulator-web").await
+    }
+
+    /// A token the emulator issues to `client_id` for the user `email`.
+    async fn mint_for(&self, email: &str, client_id: &str) -> String {
         let emulator = self.demo.emulator_url.as_deref().unwrap();
         let body: Value = browser()
             .post(format!("{emulator}/__emulator/tokens"))
-            .json(&json!({"email": email, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
+            .json(&json!({"email": email, "client_id": client_id, "scope": "AdobeID,openid"}))
             .send()
             .await
             .unwrap()
@@ -255,6 +266,117 @@ async fn rest_me_answers_401_without_a_token_and_the_admin_with_one() {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The attack of issue #14: an admin's IMS token minted for another client
+/// of the same IMS (any application the admin signs into with Adobe ID)
+/// replayed against the host's REST API.
+#[tokio::test]
+async fn rest_me_refuses_tokens_issued_to_other_clients_of_the_same_ims() {
+    let app = start(false).await;
+    let member = ims_emulator::default_seed::MEMBER_EMAIL;
+    for client in ["emulator-cli", "emulator-s2s", "emulator-jwt"] {
+        let token = app.mint_for(member, client).await;
+        let answer = browser()
+            .get(app.url("/rest/V1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{client}");
+        assert_eq!(
+            answer.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#,
+            "{client}: no reason is told"
+        );
+    }
+    // The integration's own client still passes.
+    let own = app.mint(member).await;
+    let answer = browser()
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
+/// A host that wants another client's tokens says so (`--webapi-client-id`).
+#[tokio::test]
+async fn rest_me_accepts_a_client_the_host_allows() {
+    let app = start_with(false, vec![" emulator-cli ".to_owned()]).await;
+    let member = ims_emulator::default_seed::MEMBER_EMAIL;
+    let cli = app.mint_for(member, "emulator-cli").await;
+    let answer = browser()
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&cli)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let s2s = app.mint_for(member, "emulator-s2s").await;
+    let answer = browser()
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&s2s)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::UNAUTHORIZED,
+        "only the one allowed"
+    );
+}
+
+/// An admin a sign-in auto-provisioned with the role that grants nothing,
+/// and a locked admin, are refused on the REST API as at sign-in.
+#[tokio::test]
+async fn rest_me_refuses_admins_without_permissions_and_locked_admins() {
+    let app = start(false).await;
+    let users = app.demo.store.admin_users();
+    users
+        .create(
+            &NewAdminUser::new(
+                "colleague",
+                wiring::COLLEAGUE_EMAIL,
+                "Casey",
+                "Colleague",
+                Password::new("unused-password"),
+            )
+            .with_role(ims_api::ADOBE_IMS_ROLE),
+        )
+        .await
+        .unwrap();
+    let colleague = app.mint(wiring::COLLEAGUE_EMAIL).await;
+    let answer = browser()
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&colleague)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "no permissions");
+
+    let member = users
+        .find_by_email(ims_emulator::default_seed::MEMBER_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let policy = ims_api::LockoutPolicy {
+        max_failures: 1,
+        lock_duration: std::time::Duration::from_secs(3600),
+    };
+    users
+        .record_login_failure(member.id, &policy, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let token = app.mint(ims_emulator::default_seed::MEMBER_EMAIL).await;
+    let answer = browser()
+        .get(app.url("/rest/V1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "locked");
 }
 
 /// IMS answering 429 with `Retry-After: 2` to every validation, or to every

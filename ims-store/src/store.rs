@@ -350,18 +350,36 @@ fn is_race(err: &sqlx::migrate::MigrateError) -> bool {
 
 /// The embedded migrations of a backend.
 fn migrator(backend: Backend) -> Migrator {
-    let sql: &'static str = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0001_ims_store.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0001_ims_store.sql"),
-        Backend::MySql => include_str!("../migrations/mysql/0001_ims_store.sql"),
+    let (sql, webapi_trust): (&'static str, &'static str) = match backend {
+        Backend::Sqlite => (
+            include_str!("../migrations/sqlite/0001_ims_store.sql"),
+            include_str!("../migrations/sqlite/0002_webapi_trust.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../migrations/postgres/0001_ims_store.sql"),
+            include_str!("../migrations/postgres/0002_webapi_trust.sql"),
+        ),
+        Backend::MySql => (
+            include_str!("../migrations/mysql/0001_ims_store.sql"),
+            include_str!("../migrations/mysql/0002_webapi_trust.sql"),
+        ),
     };
-    let mut migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("ims store"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(sql),
-        false,
-    )]);
+    let mut migrator = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            Cow::Borrowed("ims store"),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        ),
+        Migration::new(
+            2,
+            Cow::Borrowed("webapi trust"),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(webapi_trust),
+            false,
+        ),
+    ]);
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
     migrator
 }

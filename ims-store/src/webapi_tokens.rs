@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ims_api::{
-    AccessToken, AdminUserId, Error, InvalidationReason, Page, Result, TokenHash, TokenStatus,
-    WebApiToken, WebApiTokenRepository,
+    AccessToken, AdminUserId, Error, InvalidationReason, OrgId, Page, Result, TokenHash,
+    TokenStatus, WebApiToken, WebApiTokenRepository,
 };
 use time::OffsetDateTime;
 
@@ -23,7 +23,7 @@ macro_rules! select_tokens {
         concat!(
             "SELECT admin_user_id, access_token_hash, access_token, created_at, updated_at, ",
             "last_check_time, access_token_expires_at, status, invalidated_at, ",
-            "invalidation_reason FROM admin_adobe_ims_webapi ",
+            "invalidation_reason, organization_id FROM admin_adobe_ims_webapi ",
             $rest
         )
     };
@@ -36,23 +36,38 @@ static LIST_BY_ADMIN: Sql = Sql::new(select_tokens!(
 static LIST: Sql = Sql::new(select_tokens!(
     "ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
 ));
+/// Inserts a row, or replaces a *validated* row: an invalidated row is
+/// never turned valid again (a first sight saved after an invalidation by
+/// another instance must not revive the token). MySQL has no `WHERE` on its
+/// upsert: each column keeps its value unless the row is validated, and
+/// `status`, which the other assignments read, comes last.
 static SAVE: Sql = Sql::with_mysql(
     "INSERT INTO admin_adobe_ims_webapi (admin_user_id, access_token_hash, access_token, \
      created_at, updated_at, last_check_time, access_token_expires_at, status, invalidated_at, \
-     invalidation_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     invalidation_reason, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      ON CONFLICT (access_token_hash) DO UPDATE SET admin_user_id = excluded.admin_user_id, \
      access_token = excluded.access_token, created_at = excluded.created_at, \
      updated_at = excluded.updated_at, last_check_time = excluded.last_check_time, \
      access_token_expires_at = excluded.access_token_expires_at, status = excluded.status, \
-     invalidated_at = excluded.invalidated_at, invalidation_reason = excluded.invalidation_reason",
+     invalidated_at = excluded.invalidated_at, invalidation_reason = excluded.invalidation_reason, \
+     organization_id = excluded.organization_id \
+     WHERE admin_adobe_ims_webapi.status = 'validated'",
     "INSERT INTO admin_adobe_ims_webapi (admin_user_id, access_token_hash, access_token, \
      created_at, updated_at, last_check_time, access_token_expires_at, status, invalidated_at, \
-     invalidation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-     ON DUPLICATE KEY UPDATE admin_user_id = VALUES(admin_user_id), \
-     access_token = VALUES(access_token), created_at = VALUES(created_at), \
-     updated_at = VALUES(updated_at), last_check_time = VALUES(last_check_time), \
-     access_token_expires_at = VALUES(access_token_expires_at), status = VALUES(status), \
-     invalidated_at = VALUES(invalidated_at), invalidation_reason = VALUES(invalidation_reason)",
+     invalidation_reason, organization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON DUPLICATE KEY UPDATE \
+     admin_user_id = IF(status = 'validated', VALUES(admin_user_id), admin_user_id), \
+     access_token = IF(status = 'validated', VALUES(access_token), access_token), \
+     created_at = IF(status = 'validated', VALUES(created_at), created_at), \
+     updated_at = IF(status = 'validated', VALUES(updated_at), updated_at), \
+     last_check_time = IF(status = 'validated', VALUES(last_check_time), last_check_time), \
+     access_token_expires_at = IF(status = 'validated', VALUES(access_token_expires_at), \
+     access_token_expires_at), \
+     invalidated_at = IF(status = 'validated', VALUES(invalidated_at), invalidated_at), \
+     invalidation_reason = IF(status = 'validated', VALUES(invalidation_reason), \
+     invalidation_reason), \
+     organization_id = IF(status = 'validated', VALUES(organization_id), organization_id), \
+     status = IF(status = 'validated', VALUES(status), status)",
 );
 static RECORD_CHECK: Sql = Sql::new(
     "UPDATE admin_adobe_ims_webapi SET last_check_time = $1, updated_at = $2, \
@@ -68,6 +83,20 @@ static INVALIDATE_ALL_FOR_ADMIN: Sql = Sql::new(
      invalidation_reason = $2, updated_at = $3 \
      WHERE admin_user_id = $4 AND status = 'validated'",
 );
+/// Records an admin's revocation time, keeping the latest (instances
+/// revoking at once may disagree by a little); nothing for an unknown admin.
+static RECORD_REVOCATION: Sql = Sql::with_mysql(
+    "INSERT INTO admin_adobe_ims_webapi_revocation (admin_user_id, revoked_at) \
+     SELECT id, CAST($1 AS BIGINT) FROM admin_user WHERE id = $2 \
+     ON CONFLICT (admin_user_id) DO UPDATE SET revoked_at = CASE \
+     WHEN admin_adobe_ims_webapi_revocation.revoked_at > excluded.revoked_at \
+     THEN admin_adobe_ims_webapi_revocation.revoked_at ELSE excluded.revoked_at END",
+    "INSERT INTO admin_adobe_ims_webapi_revocation (admin_user_id, revoked_at) \
+     SELECT id, ? FROM admin_user WHERE id = ? \
+     ON DUPLICATE KEY UPDATE revoked_at = GREATEST(revoked_at, VALUES(revoked_at))",
+);
+static LAST_REVOCATION: Sql =
+    Sql::new("SELECT revoked_at FROM admin_adobe_ims_webapi_revocation WHERE admin_user_id = $1");
 static PURGE_EXPIRED: Sql =
     Sql::new("DELETE FROM admin_adobe_ims_webapi WHERE access_token_expires_at < $1");
 
@@ -130,6 +159,14 @@ impl SqlWebApiTokenRepository {
         token.created_at = row.time(3)?;
         token.updated_at = row.time(4)?;
         token.status = status;
+        token.organization = row
+            .opt_text(10)?
+            .map(|org| OrgId::parse(&org))
+            .transpose()
+            .map_err(|err| Error::Storage {
+                message: "a stored Web API token's organization_id is malformed".to_owned(),
+                source: Some(Box::new(err)),
+            })?;
         Ok(token)
     }
 
@@ -182,6 +219,12 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
                     Value::text(status),
                     Value::opt_time(invalidated_at),
                     Value::OptText(reason),
+                    Value::OptText(
+                        token
+                            .organization
+                            .as_ref()
+                            .map(|org| org.as_str().to_owned()),
+                    ),
                 ],
             )
             .await?;
@@ -239,6 +282,16 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
         reason: &InvalidationReason,
         at: OffsetDateTime,
     ) -> Result<u64> {
+        // The revocation time first: a first sight in flight, which has no
+        // row yet for the update below, finds it once it has saved its row.
+        self.inner
+            .pool
+            .execute(
+                "record an admin's Web API token revocation",
+                &RECORD_REVOCATION,
+                &[Value::time(at), Value::Int(admin.0)],
+            )
+            .await?;
         self.inner
             .pool
             .execute(
@@ -252,6 +305,19 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
                 ],
             )
             .await
+    }
+
+    async fn last_revocation(&self, admin: AdminUserId) -> Result<Option<OffsetDateTime>> {
+        self.inner
+            .pool
+            .fetch_optional(
+                "read an admin's Web API token revocation",
+                &LAST_REVOCATION,
+                &[Value::Int(admin.0)],
+            )
+            .await?
+            .map(|row| row.time(0))
+            .transpose()
     }
 
     async fn list_by_admin(&self, admin: AdminUserId) -> Result<Vec<WebApiToken>> {
@@ -309,6 +375,8 @@ mod tests {
             &RECORD_CHECK,
             &INVALIDATE,
             &INVALIDATE_ALL_FOR_ADMIN,
+            &RECORD_REVOCATION,
+            &LAST_REVOCATION,
             &PURGE_EXPIRED,
         ]);
     }

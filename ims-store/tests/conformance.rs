@@ -412,6 +412,95 @@ mod cases {
         assert!(tokens.find_by_hash(&hash(1)).await.unwrap().is_none());
     }
 
+    pub(crate) async fn webapi_tokens_save_never_revives_an_invalidated_row(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        let org = OrgId::parse("0123456789ABCDEF01234567@AdobeOrg").unwrap();
+        let first = WebApiToken::validated(jane.id, hash(1), T0 + secs(3600), T0)
+            .with_organization(org.clone());
+        tokens.save(&first).await.unwrap();
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(found.organization, Some(org.clone()), "kept with the row");
+        assert!(
+            tokens
+                .invalidate(&hash(1), &InvalidationReason::Revoked, T0 + secs(1))
+                .await
+                .unwrap()
+        );
+        // A first sight that was validated before the invalidation and
+        // saves after it.
+        let late = WebApiToken::validated(jane.id, hash(1), T0 + secs(7200), T0 + secs(2));
+        tokens.save(&late).await.unwrap();
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(
+            found.status,
+            TokenStatus::Invalidated {
+                at: T0 + secs(1),
+                reason: InvalidationReason::Revoked
+            }
+        );
+        assert_eq!(found.access_token_expires_at, T0 + secs(3600), "unchanged");
+        assert_eq!(found.last_check_time, T0, "unchanged");
+        assert_eq!(found.organization, Some(org), "unchanged");
+        // A row without an organization (saved by an older build) reads as
+        // such.
+        tokens
+            .save(&WebApiToken::validated(jane.id, hash(2), T0 + secs(60), T0))
+            .await
+            .unwrap();
+        let found = tokens.find_by_hash(&hash(2)).await.unwrap().unwrap();
+        assert_eq!(found.organization, None);
+    }
+
+    pub(crate) async fn webapi_tokens_revocation_time_is_kept(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        let bob = admin(&store, "bob").await;
+        assert_eq!(tokens.last_revocation(jane.id).await.unwrap(), None);
+        // Recorded even when the admin has no row yet (a first sight may be
+        // in flight).
+        assert_eq!(
+            tokens
+                .invalidate_all_for_admin(jane.id, &InvalidationReason::Revoked, T0 + secs(10))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            tokens.last_revocation(jane.id).await.unwrap(),
+            Some(T0 + secs(10))
+        );
+        assert_eq!(tokens.last_revocation(bob.id).await.unwrap(), None);
+        // The latest stands, whatever the order instances write in.
+        tokens
+            .invalidate_all_for_admin(jane.id, &InvalidationReason::Revoked, T0 + secs(30))
+            .await
+            .unwrap();
+        tokens
+            .invalidate_all_for_admin(jane.id, &InvalidationReason::Revoked, T0 + secs(20))
+            .await
+            .unwrap();
+        assert_eq!(
+            tokens.last_revocation(jane.id).await.unwrap(),
+            Some(T0 + secs(30))
+        );
+        // An unknown admin is no error, and leaves nothing behind.
+        let ghost = AdminUserId(i64::MAX);
+        assert_eq!(
+            tokens
+                .invalidate_all_for_admin(ghost, &InvalidationReason::Revoked, T0)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(tokens.last_revocation(ghost).await.unwrap(), None);
+        // Deleting the admin takes the record along.
+        assert!(store.admin_users().delete(jane.id).await.unwrap());
+        assert_eq!(tokens.last_revocation(jane.id).await.unwrap(), None);
+    }
+
     pub(crate) async fn webapi_tokens_list_newest_first(db: &TestDb) {
         let store = db.store().await;
         let tokens = store.webapi_tokens();
@@ -1003,6 +1092,8 @@ macro_rules! conformance_suite {
             webapi_tokens_save_find_replace,
             webapi_tokens_record_check,
             webapi_tokens_invalidate,
+            webapi_tokens_save_never_revives_an_invalidated_row,
+            webapi_tokens_revocation_time_is_kept,
             webapi_tokens_list_newest_first,
             webapi_tokens_purge_expired,
             webapi_access_token_encrypted_at_rest,

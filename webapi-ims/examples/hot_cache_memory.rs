@@ -25,9 +25,10 @@ use async_trait::async_trait;
 use ims_api::{
     AccessToken, AdminUser, AdminUserDirectory, AdminUserId, AnyToken, ClientCredentials, ClientId,
     ClientSecret, ImsSettings, ImsSettingsStore, InvalidateRequest, InvalidationReason,
-    LockoutPolicy, LoginFailures, NewAdminUser, OrgId, Page, Profile, ProfileReader, Result,
-    SystemClock, TokenClaims, TokenHash, TokenRevoker, TokenValidator, TokenValidity,
-    TokenVerifier, UserInfo, VerifiedToken, WebApiToken, WebApiTokenRepository, to_unix_millis,
+    LockoutPolicy, LoginFailures, NewAdminUser, OrgId, Organization, OrganizationReader, Page,
+    Profile, ProfileReader, Result, SystemClock, TokenClaims, TokenHash, TokenRevoker,
+    TokenValidator, TokenValidity, TokenVerifier, UserInfo, VerifiedToken, WebApiToken,
+    WebApiTokenRepository, to_unix_millis,
 };
 use time::OffsetDateTime;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
@@ -71,6 +72,17 @@ impl ProfileReader for AcceptAll {
         Err(ims_api::Error::Misconfigured(
             "the authenticator reads the profile, not userinfo".into(),
         ))
+    }
+}
+
+#[async_trait]
+impl OrganizationReader for AcceptAll {
+    async fn organizations(&self, _token: &AccessToken) -> Result<Vec<Organization>> {
+        Ok(Vec::new())
+    }
+
+    async fn is_member(&self, _token: &AccessToken, _org: &OrgId) -> Result<bool> {
+        Ok(true)
     }
 }
 
@@ -128,20 +140,28 @@ impl AdminUserDirectory for OneAdmin {
     }
 }
 
-/// A record that keeps nothing: every token is new, saves are counted.
+/// A record that keeps nothing but the last row saved (the authenticator
+/// reads its first sight's row back): every token is new, saves are
+/// counted.
 #[derive(Default)]
 struct NoRecord {
     saves: AtomicU64,
+    last: std::sync::Mutex<Option<WebApiToken>>,
 }
 
 #[async_trait]
 impl WebApiTokenRepository for NoRecord {
-    async fn find_by_hash(&self, _hash: &TokenHash) -> Result<Option<WebApiToken>> {
-        Ok(None)
+    async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<WebApiToken>> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(last
+            .as_ref()
+            .filter(|row| row.access_token_hash == *hash)
+            .cloned())
     }
 
-    async fn save(&self, _token: &WebApiToken) -> Result<()> {
+    async fn save(&self, token: &WebApiToken) -> Result<()> {
         self.saves.fetch_add(1, Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         Ok(())
     }
 
@@ -170,6 +190,10 @@ impl WebApiTokenRepository for NoRecord {
         _at: OffsetDateTime,
     ) -> Result<u64> {
         Ok(0)
+    }
+
+    async fn last_revocation(&self, _admin: AdminUserId) -> Result<Option<OffsetDateTime>> {
+        Ok(None)
     }
 
     async fn list_by_admin(&self, _admin: AdminUserId) -> Result<Vec<WebApiToken>> {
@@ -237,8 +261,13 @@ async fn main() -> std::result::Result<(), BoxError> {
         ims.clone(),
         ims.clone(),
         ims.clone(),
+        ims.clone(),
         ims,
-        Arc::new(OneAdmin(AdminUser::new(AdminUserId(1), "jane", EMAIL))),
+        Arc::new(OneAdmin({
+            let mut jane = AdminUser::new(AdminUserId(1), "jane", EMAIL);
+            jane.role = Some("Administrators".into());
+            jane
+        })),
         record.clone(),
         Arc::new(Enabled(ImsSettings::enabled(
             ClientId::parse("host_client")?,

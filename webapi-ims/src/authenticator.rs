@@ -6,9 +6,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use ims_api::{
-    AccessToken, AdminUserDirectory, AdminUserId, ClientId, Clock, Error, ImsSettings,
-    ImsSettingsStore, InvalidationReason, ProfileReader, TokenHash, TokenRejection, TokenRevoker,
-    TokenStatus, TokenValidator, TokenValidity, TokenVerifier, WebApiToken, WebApiTokenRepository,
+    AccessToken, AdminUser, AdminUserDirectory, AdminUserId, ClientId, Clock, Error, ImsSettings,
+    ImsSettingsStore, InvalidationReason, OrgId, OrganizationReader, ProfileReader, TokenHash,
+    TokenRejection, TokenRevoker, TokenStatus, TokenValidator, TokenValidity, TokenVerifier,
+    WebApiToken, WebApiTokenRepository,
 };
 use time::OffsetDateTime;
 
@@ -29,6 +30,9 @@ pub struct WebApiServices {
     pub validator: Arc<dyn TokenValidator>,
     /// The token's profile (its e-mail finds the admin).
     pub profiles: Arc<dyn ProfileReader>,
+    /// Whether the token's user belongs to the configured organization
+    /// (first sight), as admin sign-in requires.
+    pub organizations: Arc<dyn OrganizationReader>,
     /// Logs tokens out at IMS when an admin's tokens are revoked.
     pub revoker: Arc<dyn TokenRevoker>,
     /// The host's admin users.
@@ -48,6 +52,7 @@ impl WebApiServices {
         verifier: Arc<dyn TokenVerifier>,
         validator: Arc<dyn TokenValidator>,
         profiles: Arc<dyn ProfileReader>,
+        organizations: Arc<dyn OrganizationReader>,
         revoker: Arc<dyn TokenRevoker>,
         admins: Arc<dyn AdminUserDirectory>,
         tokens: Arc<dyn WebApiTokenRepository>,
@@ -58,6 +63,7 @@ impl WebApiServices {
             verifier,
             validator,
             profiles,
+            organizations,
             revoker,
             admins,
             tokens,
@@ -101,7 +107,7 @@ pub struct WebApiAuthenticator {
     fingerprints: Fingerprinter,
     memory: Memory,
     /// The settings and the instant until which they are used unread.
-    settings: RwLock<Option<(OffsetDateTime, Arc<ImsSettings>)>>,
+    settings: RwLock<Option<(OffsetDateTime, Current)>>,
     first_sight: Flights<Key, Shared>,
     recheck: Flights<Key, Shared>,
 }
@@ -251,7 +257,7 @@ impl WebApiAuthenticator {
         key: Key,
         token: &AccessToken,
         stale: Option<HotEntry>,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Result<Authenticated, AuthError> {
         if let Some(reason) = self.memory.refusal(&key, self.services.clock.now()) {
             return Err(AuthError::InvalidToken(reason));
@@ -277,7 +283,7 @@ impl WebApiAuthenticator {
         key: Key,
         raw: &[u8],
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Result<Authenticated, AuthError> {
         let now = self.services.clock.now();
         if entry.expires_at <= now {
@@ -321,12 +327,20 @@ impl WebApiAuthenticator {
         }
     }
 
-    /// A token not in the hot cache: local verification, then its record,
-    /// or its first sight.
-    async fn load(&self, key: Key, token: &AccessToken, settings: &ImsSettings) -> Shared {
+    /// A token not in the hot cache: local verification and the client
+    /// allow-list, then its record, or its first sight.
+    async fn load(&self, key: Key, token: &AccessToken, settings: &Current) -> Shared {
+        let trust = Trust::of(settings)?;
         let verified = match self.ims(self.services.verifier.verify(token)).await {
             Ok(verified) => verified,
             Err(err) => return Err(self.refuse_error(key, err).await),
+        };
+        // Before the record and before any IMS call: a record saved for a
+        // token of another client (by an older build, or an instance
+        // configured otherwise) is not trusted either.
+        let client = match self.allowed_client(verified.claims.client_id.as_deref(), &trust) {
+            Ok(client) => client,
+            Err(rejection) => return Err(self.refuse(key, rejection).await),
         };
         let digest = digest_of(token);
         let row = self
@@ -336,39 +350,55 @@ impl WebApiAuthenticator {
             .await
             .map_err(internal("reading the Web API token record"))?;
         let claims_expiry = verified.expires_at();
+        let seen = Seen {
+            digest,
+            client,
+            claims_expiry,
+            issued_at: verified.claims.created_at,
+        };
         match row {
-            Some(row) => {
-                if let TokenStatus::Invalidated { reason, .. } = &row.status {
-                    let rejection = TokenRejection::Invalidated(reason.to_string());
-                    return Err(self.refuse(key, rejection).await);
+            Some(row) if row.is_invalidated() => Err(self.refuse(key, invalidated(&row)).await),
+            Some(row) if row.organization.as_ref() == Some(&trust.org) => {
+                let now = self.services.clock.now();
+                if self.usable_admin(row.admin_user_id, now).await?.is_none() {
+                    return Err(self.refuse(key, TokenRejection::UnknownUser).await);
                 }
-                Ok(self.memory.accept(
+                let entry = self.memory.accept(
                     key,
                     row.admin_user_id.0,
                     claims_expiry.min(row.access_token_expires_at),
                     row.last_check_time,
                     digest,
-                    self.services.clock.now(),
-                ))
+                    now,
+                );
+                self.memory.keep_if_current(&key, trust.generation);
+                Ok(entry)
             }
-            None => {
-                let client_id = token_client(verified.claims.client_id.as_deref(), settings)?;
-                self.first_sight_of(key, digest, token, &client_id, claims_expiry)
-                    .await
+            Some(_) => {
+                // Checked for another organization, or saved before the
+                // organization was kept: checked again, as on first sight.
+                tracing::info!(
+                    "Web API token record not checked for the configured organization: \
+                     validating it again"
+                );
+                self.first_sight_of(key, token, &trust, seen).await
             }
+            None => self.first_sight_of(key, token, &trust, seen).await,
         }
     }
 
     /// A known token whose entry is stale: its record is read again, so an
-    /// invalidation (or a newer check) by another instance is seen. No
-    /// local verification: the token was verified when first seen.
+    /// invalidation (or a newer check) by another instance is seen, and its
+    /// admin, so that a lock, a deactivation or a lost role ends its access.
+    /// No local verification: the token was verified when first seen.
     async fn reread(
         &self,
         key: Key,
         token: &AccessToken,
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Shared {
+        let trust = Trust::of(settings)?;
         let row = self
             .services
             .tokens
@@ -380,37 +410,58 @@ impl WebApiAuthenticator {
             self.memory.forget(&key);
             return self.load(key, token, settings).await;
         };
-        if let TokenStatus::Invalidated { reason, .. } = &row.status {
+        if row.is_invalidated() {
             self.memory.forget(&key);
-            let rejection = TokenRejection::Invalidated(reason.to_string());
-            return Err(self.refuse(key, rejection).await);
+            return Err(self.refuse(key, invalidated(&row)).await);
         }
-        Ok(self.memory.accept(
+        if row.organization.as_ref() != Some(&trust.org) {
+            self.memory.forget(&key);
+            return self.load(key, token, settings).await;
+        }
+        let now = self.services.clock.now();
+        if self.usable_admin(row.admin_user_id, now).await?.is_none() {
+            self.memory.forget(&key);
+            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+        }
+        let entry = self.memory.accept(
             key,
             row.admin_user_id.0,
             entry.expires_at.min(row.access_token_expires_at),
             entry.last_check.max(row.last_check_time),
             entry.digest,
-            self.services.clock.now(),
-        ))
+            now,
+        );
+        self.memory.keep_if_current(&key, trust.generation);
+        Ok(entry)
     }
 
-    /// A new token: IMS validates it, its profile names the admin, a row is
-    /// saved.
+    /// A new token: IMS validates it for `client` (the integration's, or
+    /// the allowed client the token was issued to), its
+    /// profile names the admin, who must be usable and a member of the
+    /// configured organization; a row is saved, and kept only if no
+    /// revocation of the admin's tokens happened meanwhile.
     async fn first_sight_of(
         &self,
         key: Key,
-        digest: Digest,
         token: &AccessToken,
-        client_id: &ClientId,
-        claims_expiry: OffsetDateTime,
+        trust: &Trust,
+        seen: Seen,
     ) -> Shared {
+        let Seen {
+            digest,
+            client,
+            claims_expiry,
+            issued_at,
+        } = seen;
+        let client = &client;
+        let started = self.services.clock.now();
         let expires_at = match self
-            .ims(self.services.validator.validate(token, client_id))
+            .ims(self.services.validator.validate(token, client))
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => expires_at.min(claims_expiry),
             Ok(TokenValidity::Invalid { reason }) => {
+                tracing::info!("Web API token refused: IMS said {reason}");
                 return Err(self
                     .refuse(key, TokenRejection::RejectedByIms(reason))
                     .await);
@@ -419,7 +470,7 @@ impl WebApiAuthenticator {
             Err(err) => return Err(self.refuse_error(key, err).await),
         };
         let profile = match self
-            .ims(self.services.profiles.profile(token, client_id))
+            .ims(self.services.profiles.profile(token, client))
             .await
         {
             Ok(profile) => profile,
@@ -435,13 +486,32 @@ impl WebApiAuthenticator {
             .find_by_email(email.trim())
             .await
             .map_err(internal("looking up the admin user"))?;
-        let Some(admin) = admin.filter(|admin| admin.is_active) else {
-            tracing::info!("Web API token refused: no active admin user has its e-mail");
+        let Some(admin) = admin else {
+            tracing::info!("Web API token refused: no admin user has its e-mail");
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
         };
+        if let Err(why) = usable(&admin, self.services.clock.now()) {
+            tracing::info!(admin_user_id = admin.id.0, "Web API token refused: {why}");
+            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+        }
+        match self
+            .ims(self.services.organizations.is_member(token, &trust.org))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(
+                    admin_user_id = admin.id.0,
+                    "Web API token refused: its user is not a member of the configured organization"
+                );
+                return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            }
+            Err(err) => return Err(self.refuse_error(key, err).await),
+        }
         let now = self.services.clock.now();
-        let mut row =
-            WebApiToken::validated(admin.id, TokenHash::from_digest(digest), expires_at, now);
+        let hash = TokenHash::from_digest(digest);
+        let mut row = WebApiToken::validated(admin.id, hash.clone(), expires_at, now)
+            .with_organization(trust.org.clone());
         if self.config.store_tokens {
             row = row.with_access_token(token.clone());
         }
@@ -450,13 +520,112 @@ impl WebApiAuthenticator {
             .save(&row)
             .await
             .map_err(internal("saving the Web API token record"))?;
+        // The save never revives an invalidated row: read back what stands.
+        let saved = self
+            .services
+            .tokens
+            .find_by_hash(&hash)
+            .await
+            .map_err(internal("reading the Web API token record"))?;
+        match saved {
+            Some(saved) if saved.is_invalidated() => {
+                tracing::info!(
+                    admin_user_id = admin.id.0,
+                    "Web API token refused: its record was invalidated during its first sight"
+                );
+                return Err(self.refuse(key, invalidated(&saved)).await);
+            }
+            Some(saved) if saved.admin_user_id == admin.id => {}
+            _ => {
+                tracing::error!("a saved Web API token record did not read back");
+                return Err(AuthError::Internal("storage".into()));
+            }
+        }
+        // In memory before the revocation is read: a revocation on this
+        // instance that this read misses forgets the entry after it.
+        let entry = self
+            .memory
+            .accept(key, admin.id.0, expires_at, now, digest, now);
+        self.memory.keep_if_current(&key, trust.generation);
+        let revoked = self
+            .services
+            .tokens
+            .last_revocation(admin.id)
+            .await
+            .map_err(|err| {
+                self.memory.forget(&key);
+                internal("reading the admin's last revocation")(err)
+            })?;
+        if let Some(revoked_at) = revoked
+            && (revoked_at >= started || revoked_at >= issued_at)
+        {
+            // Revoked while IMS was being asked (the row did not exist for
+            // the revocation to invalidate), or issued before a revocation
+            // and never seen until now.
+            self.memory.forget(&key);
+            if let Err(err) = self
+                .services
+                .tokens
+                .invalidate(&hash, &InvalidationReason::Revoked, now)
+                .await
+            {
+                tracing::warn!("could not record a Web API token invalidation: {err}");
+            }
+            tracing::info!(
+                admin_user_id = admin.id.0,
+                "Web API token refused: its admin's tokens were revoked after it was issued"
+            );
+            return Err(self
+                .refuse(
+                    key,
+                    TokenRejection::Invalidated(InvalidationReason::Revoked.to_string()),
+                )
+                .await);
+        }
         tracing::info!(
             admin_user_id = admin.id.0,
             "Web API token accepted on first sight"
         );
-        Ok(self
-            .memory
-            .accept(key, admin.id.0, expires_at, now, digest, now))
+        Ok(entry)
+    }
+
+    /// The admin with this id if they may use the Web API at `now`:
+    /// active, not locked, with a role that grants something.
+    async fn usable_admin(
+        &self,
+        id: AdminUserId,
+        now: OffsetDateTime,
+    ) -> Result<Option<AdminUser>, AuthError> {
+        let admin = self
+            .services
+            .admins
+            .find_by_id(id)
+            .await
+            .map_err(internal("looking up the admin user"))?;
+        let Some(admin) = admin else {
+            tracing::info!(
+                admin_user_id = id.0,
+                "Web API token refused: admin user gone"
+            );
+            return Ok(None);
+        };
+        match usable(&admin, now) {
+            Ok(()) => Ok(Some(admin)),
+            Err(why) => {
+                tracing::info!(admin_user_id = id.0, "Web API token refused: {why}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The configured client a token's `client_id` claim names: the
+    /// integration's, or one on the host's allow-list.
+    fn allowed_client(
+        &self,
+        claim: Option<&str>,
+        trust: &Trust,
+    ) -> Result<ClientId, TokenRejection> {
+        client_allowed(claim, &trust.client, &self.config.allowed_client_ids).cloned()
     }
 
     /// A known token whose last check is old: IMS is asked again.
@@ -465,22 +634,30 @@ impl WebApiAuthenticator {
         key: Key,
         token: &AccessToken,
         entry: HotEntry,
-        settings: &ImsSettings,
+        settings: &Current,
     ) -> Shared {
         let hash = TokenHash::from_digest(entry.digest);
-        let client_id = match settings.client_id.clone() {
-            Some(client_id) => client_id,
-            None => {
-                let verified = self
-                    .ims(self.services.verifier.verify(token))
-                    .await
-                    .map_err(|err| self.map_error(err))?;
-                token_client(verified.claims.client_id.as_deref(), settings)?
+        let trust = Trust::of(settings)?;
+        let client = if self.config.allowed_client_ids.is_empty() {
+            // Only the integration's tokens were let in.
+            trust.client.clone()
+        } else {
+            // The token's own client, once more checked against the list.
+            let verified = self
+                .ims(self.services.verifier.verify(token))
+                .await
+                .map_err(|err| self.map_error(err))?;
+            match self.allowed_client(verified.claims.client_id.as_deref(), &trust) {
+                Ok(client) => client,
+                Err(rejection) => {
+                    self.memory.forget(&key);
+                    return Err(self.refuse(key, rejection).await);
+                }
             }
         };
         let now = self.services.clock.now();
         match self
-            .ims(self.services.validator.validate(token, &client_id))
+            .ims(self.services.validator.validate(token, &client))
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => {
@@ -488,9 +665,11 @@ impl WebApiAuthenticator {
                 if let Err(err) = self.services.tokens.record_check(&hash, now, expires).await {
                     tracing::warn!("could not record a Web API token check: {err}");
                 }
-                Ok(self
+                let entry = self
                     .memory
-                    .accept(key, entry.admin, expires, now, entry.digest, now))
+                    .accept(key, entry.admin, expires, now, entry.digest, now);
+                self.memory.keep_if_current(&key, trust.generation);
+                Ok(entry)
             }
             Ok(TokenValidity::Invalid { reason }) => {
                 self.memory.forget(&key);
@@ -534,7 +713,8 @@ impl WebApiAuthenticator {
     async fn refuse(&self, key: Key, rejection: TokenRejection) -> AuthError {
         self.memory
             .refuse(key, rejection.clone(), self.services.clock.now());
-        tracing::debug!("Web API token refused: {rejection}");
+        // The reason goes to the log only: every refusal is answered alike.
+        tracing::info!("Web API token refused: {rejection}");
         AuthError::InvalidToken(rejection)
     }
 
@@ -567,10 +747,16 @@ impl WebApiAuthenticator {
 
     /// The integration's settings, cached for `settings_ttl`. The lock is
     /// never held across the load: concurrent loads at expiry are harmless.
-    async fn settings(&self, now: OffsetDateTime) -> Result<Arc<ImsSettings>, AuthError> {
-        if let Some(settings) = self.cached_settings(now) {
-            return Ok(settings);
+    async fn settings(&self, now: OffsetDateTime) -> Result<Current, AuthError> {
+        if let Some(current) = self.cached_settings(now) {
+            return Ok(current);
         }
+        let previous = self
+            .settings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(_, current)| current.settings.clone());
         let settings = Arc::new(
             self.services
                 .settings
@@ -578,6 +764,20 @@ impl WebApiAuthenticator {
                 .await
                 .map_err(internal("loading the IMS settings"))?,
         );
+        if let Some(previous) = previous
+            && (previous.client_id != settings.client_id || previous.org_id != settings.org_id)
+        {
+            // What was accepted (or refused) for the old client or
+            // organization does not hold for the new ones; decisions in
+            // flight under the old ones are not kept either (see
+            // `Memory::keep_if_current`).
+            self.memory.clear();
+            tracing::info!("IMS client or organization changed: Web API token caches cleared");
+        }
+        let current = Current {
+            settings,
+            generation: self.memory.generation(),
+        };
         *self
             .settings
             .write()
@@ -588,19 +788,19 @@ impl WebApiAuthenticator {
                     .try_into()
                     .unwrap_or(time::Duration::MAX),
             ),
-            settings.clone(),
+            current.clone(),
         ));
-        Ok(settings)
+        Ok(current)
     }
 
     /// The settings in memory, unless `settings_ttl` old at `now`.
-    fn cached_settings(&self, now: OffsetDateTime) -> Option<Arc<ImsSettings>> {
+    fn cached_settings(&self, now: OffsetDateTime) -> Option<Current> {
         self.settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .filter(|(until, _)| now < *until)
-            .map(|(_, settings)| settings.clone())
+            .map(|(_, current)| current.clone())
     }
 
     /// Whether the cached settings enable the integration, if they are
@@ -612,16 +812,20 @@ impl WebApiAuthenticator {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .filter(|(until, _)| now < *until)
-            .map(|(_, settings)| settings.enabled)
+            .map(|(_, current)| current.settings.enabled)
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to
     /// the next request.
     pub async fn reload_settings(&self) {
-        *self
+        let mut settings = self
             .settings
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+            .unwrap_or_else(PoisonError::into_inner);
+        // Kept, but stale: the next load compares the new settings with it.
+        *settings = settings
+            .take()
+            .map(|(_, current)| (OffsetDateTime::UNIX_EPOCH, current));
     }
 
     /// Revokes every token of an admin: logs out at IMS those whose token is
@@ -675,21 +879,218 @@ impl WebApiAuthenticator {
     }
 }
 
-/// The client id to validate a token for: its own `client_id` claim, else
-/// the integration's.
-fn token_client(claim: Option<&str>, settings: &ImsSettings) -> Result<ClientId, AuthError> {
-    if let Some(client_id) = claim.and_then(|c| ClientId::parse(c).ok()) {
-        return Ok(client_id);
+/// The settings in force, and the generation of the caches they were read
+/// in: an entry decided under them is kept only while that generation lasts
+/// (a change of client or organization starts a new one).
+#[derive(Clone)]
+struct Current {
+    settings: Arc<ImsSettings>,
+    generation: u64,
+}
+
+impl std::ops::Deref for Current {
+    type Target = ImsSettings;
+
+    fn deref(&self) -> &ImsSettings {
+        &self.settings
     }
-    settings.client_id.clone().ok_or_else(|| {
-        tracing::error!("the IMS integration is enabled without a client id");
-        AuthError::Internal("misconfigured".into())
-    })
+}
+
+/// What the settings say a token must match: the integration's client (IMS
+/// validates every token for it) and organization (its admin must belong
+/// to it). An enabled integration without either is misconfigured: no token
+/// is accepted.
+struct Trust {
+    client: ClientId,
+    org: OrgId,
+    /// The caches' generation the settings were read in.
+    generation: u64,
+}
+
+impl Trust {
+    fn of(current: &Current) -> Result<Trust, AuthError> {
+        let settings = &current.settings;
+        match (&settings.client_id, &settings.org_id) {
+            (Some(client), Some(org)) => Ok(Trust {
+                client: client.clone(),
+                org: org.clone(),
+                generation: current.generation,
+            }),
+            (None, _) => {
+                tracing::error!("the IMS integration is enabled without a client id");
+                Err(AuthError::Internal("misconfigured".into()))
+            }
+            (_, None) => {
+                tracing::error!("the IMS integration is enabled without an organization id");
+                Err(AuthError::Internal("misconfigured".into()))
+            }
+        }
+    }
+}
+
+/// The client a `client_id` claim names if it is `integration` or one of
+/// `extra`, compared exactly: no case folding, no trimming; a missing claim
+/// is refused.
+fn client_allowed<'a>(
+    claim: Option<&str>,
+    integration: &'a ClientId,
+    extra: &'a [ClientId],
+) -> Result<&'a ClientId, TokenRejection> {
+    let Some(claim) = claim else {
+        return Err(TokenRejection::ClientNotAllowed("(none)".into()));
+    };
+    std::iter::once(integration)
+        .chain(extra)
+        .find(|client| client.as_str() == claim)
+        .ok_or_else(|| TokenRejection::ClientNotAllowed(printable(claim)))
+}
+
+/// What local verification learnt of a new token.
+struct Seen {
+    /// Its SHA-256.
+    digest: Digest,
+    /// The configured client its `client_id` claim names.
+    client: ClientId,
+    /// Its expiry by its claims.
+    claims_expiry: OffsetDateTime,
+    /// Its `created_at`.
+    issued_at: OffsetDateTime,
+}
+
+/// Why an admin may not use the Web API at `now`, if they may not.
+fn usable(admin: &AdminUser, now: OffsetDateTime) -> Result<(), &'static str> {
+    if !admin.is_active {
+        Err("the admin user is inactive")
+    } else if admin.is_locked(now) {
+        Err("the admin user is locked")
+    } else if !admin.has_permissions() {
+        Err("the admin user has no role that grants permissions")
+    } else {
+        Ok(())
+    }
+}
+
+/// The refusal of an invalidated record.
+fn invalidated(row: &WebApiToken) -> TokenRejection {
+    match &row.status {
+        TokenStatus::Invalidated { reason, .. } => TokenRejection::Invalidated(reason.to_string()),
+        _ => TokenRejection::Invalidated("invalidated".into()),
+    }
+}
+
+/// A claim's value fit for a log line: printable ASCII, at most 64
+/// characters.
+fn printable(value: &str) -> String {
+    value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
 }
 
 fn internal(doing: &'static str) -> impl Fn(Error) -> AuthError {
     move |err| {
         tracing::error!("Web API authentication failed {doing}: {err}");
         AuthError::Internal(err.code().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn id(value: &str) -> ClientId {
+        ClientId::parse(value).unwrap()
+    }
+
+    proptest! {
+        /// A claim passes only when it is byte for byte the integration's
+        /// client id or one of the extra ones.
+        #[test]
+        fn only_exact_client_ids_pass(
+            claim in proptest::option::of(".{0,40}"),
+            integration in "[A-Za-z0-9_.-]{1,20}",
+            extra in proptest::collection::vec("[A-Za-z0-9_.-]{1,20}", 0..3),
+        ) {
+            let extra_ids: Vec<ClientId> = extra.iter().map(|e| id(e)).collect();
+            let integration_id = id(&integration);
+            let verdict = client_allowed(claim.as_deref(), &integration_id, &extra_ids);
+            let expected = claim
+                .as_deref()
+                .is_some_and(|c| c == integration || extra.iter().any(|e| e == c));
+            prop_assert_eq!(verdict.is_ok(), expected);
+            if let Ok(named) = verdict {
+                prop_assert_eq!(Some(named.as_str()), claim.as_deref());
+            }
+        }
+
+        /// Case and whitespace variants of an allowed client id are refused.
+        #[test]
+        fn variants_of_the_client_id_are_refused(
+            integration in "[a-z][a-z0-9_.-]{0,20}",
+            pad in "[ \t\r\n\u{0}\u{a0}]{1,3}",
+            at_end in any::<bool>(),
+        ) {
+            let client = id(&integration);
+            let padded = if at_end {
+                format!("{integration}{pad}")
+            } else {
+                format!("{pad}{integration}")
+            };
+            prop_assert!(client_allowed(Some(&padded), &client, &[]).is_err());
+            let upper = integration.to_uppercase();
+            prop_assert_eq!(client_allowed(Some(&upper), &client, &[]).is_ok(), upper == integration);
+            // The refusal's text is safe to log.
+            if let Err(TokenRejection::ClientNotAllowed(shown)) =
+                client_allowed(Some(&padded), &client, &[])
+            {
+                prop_assert!(shown.chars().all(|c| c.is_ascii_graphic()));
+            }
+        }
+    }
+
+    #[test]
+    fn an_enabled_integration_needs_a_client_and_an_organization() {
+        let full = ImsSettings::enabled(
+            id("host"),
+            ims_api::ClientSecret::new("s"),
+            OrgId::parse("0123456789ABCDEF01234567").unwrap(),
+        );
+        let current = |settings: &ImsSettings| Current {
+            settings: Arc::new(settings.clone()),
+            generation: 0,
+        };
+        assert!(Trust::of(&current(&full)).is_ok());
+        let mut no_org = full.clone();
+        no_org.org_id = None;
+        assert!(matches!(
+            Trust::of(&current(&no_org)),
+            Err(AuthError::Internal(_))
+        ));
+        let mut no_client = full;
+        no_client.client_id = None;
+        assert!(matches!(
+            Trust::of(&current(&no_client)),
+            Err(AuthError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn usable_admins_are_active_unlocked_and_have_a_role() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        let mut admin = AdminUser::new(AdminUserId(1), "jane", "jane@example.com");
+        assert!(usable(&admin, now).is_err(), "no role");
+        admin.role = Some(ims_api::ADOBE_IMS_ROLE.into());
+        assert!(usable(&admin, now).is_err(), "the role that grants nothing");
+        admin.role = Some("Administrators".into());
+        assert!(usable(&admin, now).is_ok());
+        admin.login_failures.lock_expires = Some(now + time::Duration::seconds(1));
+        assert!(usable(&admin, now).is_err(), "locked");
+        admin.login_failures.lock_expires = Some(now);
+        assert!(usable(&admin, now).is_ok(), "the lock ended");
+        admin.is_active = false;
+        assert!(usable(&admin, now).is_err(), "inactive");
     }
 }

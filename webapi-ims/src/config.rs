@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use ims_api::ClientId;
+
 /// How the Web API authenticator behaves. The defaults follow Magento where it
 /// has a rule (re-validation every 600 s) and are conservative elsewhere.
 ///
@@ -42,6 +44,13 @@ pub struct WebApiConfig {
     /// lets "revoke all tokens of an admin" log each one out at IMS. Off by
     /// default: without it, revocation marks the rows invalidated only.
     pub store_tokens: bool,
+    /// Client ids whose tokens are accepted besides the integration's own
+    /// (the settings' `client_id`, always accepted). Empty by default: only
+    /// tokens issued to the integration pass. A token's `client_id` claim
+    /// must equal one of them exactly (no case folding, no trimming); a
+    /// token without the claim is refused. Whatever the token's client,
+    /// IMS is asked to validate it for the integration's client id.
+    pub allowed_client_ids: Vec<ClientId>,
 }
 
 impl Default for WebApiConfig {
@@ -57,6 +66,25 @@ impl Default for WebApiConfig {
             negative_cache_ttl: Duration::from_secs(60),
             settings_ttl: Duration::from_secs(5),
             store_tokens: false,
+            allowed_client_ids: Vec::new(),
         }
+    }
+}
+
+impl WebApiConfig {
+    /// Sets [`allowed_client_ids`](Self::allowed_client_ids): the clients
+    /// whose tokens are accepted besides the integration's own.
+    ///
+    /// ```
+    /// use ims_api::ClientId;
+    /// use webapi_ims::WebApiConfig;
+    ///
+    /// let config = WebApiConfig::default()
+    ///     .with_allowed_client_ids([ClientId::parse("partner_app").unwrap()]);
+    /// assert_eq!(config.allowed_client_ids.len(), 1);
+    /// ```
+    pub fn with_allowed_client_ids(mut self, ids: impl IntoIterator<Item = ClientId>) -> Self {
+        self.allowed_client_ids = ids.into_iter().collect();
+        self
     }
 }

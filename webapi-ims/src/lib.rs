@@ -25,13 +25,20 @@
 //! 1. refused at once if the integration is disabled or the token was
 //!    refused recently;
 //! 2. served from a bounded in-memory hot cache when known;
-//! 3. otherwise verified locally (signature, expiry, type, environment) and
-//!    looked up in the record by its SHA-256 — an invalidated token is refused
-//!    without asking IMS;
-//! 4. a token never seen is validated at IMS, its profile's e-mail mapped to
-//!    an active admin (no auto-provisioning), and a row saved — once, however
-//!    many requests carry it at the same moment;
-//! 5. a known token is validated at IMS again once its last check is
+//! 3. otherwise verified locally (signature, expiry, type, environment), its
+//!    `client_id` required to be the integration's (or one the host allows,
+//!    [`WebApiConfig::allowed_client_ids`]) before any IMS call, and looked up
+//!    in the record by its SHA-256 — an invalidated token is refused without
+//!    asking IMS;
+//! 4. a token never seen is validated at IMS for that client, its profile's
+//!    e-mail mapped to an active, unlocked admin with a role that grants
+//!    permissions (no auto-provisioning), their membership of the configured
+//!    organization checked, and a row saved — once, however many requests
+//!    carry it at the same moment; a revocation of the admin's tokens while
+//!    it was in flight wins;
+//! 5. every [`WebApiConfig::hot_cache_ttl`] a known token's record and admin
+//!    are read again (a lock, a deactivation or a lost role ends its access);
+//! 6. a known token is validated at IMS again once its last check is
 //!    [`WebApiConfig::revalidate_after`] old; during an outage, tokens checked
 //!    within [`WebApiConfig::outage_grace`] keep working and others get 503.
 //!
@@ -40,6 +47,10 @@
 //! - Depend on `ims-core` or `ims-store` (except as dev-dependencies for tests).
 //! - Answer 401 because IMS is unreachable (that is a 503 with `Retry-After`).
 //! - Store a token in clear text, or log one.
+//! - Accept a token issued to a client the host did not configure, or ask
+//!   IMS about a client the token merely names.
+//! - Tell a refused token's holder why (the reason is logged, the answer is
+//!   the same for every refusal).
 
 #[cfg(feature = "actix")]
 pub mod actix;

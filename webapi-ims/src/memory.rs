@@ -7,6 +7,7 @@
 //! earliest of the token's expiry, its next IMS check and the end of its
 //! trust in memory — so that the warm path is one lookup and one comparison.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ims_api::TokenRejection;
@@ -56,6 +57,8 @@ pub(crate) struct Memory {
     hot_ttl: Duration,
     refused_ttl: Duration,
     revalidate_after: Duration,
+    /// Bumped by every [`clear`](Self::clear).
+    generation: AtomicU64,
 }
 
 fn map<V: Clone>(capacity: u64) -> Map<V> {
@@ -77,6 +80,7 @@ impl Memory {
             hot_ttl: config.hot_cache_ttl,
             refused_ttl: config.negative_cache_ttl,
             revalidate_after: config.revalidate_after,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -160,6 +164,33 @@ impl Memory {
             self.refuse(*key, rejection.clone(), now);
         }
         keys.len()
+    }
+
+    /// Forgets every accepted and refused token (the integration's client
+    /// or organization changed: what was decided under the old ones no
+    /// longer holds).
+    ///
+    /// The generation moves first: a decision still in flight under the
+    /// old ones, inserted after this, is removed by
+    /// [`keep_if_current`](Self::keep_if_current).
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.hot.clear();
+        self.refused.clear();
+    }
+
+    /// The current generation (see [`clear`](Self::clear)).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// After inserting `key` under `generation`: removes it again if the
+    /// caches were cleared since (checked after the insert, so that a clear
+    /// in between cannot be missed).
+    pub(crate) fn keep_if_current(&self, key: &Fingerprint, generation: u64) {
+        if self.generation() != generation {
+            self.hot.remove(key);
+        }
     }
 
     /// Accepted tokens in memory.
@@ -273,6 +304,24 @@ mod tests {
         assert_eq!(memory.accepted_len(), 1);
         assert_eq!(memory.refusal(&f.of(b"a1").unwrap(), T0), Some(revoked));
         assert!(memory.fresh(&f.of(b"b1").unwrap(), T0).is_some());
+    }
+
+    #[test]
+    fn an_entry_decided_before_a_clear_is_not_kept() {
+        let (memory, f) = memory();
+        let key = f.of(b"tok").unwrap();
+        let later = T0 + time::Duration::hours(1);
+        let before = memory.generation();
+        memory.clear();
+        memory.accept(key, 1, later, T0, [0; 32], T0);
+        memory.keep_if_current(&key, before);
+        assert!(
+            memory.accepted(&key).is_none(),
+            "decided under old settings"
+        );
+        memory.accept(key, 1, later, T0, [0; 32], T0);
+        memory.keep_if_current(&key, memory.generation());
+        assert!(memory.accepted(&key).is_some());
     }
 
     #[test]

@@ -63,6 +63,7 @@ async fn start_instance(
             Arc::new(LocalVerifier::new(environment, VerifierConfig::default())?),
             client.clone(),
             client.clone(),
+            client.clone(),
             client,
             Arc::new(store.admin_users()),
             Arc::new(store.webapi_tokens()),

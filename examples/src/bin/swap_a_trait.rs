@@ -138,6 +138,8 @@ impl AdminUserDirectory for MyAdmins {
 #[derive(Debug, Default)]
 pub struct MyTokenRecord {
     rows: Mutex<HashMap<TokenHash, WebApiToken>>,
+    /// Each admin's last "revoke all tokens".
+    revocations: Mutex<HashMap<AdminUserId, OffsetDateTime>>,
 }
 
 impl MyTokenRecord {
@@ -153,7 +155,13 @@ impl WebApiTokenRepository for MyTokenRecord {
     }
 
     async fn save(&self, token: &WebApiToken) -> ims_api::Result<()> {
-        self.with(|rows| rows.insert(token.access_token_hash.clone(), token.clone()));
+        // An invalidated row is never replaced: its invalidation stands.
+        self.with(|rows| match rows.get(&token.access_token_hash) {
+            Some(row) if row.is_invalidated() => {}
+            _ => {
+                rows.insert(token.access_token_hash.clone(), token.clone());
+            }
+        });
         Ok(())
     }
 
@@ -198,6 +206,14 @@ impl WebApiTokenRepository for MyTokenRecord {
         reason: &InvalidationReason,
         at: OffsetDateTime,
     ) -> ims_api::Result<u64> {
+        // The revocation first: a first sight in flight has no row yet, and
+        // reads this once it saved its own.
+        self.revocations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(admin)
+            .and_modify(|last| *last = (*last).max(at))
+            .or_insert(at);
         Ok(self.with(|rows| {
             let mut changed = 0;
             for row in rows.values_mut() {
@@ -212,6 +228,15 @@ impl WebApiTokenRepository for MyTokenRecord {
             }
             changed
         }))
+    }
+
+    async fn last_revocation(&self, admin: AdminUserId) -> ims_api::Result<Option<OffsetDateTime>> {
+        Ok(self
+            .revocations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&admin)
+            .copied())
     }
 
     async fn list_by_admin(&self, admin: AdminUserId) -> ims_api::Result<Vec<WebApiToken>> {
@@ -280,6 +305,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let client = Arc::new(ImsClient::new(environment.clone())?);
     let services = WebApiServices::new(
         Arc::new(LocalVerifier::new(environment, VerifierConfig::default())?),
+        client.clone(),
         client.clone(),
         client.clone(),
         client,

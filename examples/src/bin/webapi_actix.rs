@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Arc::new(verifier),
         client.clone(), // validation at IMS
         client.clone(), // the token's profile
+        client.clone(), // organization membership at first sight
         client,         // logout at IMS when an admin's tokens are revoked
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),

@@ -6,7 +6,7 @@ use std::fmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::{AccessToken, AdminUserId, Result, TokenHash};
+use crate::{AccessToken, AdminUserId, OrgId, Result, TokenHash};
 
 /// Why a token was invalidated on the host side.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -89,6 +89,11 @@ pub struct WebApiToken {
     pub access_token_expires_at: OffsetDateTime,
     /// Validated or invalidated.
     pub status: TokenStatus,
+    /// The organization the admin was found a member of when the token was
+    /// validated (`None` in records saved before this was kept): a record
+    /// checked for another organization than the one configured now is not
+    /// trusted.
+    pub organization: Option<OrgId>,
 }
 
 impl WebApiToken {
@@ -108,7 +113,14 @@ impl WebApiToken {
             last_check_time: now,
             access_token_expires_at: expires_at,
             status: TokenStatus::Validated,
+            organization: None,
         }
+    }
+
+    /// Records the organization the admin's membership was checked in.
+    pub fn with_organization(mut self, org: OrgId) -> Self {
+        self.organization = Some(org);
+        self
     }
 
     /// Keeps the token itself (for revocation at IMS).
@@ -148,7 +160,11 @@ pub trait WebApiTokenRepository: Send + Sync {
     /// The row of a token.
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<WebApiToken>>;
 
-    /// Inserts the row, or replaces the row with the same hash.
+    /// Inserts the row, or replaces the *validated* row with the same hash.
+    ///
+    /// An invalidated row is never replaced (its invalidation stands, even
+    /// against a first sight that was validated before it and saved after
+    /// it): callers read the row back when they need to know.
     async fn save(&self, token: &WebApiToken) -> Result<()>;
 
     /// Records a successful re-validation: `last_check_time` (and `updated_at`)
@@ -169,12 +185,22 @@ pub trait WebApiTokenRepository: Send + Sync {
     ) -> Result<bool>;
 
     /// Marks every validated token of an admin invalidated; how many.
+    ///
+    /// It first records `at` as the admin's revocation time (see
+    /// [`last_revocation`](Self::last_revocation)), durably and before any
+    /// row changes: a token whose first sight is in flight has no row yet,
+    /// and finds the revocation there once it saved its own.
     async fn invalidate_all_for_admin(
         &self,
         admin: AdminUserId,
         reason: &InvalidationReason,
         at: OffsetDateTime,
     ) -> Result<u64>;
+
+    /// When the admin's tokens were last invalidated all at once (by
+    /// [`invalidate_all_for_admin`](Self::invalidate_all_for_admin)), if
+    /// ever: tokens issued or first seen before then are not trusted.
+    async fn last_revocation(&self, admin: AdminUserId) -> Result<Option<OffsetDateTime>>;
 
     /// The rows of an admin.
     async fn list_by_admin(&self, admin: AdminUserId) -> Result<Vec<WebApiToken>>;

@@ -20,6 +20,13 @@ const TOKEN_TYPES: &[&str] = &[
 
 /// `POST`/`GET /ims/validate_token/v1`: `{"valid":true,"expires_at":ms,"token":{claims}}` or
 /// `{"valid":false,"reason":"..."}` (both 200).
+///
+/// A token is valid only for the client it was issued to: asked for another
+/// client, the answer is `{"valid":false,"reason":"invalid_client_id"}`.
+/// IMS's published contract does not say what it answers then; the emulator
+/// takes the strict reading so that a host which validates a token for its
+/// own client id sees a foreign token refused in every test (hosts must not
+/// rely on it, and check the token's `client_id` claim themselves).
 pub(crate) async fn validate_token(
     State(state): State<AppState>,
     params: Params,
@@ -45,6 +52,11 @@ pub(crate) async fn validate_token(
         .or_else(|| params.bearer())
         .ok_or_else(|| ImsError::invalid_request("missing required parameter: token"))?;
     let body = match state.verify(token) {
+        Ok(v) if v.client_id != client_id => json!({
+            "valid": false,
+            "reason": "invalid_client_id",
+            "description": "the token was not issued to this client",
+        }),
         Ok(v) if v.kind != kind => json!({
             "valid": false,
             "reason": "invalid_token_type",

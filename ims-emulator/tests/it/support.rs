@@ -201,15 +201,35 @@ pub(crate) async fn s2s_token(ims: &RunningEmulator) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-/// `POST /ims/validate_token/v1` (urlencoded) → body.
+/// `POST /ims/validate_token/v1` (urlencoded) → body, asked for the
+/// client the token was issued to (its `client_id` claim; the web client's
+/// for what is no token).
 pub(crate) async fn validate(ims: &RunningEmulator, token: &str, kind: &str) -> Value {
+    let own = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<Value>(&json).ok())
+        .and_then(|claims| claims["client_id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| d::WEB_CLIENT_ID.to_owned());
+    validate_for(ims, token, kind, &own).await
+}
+
+/// `POST /ims/validate_token/v1` (urlencoded), asked for `client_id`, → body.
+pub(crate) async fn validate_for(
+    ims: &RunningEmulator,
+    token: &str,
+    kind: &str,
+    client_id: &str,
+) -> Value {
     let response = http()
         .post(ims.url("/ims/validate_token/v1"))
-        .form(&[
-            ("type", kind),
-            ("client_id", d::WEB_CLIENT_ID),
-            ("token", token),
-        ])
+        .form(&[("type", kind), ("client_id", client_id), ("token", token)])
         .send()
         .await
         .unwrap();

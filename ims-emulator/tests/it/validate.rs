@@ -60,6 +60,41 @@ async fn validate_in_every_encoding() {
     assert_eq!(body["reason"], "bad_signature");
 }
 
+/// IMS's published contract does not say what `validate_token` answers when
+/// the asked client is not the token's; the emulator answers `valid: false`,
+/// so that a host validating a token for its own client sees the mismatch
+/// in every test.
+#[tokio::test]
+async fn a_token_is_valid_only_for_the_client_it_was_issued_to() {
+    let ims = start().await;
+    let cli = ims
+        .mint_access_token(
+            &MintTokenRequest::for_email(d::MEMBER_EMAIL, d::PUBLIC_CLIENT_ID)
+                .scope("AdobeID,openid"),
+        )
+        .unwrap();
+    let own = validate_for(&ims, &cli, "access_token", d::PUBLIC_CLIENT_ID).await;
+    assert_eq!(own["valid"], true, "{own}");
+    for other in [d::WEB_CLIENT_ID, d::S2S_CLIENT_ID, d::JWT_CLIENT_ID] {
+        let body = validate_for(&ims, &cli, "access_token", other).await;
+        assert_eq!(body["valid"], false, "asked for {other}: {body}");
+        assert_eq!(body["reason"], "invalid_client_id", "{body}");
+        assert!(body.get("token").is_none(), "no claims for another client");
+    }
+    // Through the header and the Bearer too.
+    let response = http()
+        .get(ims.url("/ims/validate_token/v1"))
+        .query(&[("type", "access_token"), ("token", cli.as_str())])
+        .header("X-IMS-ClientId", d::WEB_CLIENT_ID)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["valid"], false);
+    let s2s = s2s_token(&ims).await;
+    let body = validate_for(&ims, &s2s, "access_token", d::WEB_CLIENT_ID).await;
+    assert_eq!(body["valid"], false, "{body}");
+}
+
 #[tokio::test]
 async fn validate_errors() {
     let ims = start().await;

@@ -39,13 +39,16 @@ pub async fn real_stack() -> Result<RealStack, BoxError> {
     .await?;
     store
         .admin_users()
-        .create(&NewAdminUser::new(
-            "member",
-            seed::MEMBER_EMAIL,
-            "Mia",
-            "Member",
-            Password::new("unused"),
-        ))
+        .create(
+            &NewAdminUser::new(
+                "member",
+                seed::MEMBER_EMAIL,
+                "Mia",
+                "Member",
+                Password::new("unused"),
+            )
+            .with_role("Administrators"),
+        )
         .await?;
     store
         .settings()
@@ -57,6 +60,7 @@ pub async fn real_stack() -> Result<RealStack, BoxError> {
         .await?;
     let services = WebApiServices::new(
         Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
+        client.clone(),
         client.clone(),
         client.clone(),
         client,

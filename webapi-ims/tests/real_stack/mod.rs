@@ -10,11 +10,13 @@ use axum::body::Body;
 use axum::routing::get;
 use http::{HeaderValue, Request, StatusCode};
 use ims_api::{
-    AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
-    ManualClock, NewAdminUser, OrgId, Password, TokenHash,
+    ADOBE_IMS_ROLE, AdminUserDirectory, ClientId, ClientSecret, Clock, ImsEnvironment, ImsSettings,
+    ImsSettingsStore, LockoutPolicy, ManualClock, NewAdminUser, OrgId, Password, TokenHash,
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
-use ims_emulator::{Emulator, MintTokenRequest, RunningEmulator, default_seed as seed};
+use ims_emulator::{
+    Emulator, MintTokenRequest, RunningEmulator, Seed, SeedUser, default_seed as seed,
+};
 use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
 use tower::ServiceExt as _;
 use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
@@ -23,8 +25,41 @@ use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 pub const VALIDATE: &str = "POST /ims/validate_token/v1";
 pub const PROFILE: &str = "GET /ims/profile/v1";
 
+/// A member of the organization whose admin has only the role that grants
+/// nothing (as a sign-in auto-provisions it).
+pub const NO_ROLE_EMAIL: &str = "norole@example.com";
+/// A member of the organization whose admin is locked.
+pub const LOCKED_EMAIL: &str = "locked@example.com";
+/// A member of the organization who is no admin of the host.
+pub const STRANGER_EMAIL: &str = "stranger@example.com";
+
+/// The emulator's default seed plus three members of its organization.
+fn seed_with_members() -> Seed {
+    let mut seed = Seed::default_seed();
+    for (n, email) in [NO_ROLE_EMAIL, LOCKED_EMAIL, STRANGER_EMAIL]
+        .into_iter()
+        .enumerate()
+    {
+        let user_id = format!("{n}000AAAA8888BBBB7777CCCC@AdobeID");
+        seed.users.push(SeedUser {
+            user_id: user_id.clone(),
+            email: email.to_owned(),
+            first_name: "Test".to_owned(),
+            last_name: "User".to_owned(),
+            password: "unused-password".to_owned(),
+            account_type: "ent".to_owned(),
+            country_code: "US".to_owned(),
+            email_verified: true,
+        });
+        let org = seed.orgs.iter_mut().find(|o| o.id == seed::ORG_ID).unwrap();
+        org.members.push(user_id);
+    }
+    seed
+}
+
 pub struct App {
     pub ims: RunningEmulator,
+    pub auth: Arc<WebApiAuthenticator>,
     pub client: ImsClient,
     pub store: Store,
     pub clock: Arc<ManualClock>,
@@ -53,7 +88,11 @@ pub async fn app_with_policies(
     http: HttpPolicy,
     config: WebApiConfig,
 ) -> App {
-    let ims = Emulator::builder().start().await.unwrap();
+    let ims = Emulator::builder()
+        .seed(seed_with_members())
+        .start()
+        .await
+        .unwrap();
     let env = ImsEnvironment::custom(ims.base()).unwrap();
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let client = ImsClient::with_policy(env.clone(), http.clone()).unwrap();
@@ -70,15 +109,51 @@ pub async fn app_with_policies(
     .unwrap();
     store
         .admin_users()
-        .create(&NewAdminUser::new(
-            "member",
-            seed::MEMBER_EMAIL,
-            "Mia",
-            "Member",
-            Password::new("unused-password"),
-        ))
+        .create(
+            &NewAdminUser::new(
+                "member",
+                seed::MEMBER_EMAIL,
+                "Mia",
+                "Member",
+                Password::new("unused-password"),
+            )
+            .with_role("Administrators"),
+        )
         .await
         .unwrap();
+    // The outsider (no member of the organization) is an admin with a
+    // role: the organization refuses them.
+    for (name, email, role) in [
+        ("outsider", seed::NON_MEMBER_EMAIL, "Administrators"),
+        ("norole", NO_ROLE_EMAIL, ADOBE_IMS_ROLE),
+        ("locked", LOCKED_EMAIL, "Administrators"),
+    ] {
+        let user = store
+            .admin_users()
+            .create(
+                &NewAdminUser::new(
+                    name,
+                    email,
+                    "Test",
+                    "User",
+                    Password::new("unused-password"),
+                )
+                .with_role(role),
+            )
+            .await
+            .unwrap();
+        if name == "locked" {
+            let policy = LockoutPolicy {
+                max_failures: 1,
+                lock_duration: std::time::Duration::from_secs(365 * 86_400),
+            };
+            store
+                .admin_users()
+                .record_login_failure(user.id, &policy, clock.now())
+                .await
+                .unwrap();
+        }
+    }
     let mut settings = ImsSettings::enabled(
         ClientId::parse(seed::WEB_CLIENT_ID).unwrap(),
         ClientSecret::new(seed::WEB_CLIENT_SECRET),
@@ -90,6 +165,7 @@ pub async fn app_with_policies(
     let client_arc = Arc::new(client.clone());
     let services = WebApiServices::new(
         Arc::new(verifier),
+        client_arc.clone(),
         client_arc.clone(),
         client_arc.clone(),
         client_arc,
@@ -104,9 +180,10 @@ pub async fn app_with_policies(
             "/rest/V1/me",
             get(|ImsAdmin(admin): ImsAdmin| async move { admin.admin_user_id.to_string() }),
         )
-        .route_layer(ImsAuthLayer::new(authenticator));
+        .route_layer(ImsAuthLayer::new(authenticator.clone()));
     App {
         ims,
+        auth: authenticator,
         client,
         store,
         clock,

@@ -18,6 +18,8 @@ pub const T0: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 #[derive(Clone)]
 pub struct FakeToken {
     pub email: Option<String>,
+    /// The `client_id` claim (`None`: the token has none).
+    pub client_id: Option<String>,
     pub expires_at: OffsetDateTime,
     pub valid: bool,
 }
@@ -31,14 +33,38 @@ pub struct FakeIms {
     pub validate_calls: AtomicUsize,
     pub profile_calls: AtomicUsize,
     pub logout_calls: AtomicUsize,
+    /// When set, `validate` signals `entered` and waits for `release`.
+    pub gated: std::sync::atomic::AtomicBool,
+    pub entered: tokio::sync::Notify,
+    pub release: tokio::sync::Notify,
+    /// The client ids `validate` was asked for, in order.
+    pub asked_clients: Mutex<Vec<String>>,
+    /// Tokens whose user belongs to no organization.
+    pub outsiders: Mutex<std::collections::HashSet<String>>,
+    /// The organization every other token's user belongs to (the
+    /// harness's, unless a test changes it).
+    pub member_org: Mutex<Option<String>>,
+    pub membership_calls: AtomicUsize,
 }
 
 impl FakeIms {
     pub fn add(&self, token: &str, email: &str, expires_at: OffsetDateTime) {
+        self.add_for_client(token, email, expires_at, Some(HOST_CLIENT));
+    }
+
+    /// A token issued to `client_id` (`None`: without the claim).
+    pub fn add_for_client(
+        &self,
+        token: &str,
+        email: &str,
+        expires_at: OffsetDateTime,
+        client_id: Option<&str>,
+    ) {
         self.tokens.lock().unwrap().insert(
             token.into(),
             FakeToken {
                 email: Some(email.into()),
+                client_id: client_id.map(str::to_owned),
                 expires_at,
                 valid: true,
             },
@@ -83,16 +109,23 @@ impl FakeIms {
     }
 }
 
-fn claims(expires_at: OffsetDateTime) -> TokenClaims {
+/// The integration's client id in the harness's settings.
+pub const HOST_CLIENT: &str = "host_client";
+/// The integration's organization in the harness's settings.
+pub const HOST_ORG: &str = "0123456789ABCDEF01234567";
+
+fn claims(expires_at: OffsetDateTime, client_id: Option<&str>) -> TokenClaims {
     let created = to_unix_millis(expires_at) - 86_400_000;
-    serde_json::from_value(serde_json::json!({
+    let mut claims = serde_json::json!({
         "type": "access_token",
-        "client_id": "host_client",
         "as": "ims-na1",
         "created_at": created.to_string(),
         "expires_in": "86400000",
-    }))
-    .unwrap()
+    });
+    if let Some(client_id) = client_id {
+        claims["client_id"] = client_id.into();
+    }
+    serde_json::from_value(claims).unwrap()
 }
 
 #[async_trait]
@@ -100,7 +133,10 @@ impl TokenVerifier for FakeIms {
     async fn verify(&self, token: &AccessToken) -> Result<VerifiedToken> {
         self.verify_calls.fetch_add(1, Ordering::SeqCst);
         match self.get(token) {
-            Some(t) => Ok(VerifiedToken::new(claims(t.expires_at), "k1")),
+            Some(t) => Ok(VerifiedToken::new(
+                claims(t.expires_at, t.client_id.as_deref()),
+                "k1",
+            )),
             None => Err(Error::InvalidToken(TokenRejection::BadSignature)),
         }
     }
@@ -110,13 +146,24 @@ impl TokenVerifier for FakeIms {
 impl TokenValidator for FakeIms {
     async fn validate(&self, token: &AccessToken, client_id: &ClientId) -> Result<TokenValidity> {
         self.validate_calls.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(client_id.as_str(), "host_client");
+        self.asked_clients
+            .lock()
+            .unwrap()
+            .push(client_id.as_str().to_owned());
+        if self.gated.load(Ordering::SeqCst) {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
         self.call().await?;
+        // As the emulator (and, we assume, IMS): a token is valid only for
+        // the client it was issued to.
         Ok(match self.get(token) {
-            Some(t) if t.valid => TokenValidity::Valid {
-                expires_at: t.expires_at,
-                claims: None,
-            },
+            Some(t) if t.valid && t.client_id.as_deref() == Some(client_id.as_str()) => {
+                TokenValidity::Valid {
+                    expires_at: t.expires_at,
+                    claims: None,
+                }
+            }
             _ => TokenValidity::Invalid {
                 reason: "token_revoked".into(),
             },
@@ -157,6 +204,28 @@ impl TokenRevoker for FakeIms {
     }
 }
 
+#[async_trait]
+impl OrganizationReader for FakeIms {
+    async fn organizations(&self, _token: &AccessToken) -> Result<Vec<Organization>> {
+        unreachable!("the authenticator asks about one organization")
+    }
+
+    async fn is_member(&self, token: &AccessToken, org: &OrgId) -> Result<bool> {
+        self.membership_calls.fetch_add(1, Ordering::SeqCst);
+        self.call().await?;
+        if self
+            .outsiders
+            .lock()
+            .unwrap()
+            .contains(token.expose_secret())
+        {
+            return Ok(false);
+        }
+        let member_org = self.member_org.lock().unwrap().clone();
+        Ok(member_org.as_deref().unwrap_or(HOST_ORG) == org.as_str())
+    }
+}
+
 impl FakeIms {
     fn revoke_if_known(&self, token: &str) {
         if let Some(t) = self.tokens.lock().unwrap().get_mut(token) {
@@ -168,6 +237,7 @@ impl FakeIms {
 #[derive(Default)]
 pub struct MemoryTokens {
     pub rows: Mutex<HashMap<TokenHash, WebApiToken>>,
+    pub revocations: Mutex<HashMap<AdminUserId, OffsetDateTime>>,
 }
 
 #[async_trait]
@@ -177,10 +247,14 @@ impl WebApiTokenRepository for MemoryTokens {
     }
 
     async fn save(&self, token: &WebApiToken) -> Result<()> {
-        self.rows
-            .lock()
-            .unwrap()
-            .insert(token.access_token_hash.clone(), token.clone());
+        let mut rows = self.rows.lock().unwrap();
+        // As ims-store: an invalidated row is never replaced.
+        if !rows
+            .get(&token.access_token_hash)
+            .is_some_and(WebApiToken::is_invalidated)
+        {
+            rows.insert(token.access_token_hash.clone(), token.clone());
+        }
         Ok(())
     }
 
@@ -223,6 +297,10 @@ impl WebApiTokenRepository for MemoryTokens {
         reason: &InvalidationReason,
         at: OffsetDateTime,
     ) -> Result<u64> {
+        let mut revocations = self.revocations.lock().unwrap();
+        let last = revocations.entry(admin).or_insert(at);
+        *last = (*last).max(at);
+        drop(revocations);
         let mut count = 0;
         for row in self.rows.lock().unwrap().values_mut() {
             if row.admin_user_id == admin && !row.is_invalidated() {
@@ -234,6 +312,10 @@ impl WebApiTokenRepository for MemoryTokens {
             }
         }
         Ok(count)
+    }
+
+    async fn last_revocation(&self, admin: AdminUserId) -> Result<Option<OffsetDateTime>> {
+        Ok(self.revocations.lock().unwrap().get(&admin).copied())
     }
 
     async fn list_by_admin(&self, admin: AdminUserId) -> Result<Vec<WebApiToken>> {
@@ -322,9 +404,11 @@ impl ImsSettingsStore for MemorySettings {
     }
 }
 
+/// An admin with a role that grants permissions.
 pub fn admin(id: i64, email: &str, active: bool) -> AdminUser {
     let mut user = AdminUser::new(AdminUserId(id), email.split('@').next().unwrap(), email);
     user.is_active = active;
+    user.role = Some("Administrators".into());
     user
 }
 
@@ -345,14 +429,31 @@ impl Harness {
         let admins = Arc::new(MemoryAdmins(Mutex::new(vec![
             admin(1, "jane@example.com", true),
             admin(2, "idle@example.com", false),
+            {
+                // Auto-provisioned by a sign-in: the role that grants nothing.
+                let mut user = admin(3, "norole@example.com", true);
+                user.role = Some(ADOBE_IMS_ROLE.into());
+                user
+            },
+            {
+                let mut user = admin(4, "locked@example.com", true);
+                user.login_failures.lock_expires = Some(T0 + time::Duration::hours(1));
+                user
+            },
+            {
+                let mut user = admin(5, "none@example.com", true);
+                user.role = None;
+                user
+            },
         ])));
         let settings = Arc::new(MemorySettings(Mutex::new(ImsSettings::enabled(
-            ClientId::parse("host_client").unwrap(),
+            ClientId::parse(HOST_CLIENT).unwrap(),
             ClientSecret::new("host-secret"),
-            OrgId::parse("0123456789ABCDEF01234567").unwrap(),
+            OrgId::parse(HOST_ORG).unwrap(),
         ))));
         let clock = Arc::new(ManualClock::new(T0));
         let services = WebApiServices::new(
+            ims.clone(),
             ims.clone(),
             ims.clone(),
             ims.clone(),
@@ -371,6 +472,29 @@ impl Harness {
             clock,
             auth,
         }
+    }
+
+    /// Another instance of the host: its own memory, the same IMS, record,
+    /// admins, settings and clock.
+    pub fn another_instance(&self, config: WebApiConfig) -> Arc<WebApiAuthenticator> {
+        let services = WebApiServices::new(
+            self.ims.clone(),
+            self.ims.clone(),
+            self.ims.clone(),
+            self.ims.clone(),
+            self.ims.clone(),
+            self.admins.clone(),
+            self.tokens.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        );
+        Arc::new(WebApiAuthenticator::new(services, config))
+    }
+
+    /// Changes the admin with this id.
+    pub fn edit_admin(&self, id: i64, change: impl FnOnce(&mut AdminUser)) {
+        let mut admins = self.admins.0.lock().unwrap();
+        change(admins.iter_mut().find(|a| a.id.0 == id).unwrap());
     }
 
     pub async fn call(

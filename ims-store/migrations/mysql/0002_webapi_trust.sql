@@ -1,0 +1,12 @@
+-- The Web API's trust boundary: the organization a token's admin was found a
+-- member of, and each admin's last revocation (which a first sight in flight
+-- compares with its start, so that it cannot outlive the revocation).
+ALTER TABLE admin_adobe_ims_webapi
+    ADD COLUMN organization_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL;
+
+CREATE TABLE admin_adobe_ims_webapi_revocation (
+    admin_user_id BIGINT NOT NULL PRIMARY KEY,
+    revoked_at    BIGINT NOT NULL,
+    CONSTRAINT admin_adobe_ims_webapi_revocation_admin_user_fk FOREIGN KEY (admin_user_id)
+        REFERENCES admin_user (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
