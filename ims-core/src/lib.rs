@@ -83,7 +83,7 @@ pub use aio_config::{AioConfig, ConfigPaths};
 pub use client::{ClientAuth, ImsClient};
 pub use contexts::AioContextStore;
 pub use endpoints::TokenEndpoint;
-pub use http::HttpPolicy;
+pub use http::{HttpPolicy, MAX_ANSWER_BYTES};
 pub use ims_api;
 pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
 pub use pkce::{PkcePair, random_nonce, random_state};
