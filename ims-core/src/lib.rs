@@ -79,9 +79,9 @@ mod validation_cache;
 mod verify;
 mod wire;
 
-pub use aio_config::{AioConfig, ConfigPaths};
+pub use aio_config::{AioConfig, ConfigPaths, MergedConfig, Origin};
 pub use client::{ClientAuth, ImsClient};
-pub use contexts::AioContextStore;
+pub use contexts::{AioContextStore, ims_url_is_allowed};
 pub use endpoints::TokenEndpoint;
 pub use http::{HttpPolicy, MAX_ANSWER_BYTES};
 pub use ims_api;

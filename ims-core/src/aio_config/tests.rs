@@ -226,3 +226,66 @@ fn concurrent_writers_with_separate_instances_lose_no_update() {
         assert_eq!(keys.len(), 50, "writer {t} lost updates");
     }
 }
+
+/// Issue #14: every merged value knows which file or variable supplied it,
+/// and the merge with origins gives exactly the plain merge's tree.
+#[test]
+fn every_value_knows_its_origin() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        r#"{"cli": {"env": "prod"}, "ims": {"contexts": {"A": {"x": "g", "y": "g", "z": "g", "w": "g", "o": {"k": 1}}}}}"#,
+    );
+    fx.write(
+        "project/.aio",
+        r#"{"ims": {"contexts": {"a": {"y": "l", "z": "l", "o": 3}, "b": {"n": [1, 2]}}}}"#,
+    );
+    fx.write(
+        "project/.env",
+        "AIO_IMS_CONTEXTS_A_Z=dotenv\nAIO_CLI_ENV=stage\nAIO_IMS_CONTEXTS_A_O='{\"p\":2}'\n",
+    );
+    let config = AioConfig::with_env(fx.paths(), [("AIO_IMS_CONTEXTS_A_W", "env")]);
+    let merged = config.read_merged_with_origins().unwrap();
+    let global = Origin::Global(fx.dir.path().join("global/aio"));
+    let local = Origin::Local(fx.dir.path().join("project/.aio"));
+    let dotenv = |variable: &str| Origin::DotEnv {
+        path: fx.dir.path().join("project/.env"),
+        variable: variable.to_owned(),
+    };
+    assert_eq!(merged.origin("ims.contexts.a.x"), Some(&global));
+    assert_eq!(merged.origin("ims.contexts.a.y"), Some(&local));
+    assert_eq!(
+        merged.origin("ims.contexts.a.z"),
+        Some(&dotenv("AIO_IMS_CONTEXTS_A_Z"))
+    );
+    assert_eq!(
+        merged.origin("ims.contexts.a.w"),
+        Some(&Origin::Env {
+            variable: "AIO_IMS_CONTEXTS_A_W".into()
+        })
+    );
+    assert_eq!(merged.origin("cli.env"), Some(&dotenv("AIO_CLI_ENV")));
+    assert_eq!(
+        merged.origin("ims.contexts.a.o.p"),
+        Some(&dotenv("AIO_IMS_CONTEXTS_A_O"))
+    );
+    assert_eq!(merged.origin("ims.contexts.b.n"), Some(&local));
+    assert_eq!(merged.origin("ims.contexts.a"), None);
+    let keys: Vec<String> = merged
+        .origins_under("ims.contexts.a")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["o.p", "w", "x", "y", "z"]);
+    // The same tree as the plain merge.
+    let mut plain = config.read_file(ConfigLocation::Global).unwrap();
+    tree::merge(&mut plain, config.read_file(ConfigLocation::Local).unwrap());
+    tree::merge(&mut plain, config.env_layer().unwrap());
+    assert_eq!(merged.value(), &plain);
+    // The trusted view leaves the working directory's files out.
+    let trusted = config.read_trusted().unwrap();
+    assert_eq!(trusted.value()["cli"]["env"], json!("prod"));
+    assert_eq!(trusted.origin("ims.contexts.a.y"), Some(&global));
+    assert!(global.is_trusted() && !local.is_trusted());
+    assert!(!dotenv("X").is_trusted());
+}
