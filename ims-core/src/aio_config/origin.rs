@@ -225,6 +225,12 @@ impl MergedConfig {
         &self.value
     }
 
+    /// The merged value of a dotted key (`cli.env`), ignoring case.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let path: Vec<&str> = key.split('.').collect();
+        super::tree::get_path(&self.value, &path)
+    }
+
     /// Where the value of a dotted key (`cli.env`) came from; `None` if the
     /// key is unset or holds an object (whose keys each have their own).
     pub fn origin(&self, key: &str) -> Option<&Origin> {
