@@ -182,9 +182,7 @@ impl AioConfig {
     fn env_node(&self, dotenv: bool) -> Result<Node, Error> {
         let mut vars: BTreeMap<String, (String, Origin)> = BTreeMap::new();
         if let (true, Some(path)) = (dotenv, &self.paths.dotenv) {
-            let from_file = env_vars::read_dotenv(path).map_err(|err| {
-                Error::Misconfigured(format!("cannot read {}: {err}", path.display()))
-            })?;
+            let from_file = env_vars::read_dotenv(path)?;
             for (k, v) in from_file {
                 let origin = Origin::DotEnv {
                     path: path.clone(),
@@ -224,9 +222,7 @@ impl AioConfig {
     /// file, overridden by those of the environment.
     pub fn env_layer(&self) -> Result<Value, Error> {
         let mut vars = match &self.paths.dotenv {
-            Some(path) => env_vars::read_dotenv(path).map_err(|err| {
-                Error::Misconfigured(format!("cannot read {}: {err}", path.display()))
-            })?,
+            Some(path) => env_vars::read_dotenv(path)?,
             None => BTreeMap::new(),
         };
         for (k, v) in self.env.iter() {

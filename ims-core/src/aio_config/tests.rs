@@ -289,3 +289,40 @@ fn every_value_knows_its_origin() {
     assert!(global.is_trusted() && !local.is_trusted());
     assert!(!dotenv("X").is_trusted());
 }
+
+/// Issue #14 (variant): `.aio` and `.env` come with whatever repository the
+/// user works in. One larger than any configuration, or that is no regular
+/// file (a FIFO would block the read forever, a symlink to `/dev/zero` fill
+/// the memory), is refused with an error naming it, before it is read.
+#[test]
+fn oversized_or_special_project_files_are_refused_before_reading() {
+    let fx = Fixture::new();
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    let big = " ".repeat(file::MAX_FILE_BYTES + 1);
+    for name in ["project/.aio", "project/.env", "global/aio"] {
+        fx.write(name, &big);
+        let err = config.read_merged().unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{name}: {err:?}");
+        let text = err.to_string();
+        assert!(text.contains(name.rsplit('/').next().unwrap()), "{text}");
+        assert!(text.contains("larger than"), "{text}");
+        std::fs::remove_file(fx.dir.path().join(name)).unwrap();
+    }
+    assert!(config.read_merged().is_ok());
+    for name in [".aio", ".env"] {
+        let path = fx.dir.path().join("project").join(name);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = config.read_merged().unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{name}: {err:?}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let err = config.read_merged().unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
