@@ -61,8 +61,9 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A configuration tree whose every leaf knows its [`Origin`].
-#[derive(Debug, Clone)]
+/// A configuration tree whose every leaf knows its [`Origin`]. No `Debug`:
+/// its values hold secrets.
+#[derive(Clone)]
 pub(crate) enum Node {
     Object(Vec<(String, Node)>),
     Leaf(Value, Origin),
@@ -207,10 +208,21 @@ impl Node {
 /// assert_eq!(keys, ["client_id", "scopes"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MergedConfig {
     pub(crate) root: Node,
     value: Value,
+}
+
+impl fmt::Debug for MergedConfig {
+    /// The keys and their origins, never the values (they hold secrets).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (path, origin) in self.root.leaves() {
+            map.entry(&path.join("."), &origin.to_string());
+        }
+        map.finish()
+    }
 }
 
 impl MergedConfig {

@@ -287,6 +287,13 @@ fn every_value_knows_its_origin() {
     assert_eq!(trusted.value()["cli"]["env"], json!("prod"));
     assert_eq!(trusted.origin("ims.contexts.a.y"), Some(&global));
     assert!(global.is_trusted() && !local.is_trusted());
+    // Debug shows keys and origins, never values (they hold secrets).
+    let shown = format!("{merged:?}");
+    assert!(
+        shown.contains("ims.contexts.A.y") && shown.contains(".aio"),
+        "{shown}"
+    );
+    assert!(!shown.contains("dotenv\""), "{shown}");
     assert!(!dotenv("X").is_trusted());
 }
 
