@@ -221,7 +221,13 @@ impl App {
     pub(crate) async fn context(&self, name: &ContextName) -> Result<ImsContext, CliError> {
         self.store
             .get(name)
-            .await?
+            .await
+            .map_err(|err| match err {
+                ims_api::Error::Misconfigured(_) => CliError::from(err).with_hint(format!(
+                    "`ims context get {name} --show-origin` shows which file or variable set each key"
+                )),
+                other => CliError::from(other),
+            })?
             .ok_or_else(|| unknown_context(name))
     }
 

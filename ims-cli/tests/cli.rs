@@ -1183,6 +1183,7 @@ async fn a_project_file_cannot_redirect_a_global_contexts_secret() {
             assert_eq!(run.code, 3, "{args:?} with {file} {text:?}: {run:?}");
             assert!(run.stderr.contains("ims_url"), "{run:?}");
             assert!(run.stderr.contains(file), "{run:?}");
+            assert!(run.stderr.contains("--show-origin"), "{run:?}");
             assert!(!run.stderr.contains(d::S2S_CLIENT_SECRET), "{run:?}");
             assert!(
                 attacker.received().is_empty(),
