@@ -1347,3 +1347,56 @@ async fn context_get_show_origin_names_the_source_of_every_key() {
     assert_eq!(json["properties"]["client_secrets"][0], "****");
     assert!(!json.to_string().contains(d::S2S_CLIENT_SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_env_file_does_not_set_the_commands_own_variables() {
+    let ims = emulator().await;
+    let attacker = Attacker::start().await;
+    let s = Sandbox::new();
+    // No AIO_CONFIG_FILE in the environment: the global file is
+    // $XDG_CONFIG_HOME/aio.
+    let xdg_global = s.dir.path().join("home").join("xdg").join("aio");
+    std::fs::create_dir_all(xdg_global.parent().unwrap()).unwrap();
+    std::fs::write(
+        &xdg_global,
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": [d::S2S_CLIENT_SECRET],
+            "scopes": ["openid", "AdobeID"],
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    // IMS_URL and AIO_CONFIG_FILE are read from the process environment
+    // only; the project's .env names the attacker for both.
+    let fake_global = s.cwd().join("evil-aio");
+    std::fs::write(
+        &fake_global,
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": ["x"],
+            "scopes": ["openid"],
+            "ims_url": attacker.url,
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        s.cwd().join(".env"),
+        format!(
+            "IMS_URL={}\nAIO_CONFIG_FILE={}\n",
+            attacker.url,
+            fake_global.display()
+        ),
+    )
+    .unwrap();
+    let mut command = s.command(&["token", "get", "-c", "svc"], &[("IMS_URL", ims.base())]);
+    command.env_remove("AIO_CONFIG_FILE").stdin(Stdio::null());
+    let output = command.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    assert!(attacker.received().is_empty(), "{:?}", attacker.received());
+    // The token went to the real global file, not the project's.
+    assert!(Sandbox::read(&xdg_global)["ims"]["contexts"]["svc"]["access_token"].is_object());
+}
