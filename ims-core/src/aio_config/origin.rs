@@ -275,3 +275,72 @@ impl MergedConfig {
         self.root.get(path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aio_config::tree;
+    use proptest::prelude::*;
+
+    /// Trees of objects, scalars and arrays over a few keys, so that layers
+    /// overlap often.
+    fn trees() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            "[a-z]{0,3}".prop_map(Value::from),
+            Just(Value::Null),
+            Just(serde_json::json!([1, "x"])),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            proptest::collection::btree_map("[abc]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    fn upper(value: Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k.to_ascii_uppercase(), upper(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The merge with origins gives the plain merge's tree, and every
+        /// value's origin is a layer that holds that very value there.
+        #[test]
+        fn origins_follow_the_plain_merge(
+            global in proptest::collection::btree_map("[abc]", trees(), 0..4),
+            local in proptest::collection::btree_map("[abc]", trees(), 0..4),
+            env in proptest::collection::btree_map("[abc]", trees(), 0..4),
+        ) {
+            let object = |m: std::collections::BTreeMap<String, Value>| Value::Object(m.into_iter().collect());
+            // The local layer spells its keys in capitals: keys match
+            // across layers ignoring case.
+            let layers = [
+                (object(global), Origin::Global("g".into())),
+                (upper(object(local)), Origin::Local(".aio".into())),
+                (object(env), Origin::Env { variable: "AIO_X".into() }),
+            ];
+            let mut plain = Value::Object(Map::new());
+            let mut root = Node::empty();
+            for (value, origin) in &layers {
+                tree::merge(&mut plain, value.clone());
+                root.merge(Node::annotate(value.clone(), origin));
+            }
+            let merged = MergedConfig::new(root);
+            prop_assert_eq!(merged.value(), &plain);
+            for (path, origin) in merged.root.leaves() {
+                let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+                let layer = layers.iter().find(|(_, o)| o == origin).map(|(v, _)| v);
+                let held = layer.and_then(|v| tree::get_path(v, &keys));
+                prop_assert_eq!(held, tree::get_path(&plain, &keys), "{:?} from {}", path, origin);
+            }
+        }
+    }
+}
