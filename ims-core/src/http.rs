@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
-use url::Url;
+use url::{Host, Url};
 
 /// Timeouts and retries applied to every IMS call.
 ///
@@ -190,6 +190,38 @@ impl Answer {
     }
 }
 
+/// Whether `url` may receive credentials: `https`, or `http` to loopback.
+///
+/// ```
+/// use url::Url;
+/// use ims_core::ims_url_is_allowed;
+///
+/// assert!(ims_url_is_allowed(&Url::parse("https://ims-na1.adobelogin.com")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://127.0.0.1:9800")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://localhost:9800")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://[::1]:9800")?));
+/// assert!(!ims_url_is_allowed(&Url::parse("http://ims.example.com")?));
+/// assert!(!ims_url_is_allowed(&Url::parse("http://localhost.example.com")?));
+/// # Ok::<(), url::ParseError>(())
+/// ```
+pub fn ims_url_is_allowed(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => {
+                ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            Some(Host::Domain(domain)) => {
+                let domain = domain.trim_end_matches('.');
+                domain.eq_ignore_ascii_case("localhost")
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 /// The largest answer read from IMS, in bytes. IMS's answers are a few KB
 /// (tokens, profiles, organizations) and its key sets tens of KB; a larger
 /// answer is refused while it is read (`answer_too_large`), never buffered
@@ -235,6 +267,16 @@ impl Transport {
     /// [`Error::Unavailable`] once retries or the deadline are spent; any
     /// other status → [`Error::Refused`] with IMS's error body.
     pub(crate) async fn send(&self, call: &Call) -> Result<Answer, Error> {
+        if !ims_url_is_allowed(&call.url) {
+            return Err(Error::Misconfigured(format!(
+                "{} {}://{}{}: IMS URLs must be https, or http to a loopback address \
+                 (127.0.0.0/8, localhost, [::1]); nothing was sent",
+                call.method,
+                call.url.scheme(),
+                call.url.host_str().unwrap_or(""),
+                call.url.path()
+            )));
+        }
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
         let mut retry = 0u32;
@@ -736,6 +778,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer.body.len(), MAX_ANSWER_BYTES);
+    }
+
+    /// Issue #14: whatever built the URL (a context's `ims_url`, a custom
+    /// environment in code, a key URL), no call goes in clear text to a
+    /// host that is not loopback. `0.0.0.0` reaches this machine over
+    /// loopback, so the refusal is visible without leaving it.
+    #[tokio::test]
+    async fn plain_http_to_a_host_that_is_not_loopback_is_refused_before_sending() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let port = server.address().port();
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::post(Url::parse(&format!("http://0.0.0.0:{port}/ims/token/v3")).unwrap())
+            .field("client_secret", "s3cr3t-value");
+        let err = transport.send(&call).await.unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        server.verify().await;
+        // Loopback in every spelling is allowed.
+        for url in [
+            "http://127.0.0.1:1/",
+            "http://127.9.9.9/",
+            "http://localhost:1/",
+            "http://LOCALHOST./",
+            "http://[::1]:1/",
+            "http://[::ffff:127.0.0.1]:1/",
+            "https://ims-na1.adobelogin.com/",
+        ] {
+            assert!(ims_url_is_allowed(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://0.0.0.0/",
+            "http://10.0.0.1/",
+            "http://ims.example.com/",
+            "http://localhost.example.com/",
+            "http://127.0.0.1.example.com/",
+            "http://[::2]/",
+            "ftp://127.0.0.1/",
+        ] {
+            assert!(!ims_url_is_allowed(&Url::parse(url).unwrap()), "{url}");
+        }
     }
 
     /// An endless answer without a length (chunked) is cut off at the limit:

@@ -4,8 +4,6 @@ mod parse;
 pub(crate) mod trust;
 mod write;
 
-pub use trust::ims_url_is_allowed;
-
 use async_trait::async_trait;
 use ims_api::{ConfigLocation, ContextName, ContextStore, Error, ImsContext};
 use serde_json::Value;

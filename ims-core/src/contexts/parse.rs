@@ -30,8 +30,9 @@ use ims_api::{
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::trust::{ContextTrust, ims_url_is_allowed};
+use super::trust::ContextTrust;
 use crate::aio_config::tree;
+use crate::http::ims_url_is_allowed;
 
 /// Builds the context `name` from its properties; `default_env` is `cli.env`.
 pub(crate) fn parse_context(

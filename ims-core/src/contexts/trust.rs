@@ -14,7 +14,6 @@
 //! loopback address (`127.0.0.0/8`, `localhost`, `[::1]`).
 
 use ims_api::{ContextName, Error};
-use url::{Host, Url};
 
 use crate::aio_config::origin::Node;
 use crate::aio_config::{MergedConfig, Origin};
@@ -77,35 +76,5 @@ impl ContextTrust {
             }
         }
         Ok(())
-    }
-}
-
-/// Whether `url` may receive credentials: `https`, or `http` to loopback.
-///
-/// ```
-/// use url::Url;
-/// use ims_core::ims_url_is_allowed;
-///
-/// assert!(ims_url_is_allowed(&Url::parse("https://ims-na1.adobelogin.com")?));
-/// assert!(ims_url_is_allowed(&Url::parse("http://127.0.0.1:9800")?));
-/// assert!(ims_url_is_allowed(&Url::parse("http://localhost:9800")?));
-/// assert!(ims_url_is_allowed(&Url::parse("http://[::1]:9800")?));
-/// assert!(!ims_url_is_allowed(&Url::parse("http://ims.example.com")?));
-/// assert!(!ims_url_is_allowed(&Url::parse("http://localhost.example.com")?));
-/// # Ok::<(), url::ParseError>(())
-/// ```
-pub fn ims_url_is_allowed(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(domain)) => {
-                let domain = domain.trim_end_matches('.');
-                domain.eq_ignore_ascii_case("localhost")
-            }
-            None => false,
-        },
-        _ => false,
     }
 }
