@@ -103,6 +103,10 @@ pub enum ContextCommand {
         /// Show secrets and tokens instead of `****`.
         #[arg(long)]
         show_secrets: bool,
+        /// Show which file or environment variable each key came from (and
+        /// whether that source is trusted), like `git config --show-origin`.
+        #[arg(long)]
+        show_origin: bool,
     },
     /// Create or replace a context (other keys of the file are kept).
     Set(Box<SetArgs>),

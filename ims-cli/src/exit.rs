@@ -115,6 +115,10 @@ fn default_hint(error: &ims_api::Error) -> Option<String> {
         ims_api::Error::Refused(refusal) if refusal.error == "invalid_scope" => {
             Some("check the context's scopes against the client's configuration".to_owned())
         }
+        ims_api::Error::Refused(refusal) if refusal.error == "redirect_refused" => Some(
+            "IMS answers directly, never with a redirect: check the IMS URL (--ims-url, --env, the context's ims_url/env)"
+                .to_owned(),
+        ),
         ims_api::Error::Unavailable { .. } => Some(
             "check the network and the IMS URL (--ims-url, --env, the context's ims_url/env), then try again"
                 .to_owned(),

@@ -155,8 +155,15 @@ impl App {
         let store = AioContextStore::new(aio_config(from_flags.as_ref())?);
         let default_env = match from_flags {
             Some(env) => env,
-            // aio's own default: `cli.env` in its config.
-            None => match store.config().get("cli.env")? {
+            // aio's own default: `cli.env` in its config, from the trusted
+            // sources only (the global file, the environment): a project's
+            // `.aio` or `.env` does not choose where the user's contexts go.
+            None => match store
+                .config()
+                .read_trusted()?
+                .get("cli.env")
+                .cloned()
+            {
                 Some(serde_json::Value::String(name)) if !name.trim().is_empty() => name.parse().map_err(|err| {
                     CliError::Config(format!(
                         "cli.env in the aio config is not usable ({err}); set it to prod or stage"
@@ -214,7 +221,13 @@ impl App {
     pub(crate) async fn context(&self, name: &ContextName) -> Result<ImsContext, CliError> {
         self.store
             .get(name)
-            .await?
+            .await
+            .map_err(|err| match err {
+                ims_api::Error::Misconfigured(_) => CliError::from(err).with_hint(format!(
+                    "`ims context get {name} --show-origin` shows which file or variable set each key"
+                )),
+                other => CliError::from(other),
+            })?
             .ok_or_else(|| unknown_context(name))
     }
 
@@ -288,9 +301,15 @@ fn environment_of(
     env: Option<EnvName>,
 ) -> Result<Option<ImsEnvironment>, CliError> {
     if let Some(url) = ims_url {
-        return ImsEnvironment::custom(url)
-            .map(Some)
-            .map_err(|err| CliError::Usage(format!("--ims-url / IMS_URL: {err}")));
+        let env = ImsEnvironment::custom(url)
+            .map_err(|err| CliError::Usage(format!("--ims-url / IMS_URL: {err}")))?;
+        if !ims_core::ims_url_is_allowed(&env.base_url()) {
+            return Err(CliError::Usage(
+                "--ims-url / IMS_URL must be https, or http to a loopback address (127.0.0.0/8, localhost, [::1]): credentials are sent to it"
+                    .to_owned(),
+            ));
+        }
+        return Ok(Some(env));
     }
     Ok(env.map(|env| match env {
         EnvName::Prod => ImsEnvironment::Prod,

@@ -1096,3 +1096,307 @@ async fn a_writer_killed_mid_write_never_leaves_a_broken_file() {
     s.set_s2s("svc", d::S2S_CLIENT_SECRET, &[]).await.ok();
     assert_eq!(temporaries(&s), Vec::<PathBuf>::new());
 }
+
+// --- Issue #14, finding 2: a project's `.aio` or `.env` redirecting a
+// global context's secret.
+
+/// A listener on 127.0.0.1 playing the attacker: it records every connection
+/// and what arrived, and answers 400 so that nothing waits on it.
+struct Attacker {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Attacker {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                sink.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        Attacker { url, received }
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// The user's own context `svc`, in the global file, pointing at the
+/// emulator.
+fn global_svc(s: &Sandbox, ims: &RunningEmulator) {
+    std::fs::write(
+        s.global(),
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": [d::S2S_CLIENT_SECRET],
+            "scopes": ["openid", "AdobeID"],
+            "ims_url": ims.base(),
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_file_cannot_redirect_a_global_contexts_secret() {
+    let ims = emulator().await;
+    let attacker = Attacker::start().await;
+    let s = Sandbox::new();
+    global_svc(&s, &ims);
+    let redirect = |url: &str| -> Vec<(&'static str, String)> {
+        vec![
+            (
+                ".aio",
+                serde_json::json!({"ims": {"contexts": {"svc": {"ims_url": url}}}}).to_string(),
+            ),
+            (
+                ".aio",
+                format!(
+                    "{{\n  # HJSON, other spellings\n  IMS: {{ Contexts: {{ SVC: {{ IMS_URL: \"{url}\" }} }} }}\n}}\n"
+                ),
+            ),
+            (".env", format!("AIO_IMS_CONTEXTS_SVC_IMS__URL={url}\n")),
+            (".env", format!("AIO_IMS_CONTEXTS_svc_IMS__URL=\"{url}\"\n")),
+        ]
+    };
+    for (file, text) in redirect(&attacker.url) {
+        let path = s.cwd().join(file);
+        std::fs::write(&path, &text).unwrap();
+        for args in [
+            &["token", "get", "-c", "svc"][..],
+            &["token", "invalidate", "-c", "svc", "--force"],
+            &["orgs", "-c", "svc"],
+        ] {
+            let run = s.run(args).await;
+            assert_eq!(run.code, 3, "{args:?} with {file} {text:?}: {run:?}");
+            assert!(run.stderr.contains("ims_url"), "{run:?}");
+            assert!(run.stderr.contains(file), "{run:?}");
+            assert!(run.stderr.contains("--show-origin"), "{run:?}");
+            assert!(!run.stderr.contains(d::S2S_CLIENT_SECRET), "{run:?}");
+            assert!(
+                attacker.received().is_empty(),
+                "{args:?} with {file} {text:?} sent {:?}",
+                attacker.received()
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 0);
+    // Without the project file, the user's context works.
+    s.run(&["token", "get", "-c", "svc"]).await.ok();
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+
+    // A project file's own context may name its own IMS (it holds its own
+    // secret): the listener does receive that one, so it would have seen
+    // the user's secret above.
+    std::fs::write(
+        s.local(),
+        serde_json::json!({"ims": {"contexts": {"mine": {
+            "client_id": "project-client",
+            "client_secrets": ["project-own-secret"],
+            "scopes": ["openid"],
+            "ims_url": attacker.url,
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    let run = s.run(&["token", "get", "-c", "mine"]).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    let received = attacker.received();
+    assert!(!received.is_empty(), "{run:?}");
+    assert!(
+        received.iter().all(|r| !r.contains(d::S2S_CLIENT_SECRET)),
+        "{received:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_file_cannot_plant_a_token_into_a_global_context() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    global_svc(&s, &ims);
+    let planted = serde_json::json!({"ims": {"contexts": {"svc": {
+        "access_token": {"token": "attacker.planted.token", "expiry": now_ms() + 3_600_000},
+    }}}})
+    .to_string();
+    std::fs::write(s.local(), &planted).unwrap();
+    let run = s.run(&["token", "get", "-c", "svc"]).await.ok();
+    assert!(!run.stdout.contains("attacker.planted.token"), "{run:?}");
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    // The user's token went to the global file, not into the project.
+    assert_eq!(std::fs::read_to_string(s.local()).unwrap(), planted);
+    assert_eq!(
+        s.global_json()["ims"]["contexts"]["svc"]["access_token"]["token"],
+        run.stdout.trim()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_another_host_is_refused() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.global(),
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": [d::S2S_CLIENT_SECRET],
+            "scopes": ["openid"],
+            "ims_url": "http://ims.example.com",
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    let run = s
+        .run(&["token", "get", "-c", "svc"])
+        .await
+        .fails(3, "must be https");
+    assert!(run.stderr.contains("aio-config"), "{run:?}");
+    s.run(&[
+        "--ims-url",
+        "http://ims.example.com",
+        "token",
+        "decode",
+        "x",
+    ])
+    .await
+    .fails(2, "must be https");
+    s.run_with(
+        &["token", "decode", "x"],
+        None,
+        &[("IMS_URL", "http://10.1.2.3")],
+    )
+    .await
+    .fails(2, "must be https");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_get_show_origin_names_the_source_of_every_key() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    global_svc(&s, &ims);
+    std::fs::write(
+        s.local(),
+        r#"{"ims": {"contexts": {"svc": {"scopes": ["openid"]}}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        s.cwd().join(".env"),
+        "AIO_IMS_CONTEXTS_SVC_TECHNICAL__ACCOUNT__ID=from-dotenv\n",
+    )
+    .unwrap();
+    let env = [("AIO_IMS_CONTEXTS_SVC_IMS__ORG__ID", d::ORG_ID)];
+    let run = s
+        .run_with(&["context", "get", "svc", "--show-origin"], None, &env)
+        .await
+        .ok();
+    let line = |key: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in {run:?}"))
+            .to_owned()
+    };
+    let global = s.global().display().to_string();
+    assert!(line("client_id").contains(&global), "{run:?}");
+    assert!(line("client_secrets").contains(&global), "{run:?}");
+    assert!(line("client_secrets").contains("****"), "{run:?}");
+    assert!(line("scopes").contains(".aio"), "{run:?}");
+    assert!(line("scopes").contains("untrusted"), "{run:?}");
+    assert!(
+        line("technical_account_id").contains(".env (AIO_IMS_CONTEXTS_SVC_TECHNICAL__ACCOUNT__ID)"),
+        "{run:?}"
+    );
+    assert!(
+        line("ims_org_id").contains("environment variable AIO_IMS_CONTEXTS_SVC_IMS__ORG__ID"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains(d::S2S_CLIENT_SECRET), "{run:?}");
+
+    let json = s
+        .run_with(
+            &["--json", "context", "get", "svc", "--show-origin"],
+            None,
+            &env,
+        )
+        .await
+        .ok()
+        .json();
+    let origins = &json["origins"];
+    assert_eq!(origins["client_id"]["source"], "global");
+    assert_eq!(origins["client_id"]["file"], global.as_str());
+    assert_eq!(origins["client_id"]["trusted"], true);
+    assert_eq!(origins["scopes"]["source"], "local");
+    assert_eq!(origins["scopes"]["trusted"], false);
+    assert_eq!(origins["technical_account_id"]["source"], "dotenv");
+    assert_eq!(
+        origins["technical_account_id"]["variable"],
+        "AIO_IMS_CONTEXTS_SVC_TECHNICAL__ACCOUNT__ID"
+    );
+    assert_eq!(origins["ims_org_id"]["source"], "env");
+    assert_eq!(json["properties"]["client_secrets"][0], "****");
+    assert!(!json.to_string().contains(d::S2S_CLIENT_SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_env_file_does_not_set_the_commands_own_variables() {
+    let ims = emulator().await;
+    let attacker = Attacker::start().await;
+    let s = Sandbox::new();
+    // No AIO_CONFIG_FILE in the environment: the global file is
+    // $XDG_CONFIG_HOME/aio.
+    let xdg_global = s.dir.path().join("home").join("xdg").join("aio");
+    std::fs::create_dir_all(xdg_global.parent().unwrap()).unwrap();
+    std::fs::write(
+        &xdg_global,
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": [d::S2S_CLIENT_SECRET],
+            "scopes": ["openid", "AdobeID"],
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    // IMS_URL and AIO_CONFIG_FILE are read from the process environment
+    // only; the project's .env names the attacker for both.
+    let fake_global = s.cwd().join("evil-aio");
+    std::fs::write(
+        &fake_global,
+        serde_json::json!({"ims": {"contexts": {"svc": {
+            "client_id": d::S2S_CLIENT_ID,
+            "client_secrets": ["x"],
+            "scopes": ["openid"],
+            "ims_url": attacker.url,
+        }}}})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        s.cwd().join(".env"),
+        format!(
+            "IMS_URL={}\nAIO_CONFIG_FILE={}\n",
+            attacker.url,
+            fake_global.display()
+        ),
+    )
+    .unwrap();
+    let mut command = s.command(&["token", "get", "-c", "svc"], &[("IMS_URL", ims.base())]);
+    command.env_remove("AIO_CONFIG_FILE").stdin(Stdio::null());
+    let output = command.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(ims.stats().count("POST /ims/token/v3"), 1);
+    assert!(attacker.received().is_empty(), "{:?}", attacker.received());
+    // The token went to the real global file, not the project's.
+    assert!(Sandbox::read(&xdg_global)["ims"]["contexts"]["svc"]["access_token"].is_object());
+}

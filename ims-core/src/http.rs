@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
-use url::Url;
+use url::{Host, Url};
 
 /// Timeouts and retries applied to every IMS call.
 ///
@@ -190,6 +190,44 @@ impl Answer {
     }
 }
 
+/// Whether `url` may receive credentials: `https`, or `http` to loopback.
+///
+/// ```
+/// use url::Url;
+/// use ims_core::ims_url_is_allowed;
+///
+/// assert!(ims_url_is_allowed(&Url::parse("https://ims-na1.adobelogin.com")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://127.0.0.1:9800")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://localhost:9800")?));
+/// assert!(ims_url_is_allowed(&Url::parse("http://[::1]:9800")?));
+/// assert!(!ims_url_is_allowed(&Url::parse("http://ims.example.com")?));
+/// assert!(!ims_url_is_allowed(&Url::parse("http://localhost.example.com")?));
+/// # Ok::<(), url::ParseError>(())
+/// ```
+pub fn ims_url_is_allowed(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => {
+                ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            Some(Host::Domain(domain)) => {
+                let domain = domain.trim_end_matches('.');
+                domain.eq_ignore_ascii_case("localhost")
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// The largest answer read from IMS, in bytes. IMS's answers are a few KB
+/// (tokens, profiles, organizations) and its key sets tens of KB; a larger
+/// answer is refused while it is read (`answer_too_large`), never buffered
+/// whole.
+pub const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
 /// The HTTP client shared by every IMS call of a process.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
@@ -203,6 +241,11 @@ impl Transport {
     pub(crate) fn new(policy: HttpPolicy) -> Result<Self, Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
+            // IMS answers every call directly. A redirect is refused, never
+            // followed: reqwest would re-send a 307/308's form (a client
+            // secret, a code) and its `Authorization` to wherever the
+            // `Location` points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ims-rs/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| {
@@ -224,6 +267,16 @@ impl Transport {
     /// [`Error::Unavailable`] once retries or the deadline are spent; any
     /// other status → [`Error::Refused`] with IMS's error body.
     pub(crate) async fn send(&self, call: &Call) -> Result<Answer, Error> {
+        if !ims_url_is_allowed(&call.url) {
+            return Err(Error::Misconfigured(format!(
+                "{} {}://{}{}: IMS URLs must be https, or http to a loopback address \
+                 (127.0.0.0/8, localhost, [::1]); nothing was sent",
+                call.method,
+                call.url.scheme(),
+                call.url.host_str().unwrap_or(""),
+                call.url.path()
+            )));
+        }
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
         let mut retry = 0u32;
@@ -292,9 +345,32 @@ impl Transport {
         let status = response.status();
         let debug_id = header(response.headers(), "x-debug-id");
         let retry_after = retry_after(response.headers());
-        let body = match response.bytes().await {
+        if status.is_redirection() {
+            tracing::debug!(
+                method = %call.method,
+                path = call.url.path(),
+                status = status.as_u16(),
+                "IMS answered with a redirect, which is not followed"
+            );
+            let mut refusal = ImsRefusal::new(status.as_u16(), "redirect_refused").with_description(
+                format!(
+                    "{where_} answered with a redirect ({status}); IMS answers directly, and a redirect is never followed so that credentials go nowhere else: check the IMS URL"
+                ),
+            );
+            refusal.debug_id = debug_id;
+            return Attempt::Refused(refusal);
+        }
+        let body = match read_capped(response, MAX_ANSWER_BYTES).await {
             Ok(body) => body,
-            Err(err) => {
+            Err(ReadError::TooLarge) => {
+                let mut refusal = ImsRefusal::new(status.as_u16(), "answer_too_large")
+                    .with_description(format!(
+                        "{where_} answered with more than {MAX_ANSWER_BYTES} bytes; the answer was not read"
+                    ));
+                refusal.debug_id = debug_id;
+                return Attempt::Refused(refusal);
+            }
+            Err(ReadError::Transport(err)) => {
                 return Attempt::Unavailable {
                     detail: transport_failure(&where_, err),
                     retry_after: None,
@@ -324,6 +400,31 @@ impl Transport {
             Attempt::Refused(refusal(status, debug_id, &body))
         }
     }
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// The body, read chunk by chunk and given up as soon as it exceeds `limit`
+/// bytes (or announces more in `Content-Length`): a hostile or broken
+/// server cannot make us buffer more than `limit`.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 enum Attempt {
@@ -581,6 +682,193 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("could not connect"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    /// Finding (LOW, issue #14): a redirect was followed, and reqwest
+    /// re-sends a 307/308's body (the client secret) to wherever the
+    /// `Location` points. No redirect is followed, for any call.
+    #[tokio::test]
+    async fn redirects_are_never_followed_and_the_body_goes_nowhere_else() {
+        let thief = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(0)
+            .mount(&thief)
+            .await;
+        let ims = MockServer::start().await;
+        for status in [301u16, 302, 303, 307, 308] {
+            ims.reset().await;
+            Mock::given(method("POST"))
+                .respond_with(
+                    ResponseTemplate::new(status)
+                        .insert_header("location", format!("{}/steal", thief.uri())),
+                )
+                .expect(1)
+                .mount(&ims)
+                .await;
+            let transport = Transport::new(fast_policy()).unwrap();
+            let call = Call::post(url(&ims, "/ims/token/v3"))
+                .field("client_secret", "s3cr3t-value")
+                .basic("client", "s3cr3t-value");
+            let err = transport.send(&call).await.unwrap_err();
+            let Error::Refused(refusal) = &err else {
+                panic!("{status}: a refusal expected, got {err:?}");
+            };
+            assert_eq!(refusal.status, status);
+            assert_eq!(refusal.error, "redirect_refused", "{status}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            ims.verify().await;
+        }
+        assert!(
+            thief
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .is_empty()
+        );
+        thief.verify().await;
+    }
+
+    /// Finding (LOW, issue #14): the whole body was read into memory before
+    /// any check. An answer larger than [`MAX_ANSWER_BYTES`] is refused, both
+    /// when it announces its length and when it does not.
+    #[tokio::test]
+    async fn oversized_answers_are_refused() {
+        let server = MockServer::start().await;
+        let huge = vec![b'x'; MAX_ANSWER_BYTES + 1];
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(huge))
+            .mount(&server)
+            .await;
+        let transport = Transport::new(fast_policy()).unwrap();
+        let outcome = transport.send(&Call::get(url(&server, "/ims/keys"))).await;
+        let refusal = match outcome {
+            Err(Error::Refused(refusal)) => refusal,
+            Ok(answer) => panic!("read an answer of {} bytes", answer.body.len()),
+            Err(err) => panic!("a refusal expected, got {err:?}"),
+        };
+        assert_eq!(refusal.error, "answer_too_large", "{refusal}");
+        // Error answers are capped too.
+        server.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(400).set_body_bytes(vec![b'{'; MAX_ANSWER_BYTES * 2]),
+            )
+            .mount(&server)
+            .await;
+        let err = transport
+            .send(&Call::get(url(&server, "/ims/keys")))
+            .await
+            .unwrap_err();
+        let Error::Refused(refusal) = &err else {
+            panic!("a refusal expected, got {err:?}");
+        };
+        assert_eq!(refusal.error, "answer_too_large", "{err}");
+        // An answer at the limit is read.
+        server.reset().await;
+        let mut body = b"{\"k\":\"".to_vec();
+        body.resize(MAX_ANSWER_BYTES - 2, b'a');
+        body.extend_from_slice(b"\"}");
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&server)
+            .await;
+        let answer = transport
+            .send(&Call::get(url(&server, "/ims/keys")))
+            .await
+            .unwrap();
+        assert_eq!(answer.body.len(), MAX_ANSWER_BYTES);
+    }
+
+    /// Issue #14: whatever built the URL (a context's `ims_url`, a custom
+    /// environment in code, a key URL), no call goes in clear text to a
+    /// host that is not loopback. `0.0.0.0` reaches this machine over
+    /// loopback, so the refusal is visible without leaving it.
+    #[tokio::test]
+    async fn plain_http_to_a_host_that_is_not_loopback_is_refused_before_sending() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let port = server.address().port();
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::post(Url::parse(&format!("http://0.0.0.0:{port}/ims/token/v3")).unwrap())
+            .field("client_secret", "s3cr3t-value");
+        let err = transport.send(&call).await.unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        server.verify().await;
+        // Loopback in every spelling is allowed.
+        for url in [
+            "http://127.0.0.1:1/",
+            "http://127.9.9.9/",
+            "http://localhost:1/",
+            "http://LOCALHOST./",
+            "http://[::1]:1/",
+            "http://[::ffff:127.0.0.1]:1/",
+            "https://ims-na1.adobelogin.com/",
+        ] {
+            assert!(ims_url_is_allowed(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://0.0.0.0/",
+            "http://10.0.0.1/",
+            "http://ims.example.com/",
+            "http://localhost.example.com/",
+            "http://127.0.0.1.example.com/",
+            "http://[::2]/",
+            "ftp://127.0.0.1/",
+        ] {
+            assert!(!ims_url_is_allowed(&Url::parse(url).unwrap()), "{url}");
+        }
+    }
+
+    /// An endless answer without a length (chunked) is cut off at the limit:
+    /// the client stops reading, so the server's writes fail long before it
+    /// has sent all it would.
+    #[tokio::test]
+    async fn endless_chunked_answers_are_cut_off() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        const WOULD_SEND: usize = 512 * 1024 * 1024;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+            if socket.write_all(head).await.is_err() {
+                return 0;
+            }
+            let data = vec![b' '; 64 * 1024];
+            let chunk = [
+                format!("{:x}\r\n", data.len()).into_bytes(),
+                data,
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            let mut sent = 0usize;
+            while sent < WOULD_SEND {
+                if socket.write_all(&chunk).await.is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            sent
+        });
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::get(Url::parse(&format!("http://{addr}/ims/keys")).unwrap()).never_retry();
+        let err = transport.send(&call).await.unwrap_err();
+        let Error::Refused(refusal) = &err else {
+            panic!("a refusal expected, got {err:?}");
+        };
+        assert_eq!(refusal.error, "answer_too_large", "{err}");
+        drop(transport);
+        let sent = server.await.unwrap();
+        assert!(sent < WOULD_SEND, "the client read all {sent} bytes");
     }
 
     #[test]

@@ -79,11 +79,11 @@ mod validation_cache;
 mod verify;
 mod wire;
 
-pub use aio_config::{AioConfig, ConfigPaths};
+pub use aio_config::{AioConfig, ConfigPaths, MergedConfig, Origin};
 pub use client::{ClientAuth, ImsClient};
 pub use contexts::AioContextStore;
 pub use endpoints::TokenEndpoint;
-pub use http::HttpPolicy;
+pub use http::{HttpPolicy, MAX_ANSWER_BYTES, ims_url_is_allowed};
 pub use ims_api;
 pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
 pub use pkce::{PkcePair, random_nonce, random_state};

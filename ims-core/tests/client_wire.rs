@@ -583,3 +583,56 @@ async fn organization_membership_reads_true_false_and_nothing_else() {
         }
     }
 }
+
+/// Issue #14 (LOW): through the public client, a 307 from the token endpoint
+/// (which makes reqwest re-send the form, client secret included) reaches
+/// nobody else; a profile answer larger than `MAX_ANSWER_BYTES` is refused.
+#[tokio::test]
+async fn a_redirecting_or_oversized_ims_gets_no_secret_and_no_memory() {
+    let (server, client) = setup().await;
+    let thief = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json(r#"{"access_token":"stolen","expires_in":5}"#))
+        .expect(0)
+        .mount(&thief)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/ims/token/v3"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/steal", thief.uri())),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client
+        .client_credentials(&ServerToServer::new(creds(), Scopes::parse("openid")))
+        .await
+        .unwrap_err();
+    let Error::Refused(refusal) = &err else {
+        panic!("a refusal expected, got {err:?}");
+    };
+    assert_eq!(refusal.error, "redirect_refused");
+    assert!(!err.to_string().contains(SECRET), "{err}");
+    thief.verify().await;
+    server.verify().await;
+
+    Mock::given(method("GET"))
+        .and(path("/ims/profile/v1"))
+        .respond_with(json(&format!(
+            r#"{{"name":"{}"}}"#,
+            "x".repeat(ims_core::MAX_ANSWER_BYTES)
+        )))
+        .mount(&server)
+        .await;
+    let outcome = client
+        .profile(
+            &AccessToken::new("tok"),
+            &ClientId::parse("my_client").unwrap(),
+        )
+        .await;
+    match outcome {
+        Err(Error::Refused(refusal)) => assert_eq!(refusal.error, "answer_too_large"),
+        Err(other) => panic!("a refusal expected, got {other:?}"),
+        Ok(_) => panic!("an oversized profile was read"),
+    }
+}

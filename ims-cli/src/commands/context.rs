@@ -7,6 +7,7 @@ use ims_api::{
     ImsContext, JwtContext, OAuthUserContext, OrgId, PrivateKeySource, Scopes,
     ServerToServerContext,
 };
+use ims_core::Origin;
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -20,7 +21,11 @@ const MASK: &str = "****";
 pub(crate) async fn run(app: &App, command: ContextCommand) -> Result<(), CliError> {
     match command {
         ContextCommand::List => list(app).await,
-        ContextCommand::Get { name, show_secrets } => get(app, name.as_deref(), show_secrets).await,
+        ContextCommand::Get {
+            name,
+            show_secrets,
+            show_origin,
+        } => get(app, name.as_deref(), show_secrets, show_origin).await,
         ContextCommand::Set(args) => set(app, *args).await,
         ContextCommand::Use { name } => use_context(app, &name).await,
         ContextCommand::Remove { name } => remove(app, &name).await,
@@ -62,30 +67,89 @@ async fn list(app: &App) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn get(app: &App, name: Option<&str>, show_secrets: bool) -> Result<(), CliError> {
+async fn get(
+    app: &App,
+    name: Option<&str>,
+    show_secrets: bool,
+    show_origin: bool,
+) -> Result<(), CliError> {
     let name = app.context_name(name).await?;
-    let merged = app.store.config().read_merged()?;
-    let props = find_ci(&merged, &["ims", "contexts", name.as_str()])
+    let merged = app.store.config().read_merged_with_origins()?;
+    let props = find_ci(merged.value(), &["ims", "contexts", name.as_str()])
         .cloned()
         .ok_or_else(|| unknown_context(&name))?;
     let props = if show_secrets { props } else { masked(props) };
     let location = location_name(app.store.location_of(&name).await?);
     let current = app.store.current().await?.as_ref() == Some(&name);
+    let origins = if show_origin {
+        merged.origins_under(&format!("ims.contexts.{name}"))
+    } else {
+        Vec::new()
+    };
     if app.out.is_json() {
-        app.out.json(&json!({
+        let mut out = json!({
             "name": name.as_str(),
             "current": current,
             "location": location,
             "properties": props,
-        }));
+        });
+        if show_origin {
+            let map: Map<String, Value> = origins
+                .iter()
+                .map(|(key, origin)| (key.clone(), origin_json(origin)))
+                .collect();
+            out["origins"] = Value::Object(map);
+        }
+        app.out.json(&out);
     } else {
         app.out.line(&format!(
             "context {name} ({location}{})",
             if current { ", current" } else { "" }
         ));
-        app.out.json(&props);
+        if show_origin {
+            let rows: Vec<Vec<String>> = origins
+                .iter()
+                .map(|(key, origin)| {
+                    let path: Vec<&str> = key.split('.').collect();
+                    let value = find_ci(&props, &path)
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default();
+                    let trust = if origin.is_trusted() {
+                        ""
+                    } else {
+                        "  [untrusted: working directory]"
+                    };
+                    vec![key.clone(), value, format!("{origin}{trust}")]
+                })
+                .collect();
+            app.out.table(&["KEY", "VALUE", "ORIGIN"], &rows);
+        } else {
+            app.out.json(&props);
+        }
     }
     Ok(())
+}
+
+/// An origin as `--json` shows it: its kind, file or variable, and trust.
+fn origin_json(origin: &Origin) -> Value {
+    let (source, file, variable) = match origin {
+        Origin::Global(path) => ("global", Some(path), None),
+        Origin::Local(path) => ("local", Some(path), None),
+        Origin::DotEnv { path, variable } => ("dotenv", Some(path), Some(variable)),
+        Origin::Env { variable } => ("env", None, Some(variable)),
+        _ => ("other", None, None),
+    };
+    let mut out = json!({"source": source, "trusted": origin.is_trusted()});
+    if let Some(file) = file {
+        out["file"] = json!(file.display().to_string());
+    }
+    if let Some(variable) = variable {
+        out["variable"] = json!(variable);
+    }
+    out
 }
 
 /// A case-insensitive path lookup, as aio's keys are.

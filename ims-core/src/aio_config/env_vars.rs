@@ -53,8 +53,26 @@ pub(crate) fn layer<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> V
     root
 }
 
-/// The variables of a `.env` file; a missing file has none.
-pub(crate) fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>, dotenvy::Error> {
+/// The variables of a `.env` file; a missing file has none. A file that is
+/// no regular file or is too large is refused before it is opened.
+pub(crate) fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>, ims_api::Error> {
+    if !super::file::check_readable(path)? {
+        return Ok(BTreeMap::new());
+    }
+    read_dotenv_vars(path).map_err(|err| {
+        // dotenvy's own message quotes the line, which may hold a secret.
+        let why = match err {
+            dotenvy::Error::LineParse(_, index) => {
+                format!("a line does not parse (at its character {index})")
+            }
+            dotenvy::Error::Io(err) => err.to_string(),
+            _ => "it is not a .env file".to_owned(),
+        };
+        ims_api::Error::Misconfigured(format!("cannot read {}: {why}", path.display()))
+    })
+}
+
+fn read_dotenv_vars(path: &Path) -> Result<BTreeMap<String, String>, dotenvy::Error> {
     let iter = match dotenvy::from_path_iter(path) {
         Ok(iter) => iter,
         Err(dotenvy::Error::Io(err)) if err.kind() == io::ErrorKind::NotFound => {
@@ -131,6 +149,22 @@ mod tests {
                 "scopes": ["openid", "AdobeID"]
             }}}})
         );
+    }
+
+    /// dotenvy's parse error quotes the whole line, which may hold a
+    /// secret: the error names the file and where, never the text.
+    #[test]
+    fn a_broken_dotenv_line_is_not_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "AIO_OK=1\nAIO_IMS_CONTEXTS_SVC_CLIENT__SECRETS='p8-s3cr3t-value\n",
+        )
+        .unwrap();
+        let err = read_dotenv(&path).unwrap_err().to_string();
+        assert!(err.contains(".env"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
     }
 
     #[test]

@@ -65,6 +65,10 @@ fn where_hjson_failed(err: &deser_hjson::Error) -> String {
     }
 }
 
+/// The largest configuration file read, in bytes: aio's files are a few KB
+/// (tens with many inline keys); anything larger is refused unread.
+pub(crate) const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Deeper files are refused before the HJSON parser, which recurses without
 /// a limit (a stack overflow aborts the process). serde_json stops at 128.
 const MAX_DEPTH: usize = 128;
@@ -87,9 +91,58 @@ fn nesting_depth(text: &str) -> usize {
     max
 }
 
+/// Refuses, before it is opened, a file that is not a regular file (a FIFO
+/// would block the read, a device such as `/dev/zero` never end) or that is
+/// larger than [`MAX_FILE_BYTES`]. `Ok(false)`: there is no file.
+pub(crate) fn check_readable(path: &Path) -> Result<bool, Error> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => {
+            return Err(Error::storage(
+                format!("cannot read the aio config file {}", path.display()),
+                err,
+            ));
+        }
+    };
+    if !metadata.is_file() {
+        return Err(Error::Misconfigured(format!(
+            "{} is not a regular file; remove it or replace it with an aio config file",
+            path.display()
+        )));
+    }
+    if metadata.len() > u64::try_from(MAX_FILE_BYTES).unwrap_or(u64::MAX) {
+        return Err(Error::Misconfigured(format!(
+            "{} is larger than {MAX_FILE_BYTES} bytes, more than any aio config file; fix or remove it",
+            path.display()
+        )));
+    }
+    Ok(true)
+}
+
+/// The file's bytes, at most [`MAX_FILE_BYTES`] of them (a file that grew
+/// past the limit since [`check_readable`] is refused too).
+fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(MAX_FILE_BYTES).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The file's tree; `None` if it does not exist.
 pub(crate) fn read(path: &Path) -> Result<Option<Value>, Error> {
-    match fs::read(path) {
+    if !check_readable(path)? {
+        return Ok(None);
+    }
+    match read_capped(path) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| {
                 Error::Misconfigured(format!(

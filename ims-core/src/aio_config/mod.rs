@@ -14,6 +14,7 @@
 mod env_vars;
 pub(crate) mod file;
 pub(crate) mod lock;
+pub(crate) mod origin;
 mod paths;
 pub(crate) mod tree;
 
@@ -26,7 +27,10 @@ use std::sync::Arc;
 use ims_api::{ConfigLocation, Error};
 use serde_json::{Map, Value};
 
+pub use origin::{MergedConfig, Origin};
 pub use paths::ConfigPaths;
+
+use origin::Node;
 
 /// aio's layered configuration: files plus environment.
 ///
@@ -141,10 +145,70 @@ impl AioConfig {
 
     /// The merged tree: global < local < `.env` < environment.
     pub fn read_merged(&self) -> Result<Value, Error> {
-        let mut merged = self.read_file(ConfigLocation::Global)?;
-        tree::merge(&mut merged, self.read_file(ConfigLocation::Local)?);
-        tree::merge(&mut merged, self.env_layer()?);
-        Ok(merged)
+        Ok(self.read_merged_with_origins()?.value().clone())
+    }
+
+    /// The merged tree (global < local < `.env` < environment) with the
+    /// [`Origin`] of every value.
+    pub fn read_merged_with_origins(&self) -> Result<MergedConfig, Error> {
+        let mut root = self.file_node(ConfigLocation::Global)?;
+        root.merge(self.file_node(ConfigLocation::Local)?);
+        root.merge(self.env_node(true)?);
+        Ok(MergedConfig::new(root))
+    }
+
+    /// The trusted sources only, merged: the global file < the process
+    /// environment (the files of the working directory, `.aio` and `.env`,
+    /// left out).
+    pub fn read_trusted(&self) -> Result<MergedConfig, Error> {
+        let mut root = self.file_node(ConfigLocation::Global)?;
+        root.merge(self.env_node(false)?);
+        Ok(MergedConfig::new(root))
+    }
+
+    fn file_node(&self, location: ConfigLocation) -> Result<Node, Error> {
+        let Some(path) = self.paths.file(location) else {
+            return Ok(Node::empty());
+        };
+        let origin = match location {
+            ConfigLocation::Local => Origin::Local(path.to_path_buf()),
+            _ => Origin::Global(path.to_path_buf()),
+        };
+        Ok(Node::annotate(self.read_file(location)?, &origin))
+    }
+
+    /// The environment layer, each value from its variable; with the `.env`
+    /// file's variables below the process's if `dotenv`.
+    fn env_node(&self, dotenv: bool) -> Result<Node, Error> {
+        let mut vars: BTreeMap<String, (String, Origin)> = BTreeMap::new();
+        if let (true, Some(path)) = (dotenv, &self.paths.dotenv) {
+            let from_file = env_vars::read_dotenv(path)?;
+            for (k, v) in from_file {
+                let origin = Origin::DotEnv {
+                    path: path.clone(),
+                    variable: k.clone(),
+                };
+                vars.insert(k, (v, origin));
+            }
+        }
+        for (k, v) in self.env.iter() {
+            let origin = Origin::Env {
+                variable: k.clone(),
+            };
+            vars.insert(k.clone(), (v.clone(), origin));
+        }
+        let mut root = Node::empty();
+        for (name, (raw, origin)) in vars {
+            let Some(key) = env_vars::key_for_variable(&name) else {
+                continue;
+            };
+            let parts: Vec<&str> = key.split('.').collect();
+            if parts.iter().any(|p| p.is_empty()) {
+                continue;
+            }
+            root.set(&parts, Node::annotate(env_vars::parse_value(&raw), &origin));
+        }
+        Ok(root)
     }
 
     /// The merged value of a dotted key (`ims.config.current`), ignoring case.
@@ -158,9 +222,7 @@ impl AioConfig {
     /// file, overridden by those of the environment.
     pub fn env_layer(&self) -> Result<Value, Error> {
         let mut vars = match &self.paths.dotenv {
-            Some(path) => env_vars::read_dotenv(path).map_err(|err| {
-                Error::Misconfigured(format!("cannot read {}: {err}", path.display()))
-            })?,
+            Some(path) => env_vars::read_dotenv(path)?,
             None => BTreeMap::new(),
         };
         for (k, v) in self.env.iter() {

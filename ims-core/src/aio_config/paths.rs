@@ -53,24 +53,21 @@ impl ConfigPaths {
         self
     }
 
-    /// Resolves the files as aio does, from environment variables (those of
-    /// the `.env` file in `cwd` included, below `env`), the home directory and
-    /// the working directory: local `cwd/.aio`, `.env` `cwd/.env`.
+    /// Resolves the files as aio does, from environment variables, the home
+    /// directory and the working directory: local `cwd/.aio`, `.env`
+    /// `cwd/.env`.
+    ///
+    /// Unlike aio, the `.env` file cannot choose the global file
+    /// (`AIO_CONFIG_FILE`, `XDG_CONFIG_HOME`): it is found from the working
+    /// directory, so any checked-out repository may hold one, and the global
+    /// file is the trusted one (see [`Origin`](crate::Origin)).
     pub fn resolve(
         env: &BTreeMap<String, String>,
         home: Option<&Path>,
         cwd: &Path,
     ) -> Result<Self, Error> {
         let dotenv = cwd.join(".env");
-        let dotenv_vars = super::env_vars::read_dotenv(&dotenv).map_err(|err| {
-            Error::Misconfigured(format!("cannot read {}: {err}", dotenv.display()))
-        })?;
-        let var = |name: &str| {
-            env.get(name)
-                .or_else(|| dotenv_vars.get(name))
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let global = if let Some(file) = var("AIO_CONFIG_FILE") {
             file
         } else if let Some(xdg) = var("XDG_CONFIG_HOME") {
@@ -158,12 +155,23 @@ mod tests {
         assert_eq!(p.lease_dir(), Path::new("/home/u/.config/.ims-leases"));
     }
 
+    /// Issue #14: a `.env` of the working directory naming the global file
+    /// would make an attacker's file the trusted one (and `ims context set`
+    /// would write the user's secret there).
     #[test]
-    fn dotenv_can_name_the_global_file() {
+    fn dotenv_cannot_name_the_global_file() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".env"), "AIO_CONFIG_FILE=/from/dotenv\n").unwrap();
-        let p = ConfigPaths::resolve(&env(&[]), None, dir.path()).unwrap();
-        assert_eq!(p.global, Path::new("/from/dotenv"));
+        std::fs::write(
+            dir.path().join(".env"),
+            "AIO_CONFIG_FILE=/from/dotenv\nXDG_CONFIG_HOME=/from/dotenv-xdg\n",
+        )
+        .unwrap();
+        let p = ConfigPaths::resolve(&env(&[]), Some(Path::new("/home/u")), dir.path()).unwrap();
+        assert_eq!(p.global, Path::new("/home/u/.config/aio"));
+        assert!(matches!(
+            ConfigPaths::resolve(&env(&[]), None, dir.path()),
+            Err(Error::Misconfigured(_))
+        ));
         let p = ConfigPaths::resolve(&env(&[("AIO_CONFIG_FILE", "/from/env")]), None, dir.path())
             .unwrap();
         assert_eq!(p.global, Path::new("/from/env"));

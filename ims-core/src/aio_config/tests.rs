@@ -226,3 +226,110 @@ fn concurrent_writers_with_separate_instances_lose_no_update() {
         assert_eq!(keys.len(), 50, "writer {t} lost updates");
     }
 }
+
+/// Issue #14: every merged value knows which file or variable supplied it,
+/// and the merge with origins gives exactly the plain merge's tree.
+#[test]
+fn every_value_knows_its_origin() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        r#"{"cli": {"env": "prod"}, "ims": {"contexts": {"A": {"x": "g", "y": "g", "z": "g", "w": "g", "o": {"k": 1}}}}}"#,
+    );
+    fx.write(
+        "project/.aio",
+        r#"{"ims": {"contexts": {"a": {"y": "l", "z": "l", "o": 3}, "b": {"n": [1, 2]}}}}"#,
+    );
+    fx.write(
+        "project/.env",
+        "AIO_IMS_CONTEXTS_A_Z=dotenv\nAIO_CLI_ENV=stage\nAIO_IMS_CONTEXTS_A_O='{\"p\":2}'\n",
+    );
+    let config = AioConfig::with_env(fx.paths(), [("AIO_IMS_CONTEXTS_A_W", "env")]);
+    let merged = config.read_merged_with_origins().unwrap();
+    let global = Origin::Global(fx.dir.path().join("global/aio"));
+    let local = Origin::Local(fx.dir.path().join("project/.aio"));
+    let dotenv = |variable: &str| Origin::DotEnv {
+        path: fx.dir.path().join("project/.env"),
+        variable: variable.to_owned(),
+    };
+    assert_eq!(merged.origin("ims.contexts.a.x"), Some(&global));
+    assert_eq!(merged.origin("ims.contexts.a.y"), Some(&local));
+    assert_eq!(
+        merged.origin("ims.contexts.a.z"),
+        Some(&dotenv("AIO_IMS_CONTEXTS_A_Z"))
+    );
+    assert_eq!(
+        merged.origin("ims.contexts.a.w"),
+        Some(&Origin::Env {
+            variable: "AIO_IMS_CONTEXTS_A_W".into()
+        })
+    );
+    assert_eq!(merged.origin("cli.env"), Some(&dotenv("AIO_CLI_ENV")));
+    assert_eq!(
+        merged.origin("ims.contexts.a.o.p"),
+        Some(&dotenv("AIO_IMS_CONTEXTS_A_O"))
+    );
+    assert_eq!(merged.origin("ims.contexts.b.n"), Some(&local));
+    assert_eq!(merged.origin("ims.contexts.a"), None);
+    let keys: Vec<String> = merged
+        .origins_under("ims.contexts.a")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["o.p", "w", "x", "y", "z"]);
+    // The same tree as the plain merge.
+    let mut plain = config.read_file(ConfigLocation::Global).unwrap();
+    tree::merge(&mut plain, config.read_file(ConfigLocation::Local).unwrap());
+    tree::merge(&mut plain, config.env_layer().unwrap());
+    assert_eq!(merged.value(), &plain);
+    // The trusted view leaves the working directory's files out.
+    let trusted = config.read_trusted().unwrap();
+    assert_eq!(trusted.value()["cli"]["env"], json!("prod"));
+    assert_eq!(trusted.origin("ims.contexts.a.y"), Some(&global));
+    assert!(global.is_trusted() && !local.is_trusted());
+    // Debug shows keys and origins, never values (they hold secrets).
+    let shown = format!("{merged:?}");
+    assert!(
+        shown.contains("ims.contexts.A.y") && shown.contains(".aio"),
+        "{shown}"
+    );
+    assert!(!shown.contains("dotenv\""), "{shown}");
+    assert!(!dotenv("X").is_trusted());
+}
+
+/// Issue #14 (variant): `.aio` and `.env` come with whatever repository the
+/// user works in. One larger than any configuration, or that is no regular
+/// file (a FIFO would block the read forever, a symlink to `/dev/zero` fill
+/// the memory), is refused with an error naming it, before it is read.
+#[test]
+fn oversized_or_special_project_files_are_refused_before_reading() {
+    let fx = Fixture::new();
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    let big = " ".repeat(file::MAX_FILE_BYTES + 1);
+    for name in ["project/.aio", "project/.env", "global/aio"] {
+        fx.write(name, &big);
+        let err = config.read_merged().unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{name}: {err:?}");
+        let text = err.to_string();
+        assert!(text.contains(name.rsplit('/').next().unwrap()), "{text}");
+        assert!(text.contains("larger than"), "{text}");
+        std::fs::remove_file(fx.dir.path().join(name)).unwrap();
+    }
+    assert!(config.read_merged().is_ok());
+    for name in [".aio", ".env"] {
+        let path = fx.dir.path().join("project").join(name);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = config.read_merged().unwrap_err();
+        assert!(matches!(err, Error::Misconfigured(_)), "{name}: {err:?}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let err = config.read_merged().unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -90,6 +90,10 @@ fn ensure_object(value: &mut Value) -> &mut Map<String, Value> {
 
 /// Deep-merges `source` into `target`: objects merge key by key (ignoring
 /// case), anything else in `source` replaces what `target` has.
+///
+/// The reference the merge with origins (`origin::Node::merge`, which reads
+/// use) is tested against.
+#[cfg(test)]
 pub(crate) fn merge(target: &mut Value, source: Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {

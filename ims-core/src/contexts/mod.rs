@@ -1,6 +1,7 @@
 //! [`AioContextStore`]: configuration contexts in aio's files.
 
 mod parse;
+pub(crate) mod trust;
 mod write;
 
 use async_trait::async_trait;
@@ -130,12 +131,23 @@ impl ContextStore for AioContextStore {
         let config = self.config.clone();
         let name = name.clone();
         blocking(move || {
-            let merged = config.read_merged()?;
-            let Some(props) = tree::get_path(&merged, &["ims", "contexts", name.as_str()]) else {
+            let merged = config.read_merged_with_origins()?;
+            let Some(props) = tree::get_path(merged.value(), &["ims", "contexts", name.as_str()])
+            else {
                 return Ok(None);
             };
-            let default_env = tree::get_path(&merged, &["cli", "env"]);
-            parse::parse_context(&name, props, default_env).map(Some)
+            let trust = trust::ContextTrust::of(&merged, &name);
+            trust.check(&name)?;
+            // A context holding the user's credentials takes `cli.env` from
+            // the trusted sources only.
+            let trusted = if trust.trusted {
+                Some(config.read_trusted()?)
+            } else {
+                None
+            };
+            let default_env =
+                tree::get_path(trusted.as_ref().unwrap_or(&merged).value(), &["cli", "env"]);
+            parse::parse_context(&name, props, default_env, &trust).map(Some)
         })
         .await
     }

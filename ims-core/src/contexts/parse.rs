@@ -30,13 +30,16 @@ use ims_api::{
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::trust::ContextTrust;
 use crate::aio_config::tree;
+use crate::http::ims_url_is_allowed;
 
 /// Builds the context `name` from its properties; `default_env` is `cli.env`.
 pub(crate) fn parse_context(
     name: &ContextName,
     props: &Value,
     default_env: Option<&Value>,
+    trust: &ContextTrust,
 ) -> Result<ImsContext, Error> {
     let Some(map) = props.as_object() else {
         return Err(Error::Misconfigured(format!(
@@ -67,7 +70,22 @@ pub(crate) fn parse_context(
              oauth-user needs client_id and scope or redirect_uri (set them under ims.contexts.{name})"
         )));
     };
-    let environment = environment(&mut props, default_env);
+    let environment = environment(&mut props, default_env, trust);
+    if !trust.trusted
+        && environment
+            .as_ref()
+            .is_some_and(|env| !matches!(env, ImsEnvironment::Prod | ImsEnvironment::Stage))
+        && let Some(ContextCredentials::Jwt(jwt)) = &credentials
+        && let PrivateKeySource::File(_) = &jwt.private_key
+    {
+        let origin = trust
+            .origin_of("private_key")
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        props.invalid.push(format!(
+            "private_key is a file path (set in {origin}), which a context that a file of the working directory              defines with its own ims_url may not use, or the user's key would sign for that endpoint; inline the key"
+        ));
+    }
     props.finish()?;
     match credentials {
         Some(credentials) => {
@@ -325,10 +343,24 @@ fn oauth_user(p: &mut Props<'_>) -> Option<ContextCredentials> {
 }
 
 /// `ims_url` (our key) wins over `env`, which wins over `cli.env`.
-fn environment(p: &mut Props<'_>, default_env: Option<&Value>) -> Option<ImsEnvironment> {
+fn environment(
+    p: &mut Props<'_>,
+    default_env: Option<&Value>,
+    trust: &ContextTrust,
+) -> Option<ImsEnvironment> {
     if let Some(url) = p.string("ims_url") {
         return match ImsEnvironment::custom(&url) {
-            Ok(env) => Some(env),
+            Ok(env) if ims_url_is_allowed(&env.base_url()) => Some(env),
+            Ok(_) => {
+                let origin = trust
+                    .origin_of("ims_url")
+                    .map(|o| o.to_string())
+                    .unwrap_or_default();
+                p.invalid.push(format!(
+                    "ims_url (set in {origin}) must be https, or http to a loopback address                      (127.0.0.0/8, localhost, [::1]): credentials are sent to it"
+                ));
+                None
+            }
             Err(err) => {
                 p.invalid
                     .push(format!("ims_url is invalid ({})", err.reason()));

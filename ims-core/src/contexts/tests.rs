@@ -394,3 +394,229 @@ fn debug_shows_no_secrets() {
     let shown = format!("{store:?} {:?}", store.config());
     assert!(!shown.contains("hunter2"), "{shown}");
 }
+
+// --- Issue #14, finding 2: files of the working directory (`.aio`, `.env`)
+// are untrusted; the global file and the process environment are trusted.
+
+fn s2s_props() -> Value {
+    json!({
+        "client_id": "svc-client",
+        "client_secrets": ["global-s3cr3t"],
+        "scopes": ["openid", "AdobeID"],
+    })
+}
+
+impl Fixture {
+    fn local(&self, value: Value) {
+        std::fs::write(self.dir.path().join(".aio"), value.to_string()).unwrap();
+    }
+
+    fn dotenv(&self, text: &str) {
+        std::fs::write(self.dir.path().join(".env"), text).unwrap();
+    }
+
+    fn clear_local(&self) {
+        let _ = std::fs::remove_file(self.dir.path().join(".aio"));
+        let _ = std::fs::remove_file(self.dir.path().join(".env"));
+    }
+}
+
+/// The error of a context whose endpoint an untrusted source tried to set:
+/// it names the context, the key and the file, never the secret.
+fn assert_refused(result: Result<Option<ImsContext>, Error>, key: &str, file: &str, case: &str) {
+    let err = match result {
+        Err(err) => err,
+        Ok(ctx) => panic!(
+            "{case}: accepted, environment {:?}",
+            ctx.and_then(|c| c.environment).map(|e| e.name())
+        ),
+    };
+    let text = err.to_string();
+    assert!(matches!(err, Error::Misconfigured(_)), "{case}: {err:?}");
+    assert!(text.contains(key), "{case}: {text}");
+    assert!(text.contains(file), "{case}: {text}");
+    assert!(text.contains("\"svc\""), "{case}: {text}");
+    assert!(!text.contains("s3cr3t"), "{case}: {text}");
+}
+
+#[tokio::test]
+async fn a_local_file_cannot_change_where_a_global_contexts_credentials_go() {
+    let fx = Fixture::new();
+    fx.global(json!({"ims": {"contexts": {"svc": s2s_props()}}}));
+    let variants = [
+        ("ims_url", json!({"ims_url": "http://127.0.0.1:9"})),
+        (
+            "ims_url",
+            json!({"ims_url": "https://ims.attacker.example"}),
+        ),
+        (
+            "ims_url",
+            json!({"IMS_URL": "https://ims.attacker.example"}),
+        ),
+        ("env", json!({"env": "stage"})),
+        (
+            "redirect_uri",
+            json!({"redirect_uri": "https://attacker.example/cb"}),
+        ),
+    ];
+    for (key, props) in variants {
+        fx.local(json!({"ims": {"contexts": {"svc": props}}}));
+        assert_refused(fx.store(&[]).get(&name("svc")).await, key, ".aio", key);
+        // The context name's case does not matter either.
+        fx.local(json!({"IMS": {"Contexts": {"SVC": props}}}));
+        assert_refused(fx.store(&[]).get(&name("svc")).await, key, ".aio", key);
+    }
+    fx.clear_local();
+    for (var, key) in [
+        ("AIO_IMS_CONTEXTS_SVC_IMS__URL", "ims_url"),
+        ("AIO_IMS_CONTEXTS_SVC_ENV", "env"),
+        ("AIO_IMS_CONTEXTS_SVC_REDIRECT__URI", "redirect_uri"),
+    ] {
+        fx.dotenv(&format!("{var}=https://attacker.example\n"));
+        assert_refused(fx.store(&[]).get(&name("svc")).await, key, ".env", var);
+    }
+    // The same keys from trusted sources are the user's own choice.
+    fx.clear_local();
+    let ctx = fx
+        .store(&[("AIO_IMS_CONTEXTS_SVC_IMS__URL", "https://proxy.example")])
+        .get(&name("svc"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ctx.environment.unwrap().base_url().as_str(),
+        "https://proxy.example/"
+    );
+}
+
+#[tokio::test]
+async fn a_context_defined_partly_by_a_trusted_source_is_protected() {
+    let fx = Fixture::new();
+    // Only the secret is trusted (the process environment); the rest, and
+    // the endpoint, come from the local file.
+    fx.local(json!({"ims": {"contexts": {"svc": {
+        "client_id": "svc-client", "scopes": ["openid"], "ims_url": "http://127.0.0.1:9"
+    }}}}));
+    let store = fx.store(&[("AIO_IMS_CONTEXTS_SVC_CLIENT__SECRETS", "global-s3cr3t")]);
+    assert_refused(
+        store.get(&name("svc")).await,
+        "ims_url",
+        ".aio",
+        "env secret",
+    );
+}
+
+#[tokio::test]
+async fn cli_env_from_a_local_file_does_not_move_a_global_context() {
+    let fx = Fixture::new();
+    fx.global(json!({"ims": {"contexts": {"svc": s2s_props()}}}));
+    fx.local(json!({"cli": {"env": "stage"}}));
+    let ctx = fx.store(&[]).get(&name("svc")).await.unwrap().unwrap();
+    assert_ne!(ctx.environment, Some(ImsEnvironment::Stage));
+    fx.clear_local();
+    fx.dotenv("AIO_CLI_ENV=stage\n");
+    let ctx = fx.store(&[]).get(&name("svc")).await.unwrap().unwrap();
+    assert_ne!(ctx.environment, Some(ImsEnvironment::Stage));
+    // From the process environment it applies.
+    let ctx = fx
+        .store(&[("AIO_CLI_ENV", "stage")])
+        .get(&name("svc"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ctx.environment, Some(ImsEnvironment::Stage));
+    // And a local file's own contexts follow the local cli.env.
+    fx.local(json!({"cli": {"env": "stage"}, "ims": {"contexts": {"mine": s2s_props()}}}));
+    let ctx = fx.store(&[]).get(&name("mine")).await.unwrap().unwrap();
+    assert_eq!(ctx.environment, Some(ImsEnvironment::Stage));
+}
+
+#[tokio::test]
+async fn a_local_files_own_context_may_name_its_ims_over_https_or_loopback() {
+    let fx = Fixture::new();
+    fx.global(json!({"ims": {"contexts": {"svc": s2s_props()}}}));
+    for url in [
+        "https://ims.example.com",
+        "http://127.0.0.1:9800",
+        "http://127.1.2.3",
+        "http://localhost:8080/ims",
+        "http://[::1]:9800",
+    ] {
+        let mut props = s2s_props();
+        props["ims_url"] = json!(url);
+        fx.local(json!({"ims": {"contexts": {"mine": props}}}));
+        let ctx = fx.store(&[]).get(&name("mine")).await.unwrap().unwrap();
+        assert!(
+            ctx.environment
+                .unwrap()
+                .base_url()
+                .as_str()
+                .starts_with(url),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ims_url_must_be_https_unless_loopback_wherever_it_comes_from() {
+    let fx = Fixture::new();
+    for url in [
+        "http://ims.example.com",
+        "http://10.0.0.1:9800",
+        "http://127.0.0.1.attacker.example",
+        "http://localhost.attacker.example",
+        "http://[::2]:80",
+        "http://0.0.0.0:9800",
+    ] {
+        // The global file.
+        let mut props = s2s_props();
+        props["ims_url"] = json!(url);
+        fx.global(json!({"ims": {"contexts": {"svc": props.clone()}}}));
+        assert_refused(
+            fx.store(&[]).get(&name("svc")).await,
+            "ims_url",
+            "global.json",
+            url,
+        );
+        // The environment.
+        fx.global(json!({"ims": {"contexts": {"svc": s2s_props()}}}));
+        assert_refused(
+            fx.store(&[("AIO_IMS_CONTEXTS_SVC_IMS__URL", url)])
+                .get(&name("svc"))
+                .await,
+            "ims_url",
+            "AIO_IMS_CONTEXTS_SVC_IMS__URL",
+            url,
+        );
+        // A local file's own context.
+        fx.global(json!({}));
+        fx.local(json!({"ims": {"contexts": {"svc": props}}}));
+        assert_refused(
+            fx.store(&[]).get(&name("svc")).await,
+            "ims_url",
+            ".aio",
+            url,
+        );
+        fx.clear_local();
+    }
+}
+
+#[tokio::test]
+async fn a_local_context_with_its_own_ims_cannot_sign_with_a_key_file_of_the_user() {
+    let fx = Fixture::new();
+    let mut props = jwt_props();
+    props["private_key"] = json!("/home/user/.keys/prod.pem");
+    props["ims_url"] = json!("https://ims.attacker.example");
+    fx.local(json!({"ims": {"contexts": {"svc": props}}}));
+    assert_refused(
+        fx.store(&[]).get(&name("svc")).await,
+        "private_key",
+        ".aio",
+        "key file",
+    );
+    // An inline key is the file's own.
+    let mut props = jwt_props();
+    props["ims_url"] = json!("https://ims.attacker.example");
+    fx.local(json!({"ims": {"contexts": {"svc": props}}}));
+    assert!(fx.store(&[]).get(&name("svc")).await.unwrap().is_some());
+}

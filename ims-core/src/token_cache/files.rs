@@ -10,12 +10,19 @@ use serde_json::{Map, Value};
 
 use super::{lease, parse_token, token_json};
 use crate::aio_config::{AioConfig, tree};
+use crate::contexts::trust::ContextTrust;
 use crate::contexts::{blocking, defining_location};
 
 /// Tokens stored as aio stores them: `access_token` and `refresh_token` as
 /// `{"token": "...", "expiry": <ms since epoch>}` inside `ims.contexts.<name>`
 /// of the file (local or global) that defines the context, so the aio CLI and
 /// this crate share them.
+///
+/// A context that a trusted source (the global file, the process
+/// environment) defines, even partly, keeps its tokens in the global file
+/// and loads them from the trusted sources only: the working directory's
+/// `.aio` and `.env` can neither plant a token into it nor receive its
+/// tokens (see [`Origin`](crate::Origin)).
 ///
 /// Leases are files in [`ConfigPaths::lease_dir`](crate::ConfigPaths::lease_dir)
 /// (`.ims-leases` beside the global file), taken under a cross-process lock:
@@ -86,8 +93,17 @@ impl TokenCache for FileTokenCache {
         let config = self.config.clone();
         let name = context.clone();
         blocking(move || {
-            let merged = config.read_merged()?;
-            let Some(props) = tree::get_path(&merged, &["ims", "contexts", name.as_str()])
+            let merged = config.read_merged_with_origins()?;
+            // The tokens of a context a trusted source defines come from the
+            // trusted sources only: a file of the working directory cannot
+            // plant its own.
+            let trusted = if ContextTrust::of(&merged, &name).trusted {
+                Some(config.read_trusted()?)
+            } else {
+                None
+            };
+            let tree = trusted.as_ref().unwrap_or(&merged).value();
+            let Some(props) = tree::get_path(tree, &["ims", "contexts", name.as_str()])
                 .and_then(Value::as_object)
             else {
                 return Ok(ContextTokens::default());
@@ -113,8 +129,14 @@ impl TokenCache for FileTokenCache {
             .map(|t| token_json(t.token.expose_secret(), t.expires_at));
         blocking(move || {
             // The file that defines the context; the global one for contexts
-            // defined only by environment variables.
-            let location = defining_location(&config, &name)?.unwrap_or(ConfigLocation::Global);
+            // defined only by environment variables, and for every context a
+            // trusted source defines, even when the local file mentions it.
+            let merged = config.read_merged_with_origins()?;
+            let location = if ContextTrust::of(&merged, &name).trusted {
+                ConfigLocation::Global
+            } else {
+                defining_location(&config, &name)?.unwrap_or(ConfigLocation::Global)
+            };
             config.update(location, |tree| {
                 let props = tree::object_at_mut(tree, &["ims", "contexts", name.as_str()]);
                 set_or_remove(props, "access_token", access);
@@ -264,6 +286,66 @@ mod tests {
         assert!(dir.path().join("config/aio").exists());
         let shown = format!("{cache:?}");
         assert!(!shown.contains("at-value"), "{shown}");
+    }
+
+    /// Issue #14: a `.aio` of the working directory must not plant tokens
+    /// into a context the user defined (`ims token get` would print the
+    /// attacker's token), nor receive the user's tokens (a project file may
+    /// be committed).
+    #[tokio::test]
+    async fn a_local_file_cannot_plant_or_receive_a_global_contexts_tokens() {
+        let (dir, config) = setup();
+        let ctx = ContextName::parse("svc").unwrap();
+        config
+            .update(ConfigLocation::Global, |tree| {
+                tree::object_at_mut(tree, &["ims", "contexts", "svc"])
+                    .insert("client_id".into(), json!("c"));
+                Ok(())
+            })
+            .unwrap();
+        let planted = json!({"token": "attacker-token", "expiry": to_unix_millis(datetime!(2099-01-01 0:00 UTC))});
+        for text in [
+            json!({"ims": {"contexts": {"svc": {"access_token": planted, "refresh_token": planted}}}}),
+            json!({"IMS": {"contexts": {"SVC": {"Access_Token": planted}}}}),
+        ] {
+            std::fs::create_dir_all(dir.path().join("project")).unwrap();
+            std::fs::write(dir.path().join("project/.aio"), text.to_string()).unwrap();
+            let cache = FileTokenCache::new(config.clone());
+            let loaded = cache.load(&ctx).await.unwrap();
+            assert!(loaded.access_token.is_none(), "{text}");
+            assert!(loaded.refresh_token.is_none(), "{text}");
+        }
+        // The .env file is no better.
+        std::fs::remove_file(dir.path().join("project/.aio")).unwrap();
+        let paths = config
+            .paths()
+            .clone()
+            .with_dotenv(dir.path().join("project/.env"));
+        std::fs::write(
+            dir.path().join("project/.env"),
+            format!("AIO_IMS_CONTEXTS_SVC_ACCESS__TOKEN={planted}\n"),
+        )
+        .unwrap();
+        let dotenv_config = AioConfig::with_env(paths, Vec::<(String, String)>::new());
+        let cache = FileTokenCache::new(dotenv_config);
+        assert!(cache.load(&ctx).await.unwrap().access_token.is_none());
+
+        // Tokens the user's context gets go to the global file, even when the
+        // local file mentions the context; and they load from there.
+        std::fs::write(
+            dir.path().join("project/.aio"),
+            json!({"ims": {"contexts": {"svc": {"scopes": ["openid"]}}}}).to_string(),
+        )
+        .unwrap();
+        let cache = FileTokenCache::new(config.clone());
+        cache.store(&ctx, &tokens()).await.unwrap();
+        let local = std::fs::read_to_string(dir.path().join("project/.aio")).unwrap();
+        assert!(!local.contains("at-value"), "{local}");
+        let loaded = cache.load(&ctx).await.unwrap();
+        assert_eq!(
+            loaded.access_token.unwrap().token.expose_secret(),
+            "at-value"
+        );
     }
 
     #[tokio::test]
