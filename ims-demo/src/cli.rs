@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// sign-in for admins made with `admin:user:create`).
     #[arg(long)]
     pub password_only: bool,
+    /// With the emulator: serve its `/__emulator/` test-control API (mint
+    /// tokens, inject faults, rotate keys). Off by default: any web page
+    /// the person running the demo visits could otherwise reach it.
+    #[arg(long, env = "IMS_DEMO_EMULATOR_CONTROL")]
+    pub emulator_control: bool,
 }
 
 /// The operator subcommands.
