@@ -296,9 +296,22 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 /// preflight only as `text/plain`, a form or a multipart form: none of them
 /// reaches a handler, so a page the tester visits cannot mint a token,
 /// inject a fault or rotate the keys of an emulator on their machine.
+///
+/// Such a request must not carry an `Origin` header either (403): browsers
+/// send one with every POST and DELETE, test tools do not, and a page that
+/// rebinds its own host name to 127.0.0.1 (DNS rebinding) sends JSON
+/// same-origin.
 async fn require_json(request: Request, next: Next) -> Response {
     let method = request.method();
     let reads_only = method == Method::GET || method == Method::HEAD;
+    if !reads_only && request.headers().contains_key(header::ORIGIN) {
+        return ImsError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "the control API takes no requests from web pages",
+        )
+        .into_response();
+    }
     if !reads_only && !is_json(request.headers().get(header::CONTENT_TYPE)) {
         return ImsError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

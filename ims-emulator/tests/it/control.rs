@@ -423,3 +423,57 @@ async fn control_refuses_bodies_that_are_not_json() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// A page can also reach the emulator as JSON: through DNS rebinding (its
+/// own origin then resolves to 127.0.0.1, so the request is same-origin and
+/// may say `application/json`). Browsers send `Origin` on every POST and
+/// DELETE; test tools do not: a state-changing control request that carries
+/// one is refused, and changes nothing.
+#[tokio::test]
+async fn control_refuses_requests_from_browser_pages() {
+    let ims = start().await;
+    let kid = ims.control().current_kid();
+    let token_body = json!({"email": d::MEMBER_EMAIL, "client_id": d::WEB_CLIENT_ID}).to_string();
+    let fault_body = json!({"path_prefix": "/", "status": 500}).to_string();
+    for origin in ["http://rebound.example:8080", "null", &ims.url("")] {
+        for (method, path, body) in [
+            (
+                reqwest::Method::POST,
+                "/__emulator/tokens",
+                token_body.as_str(),
+            ),
+            (
+                reqwest::Method::POST,
+                "/__emulator/faults",
+                fault_body.as_str(),
+            ),
+            (reqwest::Method::POST, "/__emulator/keys/rotate", ""),
+            (reqwest::Method::DELETE, "/__emulator/stats", ""),
+        ] {
+            let response = http()
+                .request(method.clone(), ims.url(path))
+                .header("content-type", "application/json")
+                .header("origin", origin)
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {path} from {origin}"
+            );
+            assert!(!response.text().await.unwrap().contains("access_token"));
+        }
+    }
+    assert_eq!(
+        http()
+            .get(ims.url("/ims/keys"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(ims.control().current_kid(), kid);
+}
