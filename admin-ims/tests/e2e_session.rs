@@ -345,13 +345,13 @@ async fn reauth_needs_a_session_and_its_own_state() {
 }
 
 /// An administrator locks the admin, deactivates them, takes their role
-/// away or deletes them: the admin's very next request is refused, well
+/// away, deletes them or gives the account to another e-mail address: the admin's very next request is refused, well
 /// within the re-validation interval, and their session is gone from the
 /// store (restoring the admin does not bring it back).
 #[tokio::test]
 async fn locking_deactivating_or_removing_the_role_ends_the_session_at_the_next_request() {
     type Change = fn(&mut ims_api::AdminUser, time::OffsetDateTime);
-    let changes: [(&str, Change); 5] = [
+    let changes: [(&str, Change); 6] = [
         ("locked", |u, now| {
             u.login_failures.lock_expires = Some(now + time::Duration::minutes(30));
         }),
@@ -361,6 +361,10 @@ async fn locking_deactivating_or_removing_the_role_ends_the_session_at_the_next_
             u.role = Some(ims_api::ADOBE_IMS_ROLE.to_owned());
         }),
         ("deleted", |u, _| u.id = ims_api::AdminUserId(9_999)),
+        // The account now belongs to another Adobe ID.
+        ("given to another e-mail", |u, _| {
+            u.email = "someone.else@example.com".to_owned();
+        }),
     ];
     for (name, change) in changes {
         let (h, browser) = signed_in().await;

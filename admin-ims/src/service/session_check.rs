@@ -73,8 +73,9 @@ impl AdminIms {
     /// follows the [`OutagePolicy`]. The integration being disabled also
     /// ends the session (checked at re-validation time).
     ///
-    /// The admin user is read on **every** call: gone, inactive, locked or
-    /// without a role that grants anything ends the session at once (and
+    /// The admin user is read on **every** call: gone, inactive, locked,
+    /// without a role that grants anything, or given another e-mail address
+    /// than the Adobe ID that signed in ends the session at once (and
     /// logs its token out at IMS), so an administrator's lock, deactivation
     /// or role removal takes effect at the admin's next request. A storage
     /// failure reading the user follows the outage policy.
@@ -101,7 +102,10 @@ impl AdminIms {
                 if user.id == admin_id
                     && user.is_active
                     && !user.is_locked(now)
-                    && user.has_permissions() => {}
+                    && user.has_permissions()
+                    // The account still belongs to the Adobe ID that
+                    // signed in (matched by e-mail at sign-in).
+                    && user.email.trim().eq_ignore_ascii_case(signed_in.email.trim()) => {}
             Ok(_) => {
                 self.revalidations.forget(&token_key(&signed_in.token()));
                 if let Ok(Ok(active)) = self.services.settings.load().await.map(|s| active(&s)) {
