@@ -145,6 +145,60 @@ impl LoginError {
         }
     }
 
+    /// The HTTP status to answer with: 400 for a bad callback (state
+    /// missing, unknown, used or expired; no code; an authorization code IMS
+    /// refuses as `invalid_grant`, such as a replayed one); 403 for a
+    /// refusal of the user (Cancel at IMS, not a member, no or an inactive,
+    /// locked or role-less admin account, disabled integration); 502 when
+    /// IMS failed (503 when it redirected back with
+    /// `temporarily_unavailable`); 500 for the host's own
+    /// failures (storage, configuration).
+    ///
+    /// ```
+    /// use admin_ims::LoginError;
+    ///
+    /// assert_eq!(LoginError::ExpiredState.http_status(), 400);
+    /// assert_eq!(LoginError::NotMember.http_status(), 403);
+    /// let cancel = LoginError::ImsDenied { error: "access_denied".into(), description: String::new() };
+    /// assert_eq!(cancel.http_status(), 403);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        fn ims_failure(err: &ims_api::Error) -> u16 {
+            match err {
+                ims_api::Error::Storage { .. } | ims_api::Error::Misconfigured(_) => 500,
+                _ => 502,
+            }
+        }
+        match self {
+            LoginError::InvalidState(_)
+            | LoginError::ExpiredState
+            | LoginError::MalformedCallback(_) => 400,
+            LoginError::ImsDenied { error, .. } => match error.as_str() {
+                "server_error" => 502,
+                "temporarily_unavailable" => 503,
+                _ => 403,
+            },
+            LoginError::CodeExchange(ims_api::Error::Refused(refusal))
+                if refusal.error == "invalid_grant" =>
+            {
+                400
+            }
+            LoginError::CodeExchange(err) | LoginError::Ims(err) => ims_failure(err),
+            LoginError::Disabled
+            | LoginError::NotSignedIn
+            | LoginError::NoEmail
+            | LoginError::NotMember
+            | LoginError::NoMatchingUser
+            | LoginError::Provisioned { .. }
+            | LoginError::NoPermissions { .. }
+            | LoginError::Inactive { .. }
+            | LoginError::Locked { .. }
+            | LoginError::ReauthTokenInvalid(_)
+            | LoginError::DifferentUser { .. } => 403,
+            LoginError::Misconfigured(_) | LoginError::Storage(_) => 500,
+        }
+    }
+
     /// A stable, machine-readable reason for logs and metrics.
     pub fn reason(&self) -> &'static str {
         match self {

@@ -97,7 +97,7 @@ pub use operator::{
 };
 pub use return_path::{MAX_RETURN_PATH_LEN, sanitize_return_path};
 pub use service::{
-    AdminIms, AdminImsServices, LOG_TARGET, LoginSuccess, LogoutOutcome, ReauthSuccess, SessionEnd,
-    SessionState,
+    AdminIms, AdminImsServices, ClaimedCallback, LOG_TARGET, LoginSuccess, LogoutOutcome,
+    ReauthSuccess, SessionEnd, SessionState,
 };
 pub use session::AdminSession;

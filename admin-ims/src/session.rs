@@ -159,6 +159,12 @@ impl AdminSession {
         self.pending.len()
     }
 
+    /// Whether the session holds nothing at all: no admin, no sign-in in
+    /// flight, no proof (a host need not store such a session).
+    pub fn is_empty(&self) -> bool {
+        self.signed_in.is_none() && self.pending.is_empty() && self.reauth_proof.is_none()
+    }
+
     /// Forgets everything (the admin, the token, pending states, proofs).
     pub fn clear(&mut self) {
         *self = AdminSession::default();

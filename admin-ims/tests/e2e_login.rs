@@ -212,7 +212,8 @@ async fn replayed_state_and_replayed_code_are_refused() {
         .append_pair("code", &code)
         .append_pair("state", &state);
     let landing = land(&browser, forged.as_str()).await;
-    assert_eq!(landing.status, 502);
+    // IMS refuses the code (invalid_grant): the sender's fault, a 400.
+    assert_eq!(landing.status, 400);
     assert!(
         landing.body.contains("Unable to sign in with the Adobe ID"),
         "{}",
@@ -509,7 +510,8 @@ async fn cancelled_sign_in_is_refused() {
         Some("access_denied")
     );
     let landing = land(&browser, &callback).await;
-    assert_eq!(landing.status, 502);
+    // The user's choice, not an IMS failure: a 403.
+    assert_eq!(landing.status, 403);
     assert!(landing.body.contains("Unable to sign in with the Adobe ID"));
     assert_eq!(h.ims.stats().count("POST /ims/token/v3"), 0);
 }

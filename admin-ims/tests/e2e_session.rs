@@ -7,6 +7,7 @@
 mod support;
 
 use admin_ims::OutagePolicy;
+use ims_api::Clock;
 use ims_emulator::{FaultSpec, default_seed as seed};
 use support::*;
 use url::Url;
@@ -341,4 +342,68 @@ async fn reauth_needs_a_session_and_its_own_state() {
     let landing = land(&browser, &crossed).await;
     assert_eq!(landing.status, 400);
     assert!(landing.body.contains("Invalid state"));
+}
+
+/// An administrator locks the admin, deactivates them, takes their role
+/// away, deletes them or gives the account to another e-mail address: the admin's very next request is refused, well
+/// within the re-validation interval, and their session is gone from the
+/// store (restoring the admin does not bring it back).
+#[tokio::test]
+async fn locking_deactivating_or_removing_the_role_ends_the_session_at_the_next_request() {
+    type Change = fn(&mut ims_api::AdminUser, time::OffsetDateTime);
+    let changes: [(&str, Change); 6] = [
+        ("locked", |u, now| {
+            u.login_failures.lock_expires = Some(now + time::Duration::minutes(30));
+        }),
+        ("deactivated", |u, _| u.is_active = false),
+        ("role removed", |u, _| u.role = None),
+        ("role emptied", |u, _| {
+            u.role = Some(ims_api::ADOBE_IMS_ROLE.to_owned());
+        }),
+        ("deleted", |u, _| u.id = ims_api::AdminUserId(9_999)),
+        // The account now belongs to another Adobe ID.
+        ("given to another e-mail", |u, _| {
+            u.email = "someone.else@example.com".to_owned();
+        }),
+    ];
+    for (name, change) in changes {
+        let (h, browser) = signed_in().await;
+        assert_eq!(visit(&h, &browser, "/admin").await.0, 200, "{name}");
+        assert_eq!(h.session_stats().signed_in, 1, "{name}");
+        let before = h.admins.get(h.member_id);
+        let now = h.clock.now();
+        h.admins.update(h.member_id, |u| change(u, now));
+        // No time passes: the IMS re-validation is not due.
+        let (status, location) = visit(&h, &browser, "/admin").await;
+        assert_eq!(status, 302, "{name}: the next request is refused");
+        assert!(location.contains("/admin/ims/login"), "{name}: {location}");
+        let api = browser
+            .get(h.url("/api/me"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 401, "{name}");
+        assert_eq!(
+            h.session_stats().signed_in,
+            0,
+            "{name}: the session is gone"
+        );
+        let changed_id = if name == "deleted" {
+            ims_api::AdminUserId(9_999)
+        } else {
+            before.id
+        };
+        h.admins.update(changed_id, |u| *u = before.clone());
+        assert_eq!(
+            visit(&h, &browser, "/admin").await.0,
+            302,
+            "{name}: restoring the admin does not restore the session"
+        );
+        assert_eq!(
+            h.ims.stats().count(VALIDATE),
+            0,
+            "{name}: no IMS call needed"
+        );
+    }
 }

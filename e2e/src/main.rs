@@ -147,6 +147,8 @@ async fn start_demo(options: &Options, dir: &Path) -> Result<(Child, String, Str
     let database = format!("sqlite:{}", dir.join("e2e.db").display());
     let mut child = Command::new(&options.demo)
         .args(["--addr", "127.0.0.1:0", "--database", &database])
+        // The test mints a bearer token at the emulator's control API.
+        .arg("--emulator-control")
         .current_dir(dir)
         .env_remove("IMS_URL")
         .env_remove("IMS_DEMO_KEY")

@@ -79,6 +79,11 @@ pub struct ServeArgs {
         value_name = "CLIENT_ID"
     )]
     pub webapi_client_ids: Vec<String>,
+    /// With the emulator: serve its `/__emulator/` test-control API (mint
+    /// tokens, inject faults, rotate keys). Off by default: any web page
+    /// the person running the demo visits could otherwise reach it.
+    #[arg(long, env = "IMS_DEMO_EMULATOR_CONTROL")]
+    pub emulator_control: bool,
 }
 
 /// The operator subcommands.

@@ -33,7 +33,6 @@ use ims_api::{
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
 use ims_store::{EncryptionKey, Store, StoreOptions};
-use tower_sessions::MemoryStore;
 use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
@@ -183,8 +182,17 @@ pub struct ConnectedIms {
 }
 
 /// Connects to `ims_url`, or starts the emulator on a free port when there
-/// is none.
+/// is none (without its test-control API).
 pub async fn connect_ims(ims_url: Option<&str>) -> Result<ConnectedIms, DemoError> {
+    connect_ims_with(ims_url, false).await
+}
+
+/// [`connect_ims`], with the emulator's `/__emulator/` test-control API
+/// served when `emulator_control` is set (`--emulator-control`).
+pub async fn connect_ims_with(
+    ims_url: Option<&str>,
+    emulator_control: bool,
+) -> Result<ConnectedIms, DemoError> {
     let (environment, emulator) = match ims_url {
         Some(url) => {
             let env =
@@ -194,6 +202,7 @@ pub async fn connect_ims(ims_url: Option<&str>) -> Result<ConnectedIms, DemoErro
         None => {
             let emulator = Emulator::builder()
                 .seed(demo_seed())
+                .control(emulator_control)
                 .start()
                 .await
                 .map_err(|e| DemoError(format!("could not start the IMS emulator: {e}")))?;
@@ -394,7 +403,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest(IMS_MOUNT, secure.routes())
         .fallback(pages::not_found)
         .with_state(state)
-        .layer(secure.session_layer(MemoryStore::default()))
+        // Bounded and expiring: anonymous sign-in starts cannot grow it.
+        .layer(secure.session_layer(secure.session_store()))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -466,7 +476,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let public_base = public_base(common.public_url.as_deref(), addr)?;
 
     let store = open_store(&common.database).await?;
-    let ims = connect_ims(common.ims_url.as_deref()).await?;
+    let ims = connect_ims_with(common.ims_url.as_deref(), serve.emulator_control).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
     configure_integration(&store, &admin, &ims, serve).await?;
     let webapi = webapi_authenticator(&store, &ims, &serve.webapi_client_ids)?;

@@ -15,12 +15,18 @@ struct App {
     _dir: tempfile::TempDir,
 }
 
+/// The demo with its emulator's control API (the tests mint tokens).
 async fn start(password_only: bool) -> App {
-    start_with(password_only, Vec::new()).await
+    start_with(password_only, true, Vec::new()).await
 }
 
-/// With extra client ids allowed on the REST API.
-async fn start_with(password_only: bool, webapi_client_ids: Vec<String>) -> App {
+/// With or without the emulator's control API, and with extra client ids
+/// allowed on the REST API.
+async fn start_with(
+    password_only: bool,
+    emulator_control: bool,
+    webapi_client_ids: Vec<String>,
+) -> App {
     let dir = tempfile::tempdir().unwrap();
     let common = CommonArgs {
         database: format!("sqlite:{}", dir.path().join("demo.db").display()),
@@ -35,6 +41,7 @@ async fn start_with(password_only: bool, webapi_client_ids: Vec<String>) -> App 
         two_factor: None,
         password_only,
         webapi_client_ids,
+        emulator_control,
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
@@ -304,7 +311,7 @@ async fn rest_me_refuses_tokens_issued_to_other_clients_of_the_same_ims() {
 /// A host that wants another client's tokens says so (`--webapi-client-id`).
 #[tokio::test]
 async fn rest_me_accepts_a_client_the_host_allows() {
-    let app = start_with(false, vec![" emulator-cli ".to_owned()]).await;
+    let app = start_with(false, true, vec![" emulator-cli ".to_owned()]).await;
     let member = ims_emulator::default_seed::MEMBER_EMAIL;
     let cli = app.mint_for(member, "emulator-cli").await;
     let answer = browser()
@@ -472,4 +479,69 @@ async fn a_bad_form_is_a_readable_error_not_a_crash() {
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
+}
+
+/// The demo's own emulator serves no control API unless asked: a page the
+/// person running the demo visits must not be able to mint tokens or
+/// inject faults through it.
+#[tokio::test]
+async fn the_demo_emulator_has_no_control_api_by_default() {
+    use clap::Parser as _;
+    // The command line's default, as `ims-demo` parses it.
+    let cli = ims_demo::cli::Cli::try_parse_from(["ims-demo", "--addr", "127.0.0.1:0"]).unwrap();
+    let app = start_with(false, cli.serve.emulator_control, Vec::new()).await;
+    let emulator = app.demo.emulator_url.clone().unwrap();
+    let minted = browser()
+        .post(format!("{emulator}/__emulator/tokens"))
+        .json(&json!({"email": ims_emulator::default_seed::MEMBER_EMAIL, "client_id": "emulator-web"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), StatusCode::NOT_FOUND);
+    let fault = browser()
+        .post(format!("{emulator}/__emulator/faults"))
+        .json(&json!({"path_prefix": "/", "status": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), StatusCode::NOT_FOUND);
+    // IMS itself still answers.
+    let keys = browser()
+        .get(format!("{emulator}/ims/keys"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.status(), StatusCode::OK);
+}
+
+/// Anonymous requests that start nothing leave no session behind: failed
+/// callbacks and guarded pages answer without a cookie (the store keeps
+/// nothing for them).
+#[tokio::test]
+async fn anonymous_failed_callbacks_leave_no_session() {
+    let app = start(false).await;
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    for path in [
+        "/admin/ims/callback?code=c&state=s",
+        "/admin/ims/callback?error=access_denied&state=s",
+        "/admin/ims/callback",
+        "/admin/ims/reauth/callback?code=c&state=s",
+        "/admin/ims/reauth",
+        "/admin",
+    ] {
+        let answer = client.get(app.url(path)).send().await.unwrap();
+        assert!(
+            answer.status().is_client_error() || answer.status().is_redirection(),
+            "{path}: {}",
+            answer.status()
+        );
+        assert!(
+            answer.headers().get("set-cookie").is_none(),
+            "{path}: no session for an anonymous request that started nothing"
+        );
+    }
 }

@@ -59,6 +59,7 @@ async fn signed_in() -> SignedIn {
         two_factor: None,
         password_only: false,
         webapi_client_ids: Vec::new(),
+        emulator_control: true,
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
@@ -266,6 +267,8 @@ async fn a_whole_session_logged_at_trace_level_holds_no_secret() {
     let database = format!("sqlite:{}", dir.path().join("demo.db").display());
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ims-demo"))
         .args(["--addr", "127.0.0.1:0", "--database", &database])
+        // The test mints a bearer token at the emulator.
+        .arg("--emulator-control")
         .current_dir(dir.path())
         .env_remove("IMS_URL")
         .env_remove("IMS_DEMO_KEY")

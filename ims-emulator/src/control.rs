@@ -1,8 +1,9 @@
 //! The test-control API (`/__emulator/...`) and its in-process twin, [`ControlHandle`].
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -280,6 +281,48 @@ async fn rotate(State(state): State<AppState>) -> Result<Response, ImsError> {
     ))
 }
 
+/// Whether a `Content-Type` names JSON: the media type `application/json`
+/// (any case, parameters such as `charset` allowed), nothing else.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Every control request that changes something (any method but `GET` and
+/// `HEAD`) must say `Content-Type: application/json`, or gets 415 before
+/// its handler runs. A cross-site page can send a POST without a CORS
+/// preflight only as `text/plain`, a form or a multipart form: none of them
+/// reaches a handler, so a page the tester visits cannot mint a token,
+/// inject a fault or rotate the keys of an emulator on their machine.
+///
+/// Such a request must not carry an `Origin` header either (403): browsers
+/// send one with every POST and DELETE, test tools do not, and a page that
+/// rebinds its own host name to 127.0.0.1 (DNS rebinding) sends JSON
+/// same-origin.
+async fn require_json(request: Request, next: Next) -> Response {
+    let method = request.method();
+    let reads_only = method == Method::GET || method == Method::HEAD;
+    if !reads_only && request.headers().contains_key(header::ORIGIN) {
+        return ImsError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "the control API takes no requests from web pages",
+        )
+        .into_response();
+    }
+    if !reads_only && !is_json(request.headers().get(header::CONTENT_TYPE)) {
+        return ImsError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "the control API takes Content-Type: application/json only",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// The `/__emulator/...` routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -288,4 +331,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/__emulator/tokens", post(post_token))
         .route("/__emulator/faults", post(post_fault).delete(delete_faults))
         .route("/__emulator/keys/rotate", post(rotate))
+        .route_layer(axum::middleware::from_fn(require_json))
 }

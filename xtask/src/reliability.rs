@@ -97,6 +97,8 @@ fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
     let database = format!("sqlite:{}", dir.join("soak.db").display());
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0", "--database", &database])
+        // The soak mints its bearer token at the emulator's control API.
+        .arg("--emulator-control")
         .current_dir(dir)
         .env_remove("IMS_URL")
         .env_remove("IMS_DEMO_KEY")

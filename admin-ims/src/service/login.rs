@@ -8,7 +8,7 @@ use ims_api::{
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{Active, AdminIms, LOG_TARGET, LoginSuccess, log_refusal, to_time};
+use super::{Active, AdminIms, ClaimedCallback, LOG_TARGET, LoginSuccess, log_refusal, to_time};
 use crate::callback::loggable;
 use crate::error::LoginError;
 use crate::random::{ct_eq, new_password, new_pkce, new_state};
@@ -165,18 +165,59 @@ impl AdminIms {
         result
     }
 
-    /// Completes a sign-in from IMS's callback.
+    /// Completes a sign-in from IMS's callback:
+    /// [`claim_login`](Self::claim_login) then
+    /// [`finish_login`](Self::finish_login) on the same session data.
     ///
-    /// On success the session holds the admin, the access token and the time
-    /// of its check, and [`LoginSuccess::rekey_session`] tells the host to
-    /// give the session a new id. On a failure after the code exchange the
-    /// IMS token is logged out at IMS.
+    /// Prefer the two steps, storing the session in between: then the
+    /// callback's state stays spent even when the answer is an error the
+    /// host's session layer does not save (tower-sessions saves nothing on
+    /// a 5xx). The axum adapter does.
     pub async fn complete_login(
         &self,
         session: &mut AdminSession,
         query: &CallbackQuery,
     ) -> Result<LoginSuccess, LoginError> {
-        let result = self.complete_login_inner(session, query).await;
+        let claimed = self.claim_login(session, query)?;
+        self.finish_login(session, claimed).await
+    }
+
+    /// The first step of a sign-in callback, without I/O: spends the
+    /// pending sign-in the callback's `state` names (and every expired
+    /// one) in `session`, and checks the callback (no IMS error such as a
+    /// Cancel, a code present). Store `session` right after, whatever the
+    /// result: the state is single use.
+    pub fn claim_login(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+    ) -> Result<ClaimedCallback, LoginError> {
+        let result = self.take_pending(session, query, Purpose::Login);
+        match result {
+            Ok(pending) => Ok(ClaimedCallback {
+                pending,
+                query: query.clone(),
+            }),
+            Err(err) => {
+                log_refusal("login_refused", &err);
+                Err(err)
+            }
+        }
+    }
+
+    /// The second step of a sign-in callback: exchanges the code, reads the
+    /// profile and membership, matches the admin user.
+    ///
+    /// On success the session holds the admin, the access token and the time
+    /// of its check, and [`LoginSuccess::rekey_session`] tells the host to
+    /// give the session a new id. On a failure after the code exchange the
+    /// IMS token is logged out at IMS.
+    pub async fn finish_login(
+        &self,
+        session: &mut AdminSession,
+        claimed: ClaimedCallback,
+    ) -> Result<LoginSuccess, LoginError> {
+        let result = self.complete_login_inner(session, claimed).await;
         match &result {
             Ok(success) => tracing::info!(
                 target: LOG_TARGET,
@@ -192,12 +233,17 @@ impl AdminIms {
     async fn complete_login_inner(
         &self,
         session: &mut AdminSession,
-        query: &CallbackQuery,
+        claimed: ClaimedCallback,
     ) -> Result<LoginSuccess, LoginError> {
-        let pending = self.take_pending(session, query, Purpose::Login)?;
+        if claimed.pending.purpose != Purpose::Login {
+            return Err(LoginError::InvalidState(
+                "the state belongs to another flow",
+            ));
+        }
+        let ClaimedCallback { pending, query } = claimed;
         let active = self.active_settings().await?;
         let tokens = self
-            .exchange(query, &pending, &active, &self.config.callback_url)
+            .exchange(&query, &pending, &active, &self.config.callback_url)
             .await?;
         match self.admit(&tokens, &active).await {
             Ok((user, profile)) => {

@@ -133,6 +133,24 @@ pub struct LoginSuccess {
     pub rekey_session: bool,
 }
 
+/// A callback whose `state` matched a sign-in or re-authentication in flight
+/// of the session, now spent there: what
+/// [`AdminIms::claim_login`]/[`AdminIms::claim_reauth`] give and
+/// [`AdminIms::finish_login`]/[`AdminIms::finish_reauth`] take. `Debug`
+/// shows no code, state or verifier.
+pub struct ClaimedCallback {
+    pub(crate) pending: crate::session::Pending,
+    pub(crate) query: crate::CallbackQuery,
+}
+
+impl fmt::Debug for ClaimedCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimedCallback")
+            .field("purpose", &self.pending.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A completed re-authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -153,7 +171,8 @@ pub enum SessionEnd {
     ImsUnavailable,
     /// The integration was disabled.
     Disabled,
-    /// The admin user is gone, inactive or locked.
+    /// The admin user is gone, inactive, locked or without a role that
+    /// grants anything.
     UserUnavailable,
 }
 

@@ -4,7 +4,9 @@
 use ims_api::{AccessToken, AnyToken, InvalidateRequest, TokenValidity};
 use url::Url;
 
-use super::{Active, AdminIms, LOG_TARGET, ReauthSuccess, log_refusal_for, to_time};
+use super::{
+    Active, AdminIms, ClaimedCallback, LOG_TARGET, ReauthSuccess, log_refusal_for, to_time,
+};
 use crate::callback::loggable;
 use crate::error::{LoginError, ReauthRequired};
 use crate::random::ct_eq;
@@ -45,12 +47,47 @@ impl AdminIms {
     /// user compared with the session's. On success the session holds a
     /// single-use proof for [`reauth_ttl`](crate::AdminImsConfig::reauth_ttl). The
     /// re-authentication token is invalidated at IMS either way.
+    ///
+    /// This is [`claim_reauth`](Self::claim_reauth) then
+    /// [`finish_reauth`](Self::finish_reauth); prefer the two steps, storing
+    /// the session in between, as for [`complete_login`](Self::complete_login).
     pub async fn complete_reauth(
         &self,
         session: &mut AdminSession,
         query: &CallbackQuery,
     ) -> Result<ReauthSuccess, LoginError> {
-        let result = self.complete_reauth_inner(session, query).await;
+        let claimed = self.claim_reauth(session, query)?;
+        self.finish_reauth(session, claimed).await
+    }
+
+    /// The first step of a re-authentication callback, without I/O: spends
+    /// the pending re-authentication the `state` names, as
+    /// [`claim_login`](Self::claim_login) does. Store `session` right after.
+    pub fn claim_reauth(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+    ) -> Result<ClaimedCallback, LoginError> {
+        match self.take_pending(session, query, Purpose::Reauth) {
+            Ok(pending) => Ok(ClaimedCallback {
+                pending,
+                query: query.clone(),
+            }),
+            Err(err) => {
+                log_refusal_for("reauth_refused", &err, session.admin_id());
+                Err(err)
+            }
+        }
+    }
+
+    /// The second step of a re-authentication callback: the code exchange,
+    /// the new token's validation and user check, and the proof.
+    pub async fn finish_reauth(
+        &self,
+        session: &mut AdminSession,
+        claimed: ClaimedCallback,
+    ) -> Result<ReauthSuccess, LoginError> {
+        let result = self.complete_reauth_inner(session, claimed).await;
         match &result {
             Ok(success) => tracing::info!(
                 target: LOG_TARGET,
@@ -66,9 +103,15 @@ impl AdminIms {
     async fn complete_reauth_inner(
         &self,
         session: &mut AdminSession,
-        query: &CallbackQuery,
+        claimed: ClaimedCallback,
     ) -> Result<ReauthSuccess, LoginError> {
-        let pending = self.take_pending(session, query, Purpose::Reauth)?;
+        if claimed.pending.purpose != Purpose::Reauth {
+            return Err(LoginError::InvalidState(
+                "the state belongs to another flow",
+            ));
+        }
+        let ClaimedCallback { pending, query } = claimed;
+        let query = &query;
         let Some(signed_in) = session.signed_in.clone() else {
             return Err(LoginError::NotSignedIn);
         };

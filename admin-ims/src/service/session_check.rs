@@ -70,18 +70,21 @@ impl AdminIms {
     /// [`revalidate_after`](crate::AdminImsConfig::revalidate_after); in between this
     /// makes no call at all, and concurrent checks of one token share one
     /// call. An invalid token ends the session; an IMS outage
-    /// follows the [`OutagePolicy`]. The integration being disabled, or the
-    /// admin user gone, inactive or locked, also ends the session (checked
-    /// at re-validation time).
+    /// follows the [`OutagePolicy`]. The integration being disabled also
+    /// ends the session (checked at re-validation time).
+    ///
+    /// The admin user is read on **every** call: gone, inactive, locked,
+    /// without a role that grants anything, or given another e-mail address
+    /// than the Adobe ID that signed in ends the session at once (and
+    /// logs its token out at IMS), so an administrator's lock, deactivation
+    /// or role removal takes effect at the admin's next request. A storage
+    /// failure reading the user follows the outage policy.
     pub async fn check_session(&self, session: &mut AdminSession) -> SessionState {
         let Some(signed_in) = session.signed_in.clone() else {
             return SessionState::NeedsLogin;
         };
         let now = self.now();
         let interval = to_time(self.config.revalidate_after);
-        if now < signed_in.last_check.saturating_add(interval) {
-            return SessionState::Valid(signed_in.admin_id);
-        }
         let admin_id = signed_in.admin_id;
         let end = |session: &mut AdminSession, why: SessionEnd| {
             session.clear();
@@ -94,6 +97,36 @@ impl AdminIms {
             );
             SessionState::Ended(why)
         };
+        match self.services.admins.find_by_id(admin_id).await {
+            Ok(Some(user))
+                if user.id == admin_id
+                    && user.is_active
+                    && !user.is_locked(now)
+                    && user.has_permissions()
+                    // The account still belongs to the Adobe ID that
+                    // signed in (matched by e-mail at sign-in).
+                    && user.email.trim().eq_ignore_ascii_case(signed_in.email.trim()) => {}
+            Ok(_) => {
+                self.revalidations.forget(&token_key(&signed_in.token()));
+                if let Ok(Ok(active)) = self.services.settings.load().await.map(|s| active(&s)) {
+                    self.logout_at_ims(
+                        &active.credentials,
+                        &signed_in.token(),
+                        Some(admin_id),
+                        "admin user unavailable",
+                    )
+                    .await;
+                }
+                return end(session, SessionEnd::UserUnavailable);
+            }
+            Err(err) => {
+                tracing::error!(target: LOG_TARGET, event = "session_check_failed", admin_id = admin_id.0, error = %err, "could not read the admin user");
+                return self.outage(session, &signed_in, now, end);
+            }
+        }
+        if now < signed_in.last_check.saturating_add(interval) {
+            return SessionState::Valid(admin_id);
+        }
         let settings = match self.services.settings.load().await {
             Ok(settings) => settings,
             Err(err) => {
@@ -105,23 +138,6 @@ impl AdminIms {
             Ok(active) => active,
             Err(_) => return end(session, SessionEnd::Disabled),
         };
-        match self.services.admins.find_by_id(admin_id).await {
-            Ok(Some(user)) if user.is_active && !user.is_locked(now) => {}
-            Ok(_) => {
-                self.logout_at_ims(
-                    &active.credentials,
-                    &signed_in.token(),
-                    Some(admin_id),
-                    "admin user unavailable",
-                )
-                .await;
-                return end(session, SessionEnd::UserUnavailable);
-            }
-            Err(err) => {
-                tracing::error!(target: LOG_TARGET, event = "revalidation_failed", admin_id = admin_id.0, error = %err, "could not read the admin user");
-                return self.outage(session, &signed_in, now, end);
-            }
-        }
         let token = signed_in.token();
         let key = token_key(&token);
         let gate = self.revalidations.gate(key);

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use admin_ims::axum::BoundedSessionStore;
 use admin_ims::axum::{AdminImsWeb, SignedInAdmin};
 use admin_ims::{
     AdminIms, AdminImsConfig, AdminImsServices, ImsProbe, IntegrationHooks, ProbeAnswer,
@@ -22,7 +23,7 @@ use ims_api::{
 use ims_core::{HttpPolicy, ImsClient};
 use ims_emulator::{Emulator, RunningEmulator, default_seed as seed};
 use time::OffsetDateTime;
-use tower_sessions::{MemoryStore, Session};
+use tower_sessions::Session;
 use url::Url;
 
 /// The host's admin users, in memory.
@@ -223,6 +224,20 @@ pub struct Harness {
     pub hooks: Arc<CountingHooks>,
     pub service: Arc<AdminIms>,
     pub member_id: AdminUserId,
+    pub store: BoundedSessionStore,
+    /// The host's router, for in-process requests.
+    pub router: Router,
+}
+
+/// What the session store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Sessions of a signed-in admin.
+    pub signed_in: usize,
+    /// Every other session (sign-ins in flight).
+    pub pending: usize,
+    /// The pending sessions' bytes.
+    pub pending_bytes: usize,
 }
 
 pub fn enabled_settings() -> ImsSettings {
@@ -294,7 +309,10 @@ impl Harness {
         .with_hooks(hooks.clone());
         let service = Arc::new(AdminIms::new(services, config));
         let web = AdminImsWeb::new(service.clone(), "/admin/ims").with_secure_cookie(false);
-        let app = host_app(&web);
+        // The store the adapter's documentation shows: bounded, expiring.
+        let store = web.session_store();
+        let app = host_app(&web, store.clone());
+        let router = app.clone();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -308,6 +326,18 @@ impl Harness {
             hooks,
             service,
             member_id,
+            store,
+            router,
+        }
+    }
+
+    /// What the session store holds now.
+    pub fn session_stats(&self) -> SessionStats {
+        let stats = self.store.stats();
+        SessionStats {
+            signed_in: stats.established_sessions,
+            pending: stats.pending_sessions,
+            pending_bytes: stats.pending_bytes,
         }
     }
 
@@ -364,7 +394,7 @@ impl Harness {
 
 /// The host: a dashboard, a JSON endpoint and a sensitive action behind the
 /// layer, the adapter's routes under `/admin/ims`, and the sessions.
-fn host_app(web: &AdminImsWeb) -> Router {
+fn host_app(web: &AdminImsWeb, store: BoundedSessionStore) -> Router {
     async fn dashboard(SignedInAdmin(admin): SignedInAdmin) -> String {
         format!("dashboard of admin {admin}")
     }
@@ -383,6 +413,23 @@ fn host_app(web: &AdminImsWeb) -> Router {
             Err(refusal) => refusal,
         }
     }
+    /// A sensitive action that takes the proof, then fails.
+    async fn failing_action(
+        axum::extract::State(web): axum::extract::State<AdminImsWeb>,
+        SignedInAdmin(_): SignedInAdmin,
+        session: Session,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match web.require_reauth(&session, &headers).await {
+            Ok(()) => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "the action failed",
+            )
+                .into_response(),
+            Err(refusal) => refusal,
+        }
+    }
     let login_page = web.sign_in_button();
     // The extractor on its own: the adapter travels as an Extension.
     let standalone = Router::new()
@@ -391,6 +438,7 @@ fn host_app(web: &AdminImsWeb) -> Router {
     Router::new()
         .route("/admin", get(dashboard))
         .route("/admin/users/new", get(new_user))
+        .route("/admin/users/fail", get(failing_action))
         .route("/api/me", get(me))
         .route_layer(web.require_admin())
         .route(
@@ -400,7 +448,7 @@ fn host_app(web: &AdminImsWeb) -> Router {
         .with_state(web.clone())
         .merge(standalone)
         .nest("/admin/ims", web.routes())
-        .layer(web.session_layer(MemoryStore::default()))
+        .layer(web.session_layer(store))
 }
 
 /// A browser: keeps cookies, follows nothing.

@@ -30,7 +30,7 @@ use ims_api::{
 use ims_core::ImsClient;
 use ims_emulator::{Emulator, default_seed};
 use ims_store::{EncryptionKey, Store, StoreOptions};
-use tower_sessions::{MemoryStore, Session};
+use tower_sessions::Session;
 use tracing_subscriber::prelude::*;
 use url::Url;
 // ANCHOR_END: imports
@@ -159,7 +159,9 @@ async fn admin_app(environment: ImsEnvironment, base: Url) -> Result<Router, Box
         .route("/", get(move || async move { Html(login_page) }))
         .with_state(web.clone())
         .nest("/admin/ims", web.routes())
-        .layer(web.session_layer(MemoryStore::default()));
+        // Sessions in memory within byte budgets; pending sign-ins expire
+        // with their state, so anonymous visitors cannot grow it.
+        .layer(web.session_layer(web.session_store()));
     Ok(app)
     // ANCHOR_END: router
 }

@@ -43,6 +43,7 @@ async fn stats_count_ims_requests_only() {
         .unwrap();
     let stats: Value = http()
         .get(ims.url("/__emulator/stats"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap()
@@ -55,6 +56,7 @@ async fn stats_count_ims_requests_only() {
     assert_eq!(ims.stats().count("POST /ims/validate_token/v1"), 3);
     let response = http()
         .delete(ims.url("/__emulator/stats"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -126,6 +128,7 @@ async fn mint_tokens_over_http() {
     expect_error(response, 400, "invalid_client").await;
     let response = http()
         .post(ims.url("/__emulator/tokens"))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
@@ -170,6 +173,7 @@ async fn fault_status_retry_after_and_count() {
     }
     let response = http()
         .delete(ims.url("/__emulator/faults"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -262,6 +266,7 @@ async fn key_rotation() {
     assert_eq!(header(&old)["kid"], "ims_na1-key-at-1");
     let response = http()
         .post(ims.url("/__emulator/keys/rotate"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -350,4 +355,125 @@ async fn custom_seed_and_shutdown() {
     drop(ims);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(reqwest::Client::new().get(url).send().await.is_err());
+}
+
+/// A cross-site page can send a "simple" POST (`text/plain`, a form, a
+/// multipart form) to the emulator without a CORS preflight: the control
+/// API must refuse every such body, and change nothing.
+#[tokio::test]
+async fn control_refuses_bodies_that_are_not_json() {
+    let ims = start().await;
+    validate(&ims, "x", "access_token").await;
+    let kid = ims.control().current_kid();
+    let token_body = json!({"email": d::MEMBER_EMAIL, "client_id": d::WEB_CLIENT_ID}).to_string();
+    let fault_body = json!({"path_prefix": "/", "status": 500}).to_string();
+    let content_types = [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=b"),
+        Some("application/jsonx"),
+        Some("text/json"),
+        None,
+    ];
+    let routes: [(reqwest::Method, &str, &str); 5] = [
+        (reqwest::Method::POST, "/__emulator/tokens", &token_body),
+        (reqwest::Method::POST, "/__emulator/faults", &fault_body),
+        (reqwest::Method::POST, "/__emulator/keys/rotate", ""),
+        (reqwest::Method::DELETE, "/__emulator/faults", ""),
+        (reqwest::Method::DELETE, "/__emulator/stats", ""),
+    ];
+    for (method, path, body) in &routes {
+        for content_type in content_types {
+            let mut request = http()
+                .request(method.clone(), ims.url(path))
+                .body(body.to_string());
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{method} {path} with {content_type:?}"
+            );
+            let text = response.text().await.unwrap();
+            assert!(!text.contains("access_token"), "{text}");
+        }
+    }
+    // Nothing changed: no fault, the same signing key, the counters kept.
+    assert_eq!(
+        http()
+            .get(ims.url("/ims/keys"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(ims.control().current_kid(), kid);
+    assert_eq!(ims.stats().count("POST /ims/validate_token/v1"), 1);
+    // The same requests as JSON still work.
+    let response = http()
+        .post(ims.url("/__emulator/tokens"))
+        .header("content-type", "Application/JSON; charset=utf-8")
+        .body(token_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A page can also reach the emulator as JSON: through DNS rebinding (its
+/// own origin then resolves to 127.0.0.1, so the request is same-origin and
+/// may say `application/json`). Browsers send `Origin` on every POST and
+/// DELETE; test tools do not: a state-changing control request that carries
+/// one is refused, and changes nothing.
+#[tokio::test]
+async fn control_refuses_requests_from_browser_pages() {
+    let ims = start().await;
+    let kid = ims.control().current_kid();
+    let token_body = json!({"email": d::MEMBER_EMAIL, "client_id": d::WEB_CLIENT_ID}).to_string();
+    let fault_body = json!({"path_prefix": "/", "status": 500}).to_string();
+    for origin in ["http://rebound.example:8080", "null", &ims.url("")] {
+        for (method, path, body) in [
+            (
+                reqwest::Method::POST,
+                "/__emulator/tokens",
+                token_body.as_str(),
+            ),
+            (
+                reqwest::Method::POST,
+                "/__emulator/faults",
+                fault_body.as_str(),
+            ),
+            (reqwest::Method::POST, "/__emulator/keys/rotate", ""),
+            (reqwest::Method::DELETE, "/__emulator/stats", ""),
+        ] {
+            let response = http()
+                .request(method.clone(), ims.url(path))
+                .header("content-type", "application/json")
+                .header("origin", origin)
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {path} from {origin}"
+            );
+            assert!(!response.text().await.unwrap().contains("access_token"));
+        }
+    }
+    assert_eq!(
+        http()
+            .get(ims.url("/ims/keys"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(ims.control().current_kid(), kid);
 }

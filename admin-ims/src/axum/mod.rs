@@ -8,7 +8,6 @@
 //! use std::sync::Arc;
 //! use axum::{Router, routing::get};
 //! use admin_ims::axum::{AdminImsWeb, SignedInAdmin};
-//! use tower_sessions::MemoryStore;
 //!
 //! async fn dashboard(SignedInAdmin(admin): SignedInAdmin) -> String {
 //!     format!("hello admin {admin}")
@@ -19,9 +18,15 @@
 //!     .route("/admin", get(dashboard))
 //!     .route_layer(web.require_admin())
 //!     .nest("/admin/ims", web.routes())
-//!     .layer(web.session_layer(MemoryStore::default()));
+//!     .layer(web.session_layer(web.session_store()));
 //! # }
 //! ```
+//!
+//! [`session_store`](AdminImsWeb::session_store) is a
+//! [`BoundedSessionStore`]: sessions in memory within byte budgets, pending
+//! sign-ins expiring with their state. Never use tower-sessions'
+//! `MemoryStore` outside tests: it keeps every session an anonymous visitor
+//! starts, for ever. A fleet of hosts needs a shared `SessionStore` instead.
 //!
 //! The session layer must wrap everything (it is added last); add
 //! [`require_admin`](AdminImsWeb::require_admin) with `route_layer`, so unknown
@@ -46,6 +51,10 @@ use tower_sessions::{Session, SessionManagerLayer, SessionStore};
 
 use crate::service::LOG_TARGET;
 use crate::{AdminIms, AdminSession, CallbackQuery, MSG_REAUTH_REQUIRED, MSG_UNABLE, SessionState};
+
+mod store;
+
+pub use store::{BoundedSessionStore, ENTRY_OVERHEAD, SessionLimits, SessionStoreStats};
 
 /// The key under which the [`AdminSession`] is kept in the tower-sessions
 /// session.
@@ -166,6 +175,16 @@ impl AdminImsWeb {
             .with_path("/")
     }
 
+    /// The session store for [`session_layer`](Self::session_layer): a
+    /// [`BoundedSessionStore`] with the default budgets, its pending
+    /// sessions expiring after the service's
+    /// [`state_ttl`](crate::AdminImsConfig::state_ttl), on the service's
+    /// clock. Clones share the sessions.
+    pub fn session_store(&self) -> BoundedSessionStore {
+        let limits = SessionLimits::default().with_pending_ttl(self.ims.config().state_ttl);
+        BoundedSessionStore::new(limits, self.ims.services.clock.clone())
+    }
+
     /// A layer that lets only signed-in admins through (pages are redirected
     /// to sign-in, fetch/XHR requests get 401).
     pub fn require_admin(&self) -> RequireAdminLayer {
@@ -190,8 +209,16 @@ impl AdminImsWeb {
         headers: &HeaderMap,
     ) -> Result<(), Response> {
         let mut data = load(session).await.map_err(|_| internal_error())?;
+        let had_proof = data.reauth_proof.is_some();
         let result = self.ims.require_reauth(&mut data);
-        store(session, &data).await.map_err(|_| internal_error())?;
+        // Single use: the proof is gone from the store before the action
+        // runs, whatever status the host's handler answers with (a 5xx
+        // answer is not saved by the session layer).
+        if had_proof {
+            persist(session, &data)
+                .await
+                .map_err(|_| internal_error())?;
+        }
         result.map_err(|_| {
             if wants_json(headers) {
                 json_error(StatusCode::FORBIDDEN, MSG_REAUTH_REQUIRED)
@@ -220,7 +247,10 @@ impl AdminImsWeb {
         let before = serde_fingerprint(&data);
         let state = self.ims.check_session(&mut data).await;
         if serde_fingerprint(&data) != before {
-            store(session, &data).await.map_err(|_| internal_error())?;
+            // An ended session leaves the store now.
+            persist(session, &data)
+                .await
+                .map_err(|_| internal_error())?;
         }
         match state {
             SessionState::Valid(admin) => Ok(admin),
@@ -268,11 +298,46 @@ async fn load(session: &Session) -> Result<AdminSession, tower_sessions::session
     }
 }
 
-async fn store(
+/// Puts `data` in the session for the session layer to save with the
+/// answer; an empty `data` is not stored at all (an anonymous request that
+/// changed nothing leaves no session behind).
+async fn stash(
     session: &Session,
     data: &AdminSession,
 ) -> Result<(), tower_sessions::session::Error> {
-    session.insert(SESSION_KEY, data).await.inspect_err(|err| {
+    let result = if data.is_empty() {
+        session.remove_value(SESSION_KEY).await.map(drop)
+    } else {
+        session.insert(SESSION_KEY, data).await
+    };
+    result.inspect_err(|err| {
+        tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not write the session");
+    })
+}
+
+/// Writes `data` to the session store now, before the answer is made: what
+/// must be spent (a state, a proof, an ended session) stays spent whatever
+/// the answer's status. An empty `data` removes the admin login's part; a
+/// session left with nothing is deleted from the store.
+async fn persist(
+    session: &Session,
+    data: &AdminSession,
+) -> Result<(), tower_sessions::session::Error> {
+    let result = async {
+        if data.is_empty() {
+            if session.remove_value(SESSION_KEY).await?.is_none() {
+                return Ok(());
+            }
+            if session.is_empty().await {
+                return session.flush().await;
+            }
+        } else {
+            session.insert(SESSION_KEY, data).await?;
+        }
+        session.save().await
+    }
+    .await;
+    result.inspect_err(|err| {
         tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not write the session");
     })
 }
@@ -313,12 +378,12 @@ async fn begin(web: AdminImsWeb, session: Session, query: Option<String>, flow: 
         Flow::Login => web.ims.begin_login(&mut data, return_to.as_deref()).await,
         Flow::Reauth => web.ims.begin_reauth(&mut data, return_to.as_deref()).await,
     };
-    if store(&session, &data).await.is_err() {
+    if stash(&session, &data).await.is_err() {
         return internal_error();
     }
     match result {
         Ok(url) => redirect(StatusCode::FOUND, url.as_str()),
-        Err(err) => error_page(StatusCode::FORBIDDEN, err.user_message(), &web.login_path()),
+        Err(err) => error_page(status_of(&err), err.user_message(), &web.login_path()),
     }
 }
 
@@ -331,28 +396,38 @@ async fn callback(
     let Ok(mut data) = load(&session).await else {
         return internal_error();
     };
-    let result = web.ims.complete_login(&mut data, &query).await;
-    if result.is_ok() {
-        // Session fixation: the signed-in session gets a new id.
-        if let Err(err) = session.cycle_id().await {
-            tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not re-key the session");
-            return internal_error();
-        }
-    }
-    if store(&session, &data).await.is_err() {
+    let had_data = !data.is_empty();
+    let claimed = web.ims.claim_login(&mut data, &query);
+    // Single use: the state is spent in the store before IMS is asked, so
+    // neither a failure nor a 5xx answer (which the session layer does not
+    // save) lets the same callback in twice.
+    if had_data && persist(&session, &data).await.is_err() {
         return internal_error();
     }
+    let result = match claimed {
+        Ok(claimed) => web.ims.finish_login(&mut data, claimed).await,
+        Err(err) => Err(err),
+    };
     match result {
-        Ok(success) => redirect(StatusCode::SEE_OTHER, &success.redirect_to),
-        Err(err) => {
-            let status = match err.user_message() {
-                crate::MSG_INVALID_STATE => StatusCode::BAD_REQUEST,
-                MSG_UNABLE => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::FORBIDDEN,
-            };
-            error_page(status, err.user_message(), &web.login_path())
+        Ok(success) => {
+            // Session fixation: the signed-in session gets a new id.
+            if let Err(err) = session.cycle_id().await {
+                tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not re-key the session");
+                return internal_error();
+            }
+            if persist(&session, &data).await.is_err() {
+                return internal_error();
+            }
+            redirect(StatusCode::SEE_OTHER, &success.redirect_to)
         }
+        Err(err) => error_page(status_of(&err), err.user_message(), &web.login_path()),
     }
+}
+
+/// The status of a refusal: 4xx for what the browser, the user or their
+/// account caused, 502/503 when IMS failed, 500 for the host's own failures.
+fn status_of(err: &crate::LoginError) -> StatusCode {
+    StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 async fn reauth(
@@ -372,19 +447,24 @@ async fn reauth_callback(
     let Ok(mut data) = load(&session).await else {
         return internal_error();
     };
-    let result = web.ims.complete_reauth(&mut data, &query).await;
-    if store(&session, &data).await.is_err() {
+    let had_data = !data.is_empty();
+    let claimed = web.ims.claim_reauth(&mut data, &query);
+    // Single use, as for sign-in: spent before IMS is asked.
+    if had_data && persist(&session, &data).await.is_err() {
         return internal_error();
     }
+    let result = match claimed {
+        Ok(claimed) => web.ims.finish_reauth(&mut data, claimed).await,
+        Err(err) => Err(err),
+    };
     match result {
-        Ok(success) => redirect(StatusCode::SEE_OTHER, &success.redirect_to),
-        Err(err) => {
-            let status = match err.user_message() {
-                crate::MSG_INVALID_STATE => StatusCode::BAD_REQUEST,
-                _ => StatusCode::FORBIDDEN,
-            };
-            error_page(status, err.user_message(), &web.reauth_path())
+        Ok(success) => {
+            if persist(&session, &data).await.is_err() {
+                return internal_error();
+            }
+            redirect(StatusCode::SEE_OTHER, &success.redirect_to)
         }
+        Err(err) => error_page(status_of(&err), err.user_message(), &web.reauth_path()),
     }
 }
 
