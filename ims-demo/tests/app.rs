@@ -225,6 +225,60 @@ async fn password_sign_in_works_while_the_integration_is_off() {
     assert!(location(&again).starts_with("/admin/login"));
 }
 
+/// The attack: guess `pat`'s password by user name (Magento's form takes a
+/// user name or an e-mail address). Every wrong guess counts against the
+/// user the login resolved to, whichever way it was spelled, and the lock
+/// then refuses even the right password.
+#[tokio::test]
+async fn guessing_a_password_by_user_name_locks_the_user() {
+    let app = start(true).await;
+    app.password_admin().await;
+    let admins = app.demo.store.admin_users();
+    let browser = browser();
+    let logins = ["pat", " pat ", "PAT@Example.com"];
+    for (n, login) in logins.iter().cycle().take(10).enumerate() {
+        let wrong = browser
+            .post(app.url("/admin/login"))
+            .form(&[("username", *login), ("password", &format!("guess-{n}"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+        if n == 2 {
+            let pat = admins
+                .find_by_email("pat@example.com")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(pat.login_failures.count, 3, "three guesses, three failures");
+        }
+    }
+    let pat = admins
+        .find_by_email("pat@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        pat.is_locked(time::OffsetDateTime::now_utc()),
+        "ten wrong passwords left {:?}",
+        pat.login_failures
+    );
+    let right = browser
+        .post(app.url("/admin/login"))
+        .form(&[("username", "pat"), ("password", "secret123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        right
+            .text()
+            .await
+            .unwrap()
+            .contains("The account sign-in was incorrect")
+    );
+}
+
 #[tokio::test]
 async fn rest_me_answers_401_without_a_token_and_the_admin_with_one() {
     let app = start(false).await;
