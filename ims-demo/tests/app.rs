@@ -29,6 +29,7 @@ async fn start(password_only: bool) -> App {
         organization_id: None,
         two_factor: None,
         password_only,
+        limits: Default::default(),
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);

@@ -58,6 +58,7 @@ async fn signed_in() -> SignedIn {
         organization_id: None,
         two_factor: None,
         password_only: false,
+        limits: Default::default(),
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
