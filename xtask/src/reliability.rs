@@ -1,5 +1,5 @@
-//! `cargo xtask reliability [--soak-seconds N]`: the long part of the
-//! reliability suite (the rest runs in `cargo xtask test`).
+//! `cargo xtask reliability [--soak-seconds N] [--no-soak]`: the long part
+//! of the reliability suite (the rest runs in `cargo xtask test`).
 //!
 //! The soak: `ims-demo` built in release, started zero-config (its own IMS
 //! emulator, a fresh SQLite database in a temporary directory), a token the
@@ -10,6 +10,10 @@
 //! the run), every sample stays within ±10 % of the first sample after the
 //! warm-up, and wrk saw no non-2xx answer and no socket error. The figures
 //! go to the `soak` section of `BENCHMARKS.md`, pass or fail.
+//!
+//! Then the limits (`limits.rs`): what an anonymous client can make the
+//! release demo hold, three measurements each against its goal, into the
+//! `limits` section.
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
