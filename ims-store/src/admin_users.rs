@@ -613,6 +613,8 @@ fn verify_hash(stored: &str, password: &Password) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -630,6 +632,85 @@ mod tests {
             &RESET_FAILURES,
             &DELETE,
         ]);
+    }
+
+    /// Every hashing path gives up with the typed busy answer while the
+    /// bound is full, and a busy sign-in counts nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_bound_makes_sign_in_and_creation_busy() {
+        use crate::{PasswordHashBusy, Store, StoreOptions};
+
+        let options = StoreOptions::new()
+            .with_password_hash_cost(PasswordHashCost::insecure_for_tests())
+            .with_password_hash_concurrency(1)
+            .with_password_hash_wait(Duration::from_millis(10));
+        let store = Store::connect("sqlite::memory:", options).await.unwrap();
+        let admins = store.admin_users();
+        let pat = admins
+            .create(&NewAdminUser::new(
+                "pat",
+                "pat@example.com",
+                "P",
+                "P",
+                Password::new("pw"),
+            ))
+            .await
+            .unwrap();
+        let policy = LockoutPolicy::default();
+        let held = admins.inner.hasher.acquire().await.unwrap();
+        let busy = PasswordSignIn::Busy {
+            retry_after: Duration::from_secs(1),
+        };
+        for login in ["pat", "nobody"] {
+            let outcome = admins
+                .sign_in_with_password(login, &Password::new("wrong"), &policy)
+                .await
+                .unwrap();
+            assert_eq!(outcome, busy, "{login}");
+        }
+        let err = admins
+            .create(&NewAdminUser::new(
+                "sam",
+                "sam@example.com",
+                "S",
+                "S",
+                Password::new("pw"),
+            ))
+            .await
+            .unwrap_err();
+        assert!(PasswordHashBusy::in_error(&err).is_some(), "{err}");
+        let err = admins
+            .set_password(pat.id, &Password::new("new"))
+            .await
+            .unwrap_err();
+        assert!(PasswordHashBusy::in_error(&err).is_some(), "{err}");
+        assert!(
+            admins
+                .verify_password("pat", &Password::new("pw"))
+                .await
+                .is_err()
+        );
+        // A locked user is refused without a hash, but not sooner than the
+        // others: while the bound is full, that is busy too.
+        admins.set_active(pat.id, false).await.unwrap();
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pw"), &policy)
+            .await
+            .unwrap();
+        assert_eq!(outcome, busy);
+        drop(held);
+        admins.set_active(pat.id, true).await.unwrap();
+        let stored = admins.find_by_id(pat.id).await.unwrap().unwrap();
+        assert_eq!(stored.login_failures, LoginFailures::default());
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pw"), &policy)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, PasswordSignIn::SignedIn(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(store.password_hash_stats().busy, 6);
     }
 
     #[test]
