@@ -218,6 +218,17 @@ async fn password_sign_in_works_while_the_integration_is_off() {
             .unwrap()
             .contains("Your password was not correct.")
     );
+    // A wrong current password counts towards the lockout, as a wrong
+    // sign-in does: a stolen session cannot guess the password freely.
+    let pat = app
+        .demo
+        .store
+        .admin_users()
+        .find_by_email("pat@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pat.login_failures.count, 1, "{:?}", pat.login_failures);
 
     let signed_out = browser.post(app.url("/admin/logout")).send().await.unwrap();
     assert_eq!(location(&signed_out), "/admin/login");
