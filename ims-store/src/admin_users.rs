@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use ims_api::{
     AdminUser, AdminUserDirectory, AdminUserId, Error, InvalidValue, LockoutPolicy, LoginFailures,
@@ -595,19 +595,88 @@ fn hash_password(password: &Password, cost: PasswordHashCost) -> Result<String> 
         .map_err(|_| Error::Misconfigured("the argon2 password-hash cost is invalid".into()))?;
     let mut salt = [0u8; 16];
     rand::fill(&mut salt[..]);
-    let salt = SaltString::encode_b64(&salt).map_err(|_| failed("salt"))?;
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.expose_secret().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|_| failed("argon2"))
+    let salt_string = SaltString::encode_b64(&salt).map_err(|_| failed("salt"))?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                &salt,
+                out,
+                blocks,
+            )
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(|_| failed("argon2"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| failed("parameters"))?,
+        salt: Some(salt_string.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
-/// Whether the password matches a stored PHC string (its own parameters).
+/// Whether the password matches a stored PHC string (its own algorithm,
+/// version and parameters), compared in constant time.
 fn verify_hash(stored: &str, password: &Password) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &hash)
-            .is_ok()
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                salt,
+                out,
+                blocks,
+            )
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    });
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
+}
+
+thread_local! {
+    /// argon2's memory, kept by each hashing thread for its next hash:
+    /// allocating 19 MiB (64-byte aligned) per hash left the allocator
+    /// holding a fresh 19 MiB after each one.
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with `count` argon2 blocks of this thread's buffer (grown
+/// when a hash needs more).
+fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|blocks| match blocks.try_borrow_mut() {
+        Ok(mut blocks) => {
+            if blocks.len() < count {
+                blocks.resize(count, Block::default());
+            }
+            work(&mut blocks[..count])
+        }
+        // Never re-entered; a fresh buffer if it were.
+        Err(_) => work(&mut vec![Block::default(); count]),
     })
 }
 
@@ -721,5 +790,44 @@ mod tests {
         assert!(verify_hash(&hash, &password));
         assert!(!verify_hash(&hash, &Password::new("wrong")));
         assert!(!verify_hash("not a hash", &password));
+    }
+
+    /// The PHC strings are argon2's own: each side verifies the other's.
+    #[test]
+    fn hashes_interoperate_with_argon2s_own() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+        let password = Password::new("correct horse");
+        let ours = hash_password(&password, PasswordHashCost::insecure_for_tests()).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err()
+        );
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        let params = Params::new(8, 1, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_hash(&theirs, &password));
+        assert!(!verify_hash(&theirs, &Password::new("wrong")));
+        // argon2i and argon2d hashes verify with their own algorithm.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+        assert!(argon2i.starts_with("$argon2i$"));
+        assert!(verify_hash(&argon2i, &password));
     }
 }

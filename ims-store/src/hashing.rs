@@ -6,10 +6,12 @@
 //! An argon2id hash at the default cost takes 19 MiB and tens of
 //! milliseconds of one core: without a bound, a burst of sign-ins (right or
 //! wrong, known user or not) allocates 19 MiB per request on the blocking
-//! pool and starves every other request of CPU.
+//! pool and starves every other request of CPU. The hashes run on as many
+//! dedicated threads as the bound allows (see `Workers`).
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ims_api::Error;
@@ -79,6 +81,7 @@ pub(crate) struct HashLimiter {
     concurrency: usize,
     wait: Duration,
     counters: Arc<Counters>,
+    workers: Arc<Workers>,
 }
 
 #[derive(Default)]
@@ -97,10 +100,11 @@ struct Counters {
 pub(crate) struct HashPermit {
     _permit: OwnedSemaphorePermit,
     counters: Arc<Counters>,
+    workers: Arc<Workers>,
 }
 
 impl HashPermit {
-    /// Runs `work` on the blocking pool under this permit.
+    /// Runs `work` on a hashing thread under this permit.
     pub(crate) async fn run<T, F>(self, what: &'static str, work: F) -> Result<T, Error>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -111,7 +115,7 @@ impl HashPermit {
             .map(|(value, _permit)| value)
     }
 
-    /// Runs `work` on the blocking pool under this permit, and hands the
+    /// Runs `work` on a hashing thread under this permit, and hands the
     /// permit back: the caller keeps the turn while it records what the
     /// work found (a failed sign-in), so that the next caller sees it.
     pub(crate) async fn run_keeping<T, F>(
@@ -124,11 +128,13 @@ impl HashPermit {
         T: Send + 'static,
     {
         let counters = Arc::clone(&self.counters);
-        // The permit travels with the blocking task and comes back with its
-        // result: if the caller's future is dropped meanwhile (a client
-        // hanging up), the permit is released only when the work has ended,
-        // so abandoned hashes still count against the bound.
-        tokio::task::spawn_blocking(move || {
+        let workers = Arc::clone(&self.workers);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        // The permit travels with the work and comes back with its result:
+        // if the caller's future is dropped meanwhile (a client hanging up),
+        // the permit is released only when the work has ended, so abandoned
+        // hashes still count against the bound.
+        workers.run(Box::new(move || {
             let running = counters.running.fetch_add(1, Ordering::SeqCst) + 1;
             counters.peak_running.fetch_max(running, Ordering::SeqCst);
             let started = Instant::now();
@@ -136,10 +142,77 @@ impl HashPermit {
             counters.observe(started.elapsed());
             counters.completed.fetch_add(1, Ordering::Relaxed);
             counters.running.fetch_sub(1, Ordering::SeqCst);
-            (value, self)
-        })
-        .await
-        .map_err(|err| Error::storage(what, err))
+            let _ = sender.send((value, self));
+        }));
+        receiver.await.map_err(|err| Error::storage(what, err))
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash: as many as the bound, started at the first hash,
+/// living as long as the store. Dedicated threads keep argon2's memory to
+/// one allocator arena each: on the shared blocking pool, every thread that
+/// ever hashed kept its own 19 MiB (the allocator does not give a freed
+/// block of that size back), and the pool has up to 512 threads.
+struct Workers {
+    count: usize,
+    sender: OnceLock<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+impl Workers {
+    fn new(count: usize) -> Self {
+        Workers {
+            count,
+            sender: OnceLock::new(),
+        }
+    }
+
+    fn run(&self, job: Job) {
+        let sender = self.sender.get_or_init(|| self.start());
+        let job = match sender {
+            Some(sender) => match sender.send(job) {
+                Ok(()) => return,
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        // No hashing thread could be started: the blocking pool, still
+        // under the bound's permits.
+        drop(tokio::task::spawn_blocking(job));
+    }
+
+    fn start(&self) -> Option<std::sync::mpsc::Sender<Job>> {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut started = 0;
+        for n in 0..self.count {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ims-store-argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for a job; the
+                        // loop ends when the store (the sender) is dropped.
+                        let job = match receiver.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => {
+                                // A panicking hash must not take the thread
+                                // with it: its caller sees "interrupted".
+                                let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        (started > 0).then_some(sender)
     }
 }
 
@@ -165,6 +238,7 @@ impl HashLimiter {
             concurrency,
             wait,
             counters: Arc::default(),
+            workers: Arc::new(Workers::new(concurrency)),
         }
     }
 
@@ -173,7 +247,7 @@ impl HashLimiter {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     }
 
-    /// Runs `work` (argon2) on the blocking pool once a permit is free,
+    /// Runs `work` (argon2) on a hashing thread once a permit is free,
     /// waiting at most the configured time for it.
     pub(crate) async fn run<T, F>(&self, what: &'static str, work: F) -> Result<T, Error>
     where
@@ -189,6 +263,7 @@ impl HashLimiter {
             Ok(Ok(permit)) => Ok(HashPermit {
                 _permit: permit,
                 counters: Arc::clone(&self.counters),
+                workers: Arc::clone(&self.workers),
             }),
             // The semaphore is never closed; treat that like a full one.
             Ok(Err(_)) | Err(_) => {
