@@ -2,6 +2,7 @@
 //! Magento's names.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -84,6 +85,73 @@ pub struct ServeArgs {
     /// the person running the demo visits could otherwise reach it.
     #[arg(long, env = "IMS_DEMO_EMULATOR_CONTROL")]
     pub emulator_control: bool,
+    /// The HTTP server's limits.
+    #[command(flatten)]
+    pub limits: ServerLimitArgs,
+}
+
+/// The HTTP server's limits ([`ServerLimits`](crate::server::ServerLimits)).
+/// Durations take `ms` or `s` (`500ms`, `10s`; a bare number is seconds).
+#[derive(Debug, Clone, Args)]
+pub struct ServerLimitArgs {
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Time a client has to send a request's head (also the keep-alive
+    /// idle timeout between requests).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is
+    /// closed.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// Time a request may take, its body included (408 past it).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
+    /// The largest request body in bytes (413 past it, before reading it).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerLimitArgs {
+    fn default() -> Self {
+        let limits = crate::server::ServerLimits::default();
+        ServerLimitArgs {
+            max_connections: limits.max_connections,
+            header_read_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            request_timeout: limits.request_timeout,
+            max_body_bytes: limits.max_body_bytes,
+        }
+    }
+}
+
+impl ServerLimitArgs {
+    /// The limits these options give.
+    pub fn limits(&self) -> crate::server::ServerLimits {
+        crate::server::ServerLimits::default()
+            .with_max_connections(self.max_connections)
+            .with_header_read_timeout(self.header_read_timeout)
+            .with_idle_timeout(self.idle_timeout)
+            .with_request_timeout(self.request_timeout)
+            .with_max_body_bytes(self.max_body_bytes)
+    }
+}
+
+/// `500ms`, `10s` or `10` (seconds); never zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, Duration::from_millis(1)),
+        None => (
+            text.strip_suffix('s').unwrap_or(text),
+            Duration::from_secs(1),
+        ),
+    };
+    match number.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(unit * n),
+        _ => Err(format!("{text:?} is not a duration like 500ms or 10s")),
+    }
 }
 
 /// The operator subcommands.

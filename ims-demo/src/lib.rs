@@ -23,6 +23,7 @@ pub mod commands;
 mod pages;
 mod password_login;
 mod rest;
+pub mod server;
 pub mod wiring;
 
 /// Runs the command line: the server without a subcommand, else the

@@ -3,8 +3,10 @@
 //!
 //! admin-ims decides whether password sign-in is allowed
 //! ([`AdminIms::refuse_password_login`](admin_ims::AdminIms::refuse_password_login));
-//! `ims-store` checks the password
-//! ([`SqlAdminUserDirectory::verify_password`](ims_store::SqlAdminUserDirectory::verify_password)).
+//! `ims-store` signs the user in with Magento's lockout
+//! ([`SqlAdminUserDirectory::sign_in_with_password`](ims_store::SqlAdminUserDirectory::sign_in_with_password)),
+//! within its bound on concurrent password hashing (busy: 503 with
+//! `Retry-After`).
 
 use admin_ims::axum::SignedInAdmin;
 use admin_ims::{AdminSession, MSG_MORE_PERMISSIONS, MSG_SIGN_IN_WITH_ADOBE_ID};
@@ -12,6 +14,7 @@ use axum::extract::{Form, Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use ims_api::{AdminUser, AdminUserDirectory, AdminUserId, LockoutPolicy, Password};
+use ims_store::PasswordSignIn;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower::{Layer as _, ServiceExt as _};
@@ -199,7 +202,6 @@ pub(crate) async fn sign_in(
     }
     let admins = state.store.admin_users();
     let password = Password::new(form.password);
-    let now = OffsetDateTime::now_utc();
     let refused = |message: &'static str| {
         let state = state.clone();
         let username = form.username.clone();
@@ -210,18 +212,19 @@ pub(crate) async fn sign_in(
             )
         }
     };
-    let user = match admins
-        .verify_password(form.username.trim(), &password)
-        .await
-    {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            // Count the failure against the user the login names, if any.
-            if let Ok(Some(user)) = admins.find_by_email(form.username.trim()).await {
-                let _ = admins
-                    .record_login_failure(user.id, &LockoutPolicy::default(), now)
-                    .await;
-            }
+    // ims-store resolves the login (user name or e-mail), refuses a locked
+    // or inactive user before hashing, and counts a wrong password against
+    // the user it resolved to.
+    let outcome = admins
+        .sign_in_with_password(&form.username, &password, &LockoutPolicy::default())
+        .await;
+    let user = match outcome {
+        Ok(PasswordSignIn::SignedIn(user)) => user,
+        Ok(PasswordSignIn::Busy { retry_after }) => {
+            return busy(&state, return_to, &form.username, retry_after).await;
+        }
+        Ok(refusal) => {
+            tracing::info!(outcome = refusal_kind(&refusal), "password sign-in refused");
             return refused(MSG_WRONG).await;
         }
         Err(e) => {
@@ -230,13 +233,9 @@ pub(crate) async fn sign_in(
                 .into_response();
         }
     };
-    if !user.is_active || user.is_locked(now) {
-        return refused(MSG_WRONG).await;
-    }
     if !user.has_permissions() {
         return refused(MSG_MORE_PERMISSIONS).await;
     }
-    let _ = admins.reset_login_failures(user.id).await;
     if session.cycle_id().await.is_err() || session.insert(PASSWORD_KEY, user.id.0).await.is_err() {
         return pages::error_page("The session could not be saved. Please try again.")
             .into_response();
@@ -246,6 +245,38 @@ pub(crate) async fn sign_in(
         .and_then(admin_ims::sanitize_return_path)
         .unwrap_or_else(|| "/admin".to_owned());
     Redirect::to(&target).into_response()
+}
+
+/// What a refusal was, for the log (never the login or the password).
+fn refusal_kind(outcome: &PasswordSignIn) -> &'static str {
+    match outcome {
+        PasswordSignIn::UnknownLogin => "unknown login",
+        PasswordSignIn::WrongPassword { .. } => "wrong password",
+        PasswordSignIn::Locked { .. } => "locked",
+        PasswordSignIn::Inactive { .. } => "inactive",
+        _ => "other",
+    }
+}
+
+const MSG_BUSY: &str =
+    "Too many sign-ins are being checked right now. Please try again in a moment.";
+
+/// 503 with `Retry-After`: password hashing is at its bound.
+async fn busy(
+    state: &AppState,
+    return_to: Option<&str>,
+    username: &str,
+    retry_after: std::time::Duration,
+) -> Response {
+    let mut response = with_status(
+        render_sign_in(state, return_to, Some(MSG_BUSY), username).await,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+    );
+    response
 }
 
 fn with_status(mut response: Response, status: axum::http::StatusCode) -> Response {

@@ -491,16 +491,15 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         emulator_hint: ims.emulator.is_some(),
     };
     let app = router(state);
+    let limits = serve.limits.limits();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!("the server stopped: {e}");
-        }
+        // Not `axum::serve`: it has no connection cap and no timeouts
+        // (see `server`).
+        crate::server::serve(listener, app, limits, async move {
+            let _ = rx.await;
+        })
+        .await;
     });
     let mut admin_url = public_base.clone();
     admin_url.set_path("/admin");

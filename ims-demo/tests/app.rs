@@ -42,6 +42,7 @@ async fn start_with(
         password_only,
         webapi_client_ids,
         emulator_control,
+        limits: Default::default(),
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);
@@ -235,12 +236,77 @@ async fn password_sign_in_works_while_the_integration_is_off() {
             .unwrap()
             .contains("Your password was not correct.")
     );
+    // A wrong current password counts towards the lockout, as a wrong
+    // sign-in does: a stolen session cannot guess the password freely.
+    let pat = app
+        .demo
+        .store
+        .admin_users()
+        .find_by_email("pat@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pat.login_failures.count, 1, "{:?}", pat.login_failures);
 
     let signed_out = browser.post(app.url("/admin/logout")).send().await.unwrap();
     assert_eq!(location(&signed_out), "/admin/login");
     let again = browser.get(app.url("/admin")).send().await.unwrap();
     assert!(again.status().is_redirection(), "{}", again.status());
     assert!(location(&again).starts_with("/admin/login"));
+}
+
+/// The attack: guess `pat`'s password by user name (Magento's form takes a
+/// user name or an e-mail address). Every wrong guess counts against the
+/// user the login resolved to, whichever way it was spelled, and the lock
+/// then refuses even the right password.
+#[tokio::test]
+async fn guessing_a_password_by_user_name_locks_the_user() {
+    let app = start(true).await;
+    app.password_admin().await;
+    let admins = app.demo.store.admin_users();
+    let browser = browser();
+    let logins = ["pat", " pat ", "PAT@Example.com"];
+    for (n, login) in logins.iter().cycle().take(10).enumerate() {
+        let wrong = browser
+            .post(app.url("/admin/login"))
+            .form(&[("username", *login), ("password", &format!("guess-{n}"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+        if n == 2 {
+            let pat = admins
+                .find_by_email("pat@example.com")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(pat.login_failures.count, 3, "three guesses, three failures");
+        }
+    }
+    let pat = admins
+        .find_by_email("pat@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        pat.is_locked(time::OffsetDateTime::now_utc()),
+        "ten wrong passwords left {:?}",
+        pat.login_failures
+    );
+    let right = browser
+        .post(app.url("/admin/login"))
+        .form(&[("username", "pat"), ("password", "secret123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        right
+            .text()
+            .await
+            .unwrap()
+            .contains("The account sign-in was incorrect")
+    );
 }
 
 #[tokio::test]

@@ -60,6 +60,7 @@ async fn signed_in() -> SignedIn {
         password_only: false,
         webapi_client_ids: Vec::new(),
         emulator_control: true,
+        limits: Default::default(),
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);

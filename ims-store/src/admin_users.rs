@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use ims_api::{
     AdminUser, AdminUserDirectory, AdminUserId, Error, InvalidValue, LockoutPolicy, LoginFailures,
@@ -13,6 +14,7 @@ use ims_api::{
 use time::OffsetDateTime;
 
 use crate::db::{Row, Sql, Value, unique_violation};
+use crate::hashing::PasswordHashBusy;
 use crate::store::{Inner, PasswordHashCost};
 
 macro_rules! select_users {
@@ -85,17 +87,124 @@ impl SqlAdminUserDirectory {
         SqlAdminUserDirectory { inner }
     }
 
-    /// The user whose user name or e-mail address is `login`, if `password`
-    /// matches their hash; `None` for an unknown login or a wrong password.
+    /// A password sign-in, with Magento's lockout: resolves `login` (a user
+    /// name, matched exactly, or an e-mail address, case-insensitively; a
+    /// user name wins when both match different users) to one user,
+    /// refuses a locked or deactivated user **before** hashing, verifies the
+    /// password, and counts a wrong one under `policy` against that same
+    /// user — however the login named them. A right password clears the
+    /// user's failures.
     ///
-    /// Whether the user is active, locked or has a role is left to the
-    /// caller, as is counting the failure
-    /// ([`record_login_failure`](AdminUserDirectory::record_login_failure)).
-    pub async fn verify_password(
+    /// Every argon2 run waits for a turn under the store's bound
+    /// ([`StoreOptions::with_password_hash_concurrency`](crate::StoreOptions::with_password_hash_concurrency));
+    /// past the wait the outcome is [`PasswordSignIn::Busy`].
+    ///
+    /// Response times do not tell the refusals apart: an unknown login
+    /// verifies against a dummy hash; a locked or inactive user queues for
+    /// a turn like everyone else, gives it back at once and then waits as
+    /// long as a hash typically takes, without spending the hash's memory
+    /// or CPU. The role is left to the caller
+    /// ([`AdminUser::has_permissions`]); hosts should answer every refusal
+    /// with the same message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> ims_api::Result<()> {
+    /// use ims_api::{AdminUserDirectory, LockoutPolicy, NewAdminUser, Password};
+    /// use ims_store::{PasswordHashCost, PasswordSignIn, Store, StoreOptions};
+    ///
+    /// let options = StoreOptions::new().with_password_hash_cost(PasswordHashCost::insecure_for_tests());
+    /// let store = Store::connect("sqlite::memory:", options).await?;
+    /// let admins = store.admin_users();
+    /// admins.create(&NewAdminUser::new("pat", "pat@example.com", "Pat", "P", Password::new("right"))).await?;
+    /// let policy = LockoutPolicy::default();
+    /// for _ in 0..policy.max_failures {
+    ///     let outcome = admins.sign_in_with_password("pat", &Password::new("wrong"), &policy).await?;
+    ///     assert!(matches!(outcome, PasswordSignIn::WrongPassword { .. }));
+    /// }
+    /// // Locked now: even the right password is refused, without hashing.
+    /// let outcome = admins.sign_in_with_password("pat", &Password::new("right"), &policy).await?;
+    /// assert!(matches!(outcome, PasswordSignIn::Locked { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn sign_in_with_password(
         &self,
         login: &str,
         password: &Password,
-    ) -> Result<Option<AdminUser>> {
+        policy: &LockoutPolicy,
+    ) -> Result<PasswordSignIn> {
+        match self.sign_in_inner(login, password, policy).await {
+            Err(err) => match PasswordHashBusy::in_error(&err) {
+                Some(busy) => Ok(PasswordSignIn::Busy {
+                    retry_after: busy.retry_after,
+                }),
+                None => Err(err),
+            },
+            outcome => outcome,
+        }
+    }
+
+    async fn sign_in_inner(
+        &self,
+        login: &str,
+        password: &Password,
+        policy: &LockoutPolicy,
+    ) -> Result<PasswordSignIn> {
+        let login = login.trim();
+        let Some((user, stored)) = self.find_for_login(login).await? else {
+            // Spend what a verification would, so that response times do
+            // not tell which logins exist.
+            self.hash(password).await?;
+            return Ok(PasswordSignIn::UnknownLogin);
+        };
+        let now = self.inner.clock.now();
+        if let Some(refusal) = refusal_before_hashing(&user, now) {
+            self.spend_a_hash_time().await?;
+            return Ok(refusal);
+        }
+        let permit = self.inner.hasher.acquire().await?;
+        // Attempts that queued while other guesses locked the user must not
+        // get their hash: look again, now that it is our turn.
+        let failures = self.current_failures(user.id).await?;
+        let now = self.inner.clock.now();
+        if let Some(until) = failures.lock_expires.filter(|until| *until > now) {
+            drop(permit);
+            return Ok(PasswordSignIn::Locked {
+                user: user.id,
+                until,
+            });
+        }
+        let password = password.clone();
+        let (matches, permit) = permit
+            .run_keeping("password verification was interrupted", move || {
+                verify_hash(&stored, &password)
+            })
+            .await?;
+        if !matches {
+            // Still our turn: the next guess in the queue reads the count
+            // (and the lock) this failure leads to.
+            let failures = self
+                .record_login_failure(user.id, policy, self.inner.clock.now())
+                .await;
+            drop(permit);
+            return Ok(PasswordSignIn::WrongPassword {
+                user: user.id,
+                failures: failures?,
+            });
+        }
+        drop(permit);
+        let mut user = user;
+        if failures != LoginFailures::default() {
+            self.reset_login_failures(user.id).await?;
+        }
+        user.login_failures = LoginFailures::default();
+        Ok(PasswordSignIn::SignedIn(user))
+    }
+
+    /// The user a login names (see [`sign_in_with_password`](Self::sign_in_with_password))
+    /// and their stored hash.
+    async fn find_for_login(&self, login: &str) -> Result<Option<(AdminUser, String)>> {
         let rows = self
             .inner
             .pool
@@ -111,18 +220,65 @@ impl SqlAdminUserDirectory {
             .iter()
             .find(|row| row.text(1).is_ok_and(|username| username == login))
             .or_else(|| rows.first());
-        let Some(row) = row else {
+        match row {
+            Some(row) => Ok(Some((user_from_row(row)?, row.text(10)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn current_failures(&self, id: AdminUserId) -> Result<LoginFailures> {
+        let row = self
+            .inner
+            .pool
+            .fetch_optional(
+                "read an admin user's failed sign-ins",
+                &FAILURES,
+                &[Value::Int(id.0)],
+            )
+            .await?
+            .ok_or_else(|| unknown_user(id))?;
+        Ok(LoginFailures {
+            count: count_from(row.int(0)?),
+            first_failure: row.opt_time(1)?,
+            lock_expires: row.opt_time(2)?,
+        })
+    }
+
+    /// Takes a turn in the hashing queue like a real verification (and is
+    /// busy when it would be), gives it back at once, and waits as long as
+    /// a hash typically takes: the time of a refusal, without its cost.
+    async fn spend_a_hash_time(&self) -> Result<()> {
+        drop(self.inner.hasher.acquire().await?);
+        tokio::time::sleep(self.inner.hasher.typical_duration()).await;
+        Ok(())
+    }
+
+    /// The user whose user name or e-mail address is `login`, if `password`
+    /// matches their hash; `None` for an unknown login or a wrong password.
+    ///
+    /// This only checks a password (to confirm a signed-in admin's own
+    /// password, say): it neither refuses locked or inactive users nor
+    /// counts failures. To sign someone in, use
+    /// [`sign_in_with_password`](Self::sign_in_with_password).
+    pub async fn verify_password(
+        &self,
+        login: &str,
+        password: &Password,
+    ) -> Result<Option<AdminUser>> {
+        let Some((user, stored)) = self.find_for_login(login).await? else {
             // Spend the time a verification would, so that response times
             // do not tell which logins exist.
             self.hash(password).await?;
             return Ok(None);
         };
-        let user = user_from_row(row)?;
-        let stored = row.text(10)?;
         let password = password.clone();
-        let matches = tokio::task::spawn_blocking(move || verify_hash(&stored, &password))
-            .await
-            .map_err(|err| Error::storage("password verification was interrupted", err))?;
+        let matches = self
+            .inner
+            .hasher
+            .run("password verification was interrupted", move || {
+                verify_hash(&stored, &password)
+            })
+            .await?;
         Ok(matches.then_some(user))
     }
 
@@ -153,12 +309,16 @@ impl SqlAdminUserDirectory {
         Ok(deleted > 0)
     }
 
+    /// Hashes under the store's concurrency bound.
     async fn hash(&self, password: &Password) -> Result<String> {
         let cost = self.inner.password_hash_cost;
         let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password, cost))
-            .await
-            .map_err(|err| Error::storage("password hashing was interrupted", err))?
+        self.inner
+            .hasher
+            .run("password hashing was interrupted", move || {
+                hash_password(&password, cost)
+            })
+            .await?
     }
 }
 
@@ -332,6 +492,64 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
     }
 }
 
+/// The outcome of [`SqlAdminUserDirectory::sign_in_with_password`]. Every
+/// variant but `SignedIn` is a refusal; answer them all alike (Magento: "The
+/// account sign-in was incorrect or your account is disabled temporarily"),
+/// except `Busy`, which is "try again later" (HTTP 503 with `Retry-After`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PasswordSignIn {
+    /// The password is right and the user active and not locked; their
+    /// failed sign-ins were cleared. (Whether their role grants anything is
+    /// the caller's to check.)
+    SignedIn(AdminUser),
+    /// No user has this user name or e-mail address.
+    UnknownLogin,
+    /// The password is wrong; the failure was counted against the user.
+    WrongPassword {
+        /// The user the login named.
+        user: AdminUserId,
+        /// Their failures after this one (locked when the policy says so).
+        failures: LoginFailures,
+    },
+    /// The user is locked: refused without checking the password.
+    Locked {
+        /// The user the login named.
+        user: AdminUserId,
+        /// When the lock ends.
+        until: OffsetDateTime,
+    },
+    /// The user is deactivated: refused without checking the password.
+    Inactive {
+        /// The user the login named.
+        user: AdminUserId,
+    },
+    /// Password hashing was at its bound for longer than the store waits:
+    /// nothing was checked or counted; try again later.
+    Busy {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
+}
+
+/// Why a user is refused without hashing, if they are.
+fn refusal_before_hashing(user: &AdminUser, now: OffsetDateTime) -> Option<PasswordSignIn> {
+    if let Some(until) = user
+        .login_failures
+        .lock_expires
+        .filter(|until| *until > now)
+    {
+        return Some(PasswordSignIn::Locked {
+            user: user.id,
+            until,
+        });
+    }
+    if !user.is_active {
+        return Some(PasswordSignIn::Inactive { user: user.id });
+    }
+    None
+}
+
 /// The case-insensitive key of an e-mail address.
 fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -377,24 +595,95 @@ fn hash_password(password: &Password, cost: PasswordHashCost) -> Result<String> 
         .map_err(|_| Error::Misconfigured("the argon2 password-hash cost is invalid".into()))?;
     let mut salt = [0u8; 16];
     rand::fill(&mut salt[..]);
-    let salt = SaltString::encode_b64(&salt).map_err(|_| failed("salt"))?;
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.expose_secret().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|_| failed("argon2"))
+    let salt_string = SaltString::encode_b64(&salt).map_err(|_| failed("salt"))?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                &salt,
+                out,
+                blocks,
+            )
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(|_| failed("argon2"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| failed("parameters"))?,
+        salt: Some(salt_string.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
-/// Whether the password matches a stored PHC string (its own parameters).
+/// Whether the password matches a stored PHC string (its own algorithm,
+/// version and parameters), compared in constant time.
 fn verify_hash(stored: &str, password: &Password) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &hash)
-            .is_ok()
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                salt,
+                out,
+                blocks,
+            )
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    });
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
+}
+
+thread_local! {
+    /// argon2's memory, kept by each hashing thread for its next hash:
+    /// allocating 19 MiB (64-byte aligned) per hash left the allocator
+    /// holding a fresh 19 MiB after each one.
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with `count` argon2 blocks of this thread's buffer (grown
+/// when a hash needs more).
+fn with_blocks<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|blocks| match blocks.try_borrow_mut() {
+        Ok(mut blocks) => {
+            if blocks.len() < count {
+                blocks.resize(count, Block::default());
+            }
+            work(&mut blocks[..count])
+        }
+        // Never re-entered; a fresh buffer if it were.
+        Err(_) => work(&mut vec![Block::default(); count]),
     })
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -414,6 +703,85 @@ mod tests {
         ]);
     }
 
+    /// Every hashing path gives up with the typed busy answer while the
+    /// bound is full, and a busy sign-in counts nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_bound_makes_sign_in_and_creation_busy() {
+        use crate::{PasswordHashBusy, Store, StoreOptions};
+
+        let options = StoreOptions::new()
+            .with_password_hash_cost(PasswordHashCost::insecure_for_tests())
+            .with_password_hash_concurrency(1)
+            .with_password_hash_wait(Duration::from_millis(10));
+        let store = Store::connect("sqlite::memory:", options).await.unwrap();
+        let admins = store.admin_users();
+        let pat = admins
+            .create(&NewAdminUser::new(
+                "pat",
+                "pat@example.com",
+                "P",
+                "P",
+                Password::new("pw"),
+            ))
+            .await
+            .unwrap();
+        let policy = LockoutPolicy::default();
+        let held = admins.inner.hasher.acquire().await.unwrap();
+        let busy = PasswordSignIn::Busy {
+            retry_after: Duration::from_secs(1),
+        };
+        for login in ["pat", "nobody"] {
+            let outcome = admins
+                .sign_in_with_password(login, &Password::new("wrong"), &policy)
+                .await
+                .unwrap();
+            assert_eq!(outcome, busy, "{login}");
+        }
+        let err = admins
+            .create(&NewAdminUser::new(
+                "sam",
+                "sam@example.com",
+                "S",
+                "S",
+                Password::new("pw"),
+            ))
+            .await
+            .unwrap_err();
+        assert!(PasswordHashBusy::in_error(&err).is_some(), "{err}");
+        let err = admins
+            .set_password(pat.id, &Password::new("new"))
+            .await
+            .unwrap_err();
+        assert!(PasswordHashBusy::in_error(&err).is_some(), "{err}");
+        assert!(
+            admins
+                .verify_password("pat", &Password::new("pw"))
+                .await
+                .is_err()
+        );
+        // A locked user is refused without a hash, but not sooner than the
+        // others: while the bound is full, that is busy too.
+        admins.set_active(pat.id, false).await.unwrap();
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pw"), &policy)
+            .await
+            .unwrap();
+        assert_eq!(outcome, busy);
+        drop(held);
+        admins.set_active(pat.id, true).await.unwrap();
+        let stored = admins.find_by_id(pat.id).await.unwrap().unwrap();
+        assert_eq!(stored.login_failures, LoginFailures::default());
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pw"), &policy)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, PasswordSignIn::SignedIn(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(store.password_hash_stats().busy, 6);
+    }
+
     #[test]
     fn hashes_are_argon2id_and_verify() {
         let password = Password::new("correct horse");
@@ -422,5 +790,44 @@ mod tests {
         assert!(verify_hash(&hash, &password));
         assert!(!verify_hash(&hash, &Password::new("wrong")));
         assert!(!verify_hash("not a hash", &password));
+    }
+
+    /// The PHC strings are argon2's own: each side verifies the other's.
+    #[test]
+    fn hashes_interoperate_with_argon2s_own() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+        let password = Password::new("correct horse");
+        let ours = hash_password(&password, PasswordHashCost::insecure_for_tests()).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err()
+        );
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        let params = Params::new(8, 1, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_hash(&theirs, &password));
+        assert!(!verify_hash(&theirs, &Password::new("wrong")));
+        // argon2i and argon2d hashes verify with their own algorithm.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+        assert!(argon2i.starts_with("$argon2i$"));
+        assert!(verify_hash(&argon2i, &password));
     }
 }

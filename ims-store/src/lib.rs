@@ -65,18 +65,22 @@
 mod admin_users;
 mod crypto;
 mod db;
+mod hashing;
 mod settings;
 mod store;
 mod token_cache;
 mod user_profiles;
 mod webapi_tokens;
 
-pub use admin_users::SqlAdminUserDirectory;
+pub use admin_users::{PasswordSignIn, SqlAdminUserDirectory};
 pub use crypto::{EncryptionKey, KeyError};
 pub use db::Backend;
+pub use hashing::{PasswordHashBusy, PasswordHashStats};
 pub use ims_api;
 pub use settings::SqlSettingsStore;
-pub use store::{MIGRATIONS_TABLE, PasswordHashCost, Store, StoreOptions};
+pub use store::{
+    DEFAULT_PASSWORD_HASH_WAIT, MIGRATIONS_TABLE, PasswordHashCost, Store, StoreOptions,
+};
 pub use token_cache::SqlTokenCache;
 pub use user_profiles::SqlUserProfileRepository;
 pub use webapi_tokens::SqlWebApiTokenRepository;

@@ -12,6 +12,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use crate::admin_users::SqlAdminUserDirectory;
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::db::{Backend, Pool};
+use crate::hashing::{HashLimiter, PasswordHashStats};
 use crate::settings::SqlSettingsStore;
 use crate::token_cache::SqlTokenCache;
 use crate::user_profiles::SqlUserProfileRepository;
@@ -89,7 +90,12 @@ pub struct StoreOptions {
     acquire_timeout: Duration,
     clock: Arc<dyn Clock>,
     password_hash_cost: PasswordHashCost,
+    password_hash_concurrency: Option<usize>,
+    password_hash_wait: Duration,
 }
+
+/// How long a password hash waits for its turn by default.
+pub const DEFAULT_PASSWORD_HASH_WAIT: Duration = Duration::from_secs(3);
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -100,6 +106,8 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
             password_hash_cost: PasswordHashCost::default(),
+            password_hash_concurrency: None,
+            password_hash_wait: DEFAULT_PASSWORD_HASH_WAIT,
         }
     }
 }
@@ -112,6 +120,8 @@ impl fmt::Debug for StoreOptions {
             .field("busy_timeout", &self.busy_timeout)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("password_hash_cost", &self.password_hash_cost)
+            .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("password_hash_wait", &self.password_hash_wait)
             .finish_non_exhaustive()
     }
 }
@@ -162,6 +172,22 @@ impl StoreOptions {
         self.password_hash_cost = cost;
         self
     }
+
+    /// How many argon2 hashes or verifications may run at once (default:
+    /// one per available core; at least 1). Each takes the cost's memory
+    /// (19 MiB by default) and one core while it runs; the others queue.
+    pub fn with_password_hash_concurrency(mut self, concurrency: usize) -> Self {
+        self.password_hash_concurrency = Some(concurrency.max(1));
+        self
+    }
+
+    /// How long a hash waits in that queue before the call fails with
+    /// [`PasswordHashBusy`](crate::PasswordHashBusy) (default
+    /// [`DEFAULT_PASSWORD_HASH_WAIT`]).
+    pub fn with_password_hash_wait(mut self, wait: Duration) -> Self {
+        self.password_hash_wait = wait;
+        self
+    }
 }
 
 pub(crate) struct Inner {
@@ -169,6 +195,7 @@ pub(crate) struct Inner {
     pub(crate) sealer: Sealer,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) password_hash_cost: PasswordHashCost,
+    pub(crate) hasher: HashLimiter,
 }
 
 impl fmt::Debug for Inner {
@@ -234,6 +261,12 @@ impl Store {
                 sealer: Sealer::new(options.encryption_key),
                 clock: options.clock,
                 password_hash_cost: options.password_hash_cost,
+                hasher: HashLimiter::new(
+                    options
+                        .password_hash_concurrency
+                        .unwrap_or_else(HashLimiter::default_concurrency),
+                    options.password_hash_wait,
+                ),
             }),
         })
     }
@@ -271,6 +304,12 @@ impl Store {
     /// The shared token cache of the token provider ([`ims_api::TokenCache`]).
     pub fn token_cache(&self) -> SqlTokenCache {
         SqlTokenCache::new(Arc::clone(&self.inner))
+    }
+
+    /// Counters of the store's password hashing (the concurrency bound, how
+    /// many ran, how many gave up waiting, the most that ran at once).
+    pub fn password_hash_stats(&self) -> PasswordHashStats {
+        self.inner.hasher.stats()
     }
 
     /// Closes the pool (waits for connections in use to come back).

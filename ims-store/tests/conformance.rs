@@ -17,7 +17,7 @@ use ims_api::{
     LockoutPolicy, NewAdminUser, OrgId, Page, Password, RefreshToken, TokenCache, TokenHash,
     TokenStatus, UserProfileRecord, UserProfileRepository, WebApiToken, WebApiTokenRepository,
 };
-use ims_store::{Backend, Store};
+use ims_store::{Backend, PasswordSignIn, Store};
 use std::sync::Arc;
 use support::TestDb;
 use time::OffsetDateTime;
@@ -275,6 +275,158 @@ mod cases {
                 .await
                 .is_err()
         );
+    }
+
+    /// The attack: guess a password by user name, ten times. Each guess
+    /// counts against the user the login resolved to (user name, e-mail in
+    /// any case, padded), and the lock then refuses even the right
+    /// password without hashing it.
+    pub(crate) async fn admin_users_wrong_passwords_by_user_name_lock(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let pat = admin(&store, "pat").await;
+        let policy = LockoutPolicy::default();
+        let logins = ["pat", " pat ", "PAT@example.com"];
+        for (n, login) in logins.iter().cycle().take(10).enumerate() {
+            let outcome = admins
+                .sign_in_with_password(login, &Password::new(format!("guess-{n}")), &policy)
+                .await
+                .unwrap();
+            let expected_count = u32::try_from(n + 1).unwrap();
+            match outcome {
+                PasswordSignIn::WrongPassword { user, failures } => {
+                    assert_eq!(user, pat.id);
+                    assert_eq!(failures.count, expected_count);
+                }
+                PasswordSignIn::Locked { user, until } => {
+                    assert_eq!(user, pat.id);
+                    assert!(n >= 6 && until > T0, "locked after {n} guesses");
+                }
+                other => panic!("guess {n}: {other:?}"),
+            }
+        }
+        let stored = admins.find_by_id(pat.id).await.unwrap().unwrap();
+        assert_eq!(stored.login_failures.count, policy.max_failures);
+        assert!(stored.is_locked(T0), "{:?}", stored.login_failures);
+
+        // Locked: the right password is refused, and no argon2 runs for it.
+        let before = store.password_hash_stats().completed;
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pat-password"), &policy)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, PasswordSignIn::Locked { user, .. } if user == pat.id));
+        assert_eq!(store.password_hash_stats().completed, before);
+
+        // Once the lock has passed, the right password signs in and clears
+        // the count.
+        db.clock
+            .advance(policy.lock_duration + Duration::from_secs(1));
+        let outcome = admins
+            .sign_in_with_password("pat", &Password::new("pat-password"), &policy)
+            .await
+            .unwrap();
+        let PasswordSignIn::SignedIn(user) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(user.id, pat.id);
+        assert_eq!(user.login_failures, ims_api::LoginFailures::default());
+        let stored = admins.find_by_id(pat.id).await.unwrap().unwrap();
+        assert_eq!(stored.login_failures, ims_api::LoginFailures::default());
+    }
+
+    /// Deactivated users are refused before hashing too; unknown logins
+    /// verify against a dummy hash (comparable time) and count nothing; a
+    /// user name that is another user's e-mail address counts against the
+    /// user name's owner.
+    pub(crate) async fn admin_users_sign_in_refusals(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let policy = LockoutPolicy::default();
+        let jane = admin(&store, "jane").await;
+        admins.set_active(jane.id, false).await.unwrap();
+        let before = store.password_hash_stats().completed;
+        let outcome = admins
+            .sign_in_with_password("jane", &Password::new("jane-password"), &policy)
+            .await
+            .unwrap();
+        assert_eq!(outcome, PasswordSignIn::Inactive { user: jane.id });
+        assert_eq!(store.password_hash_stats().completed, before);
+
+        let outcome = admins
+            .sign_in_with_password("nobody", &Password::new("x"), &policy)
+            .await
+            .unwrap();
+        assert_eq!(outcome, PasswordSignIn::UnknownLogin);
+        assert_eq!(store.password_hash_stats().completed, before + 1);
+
+        // "bob@example.com" is Ann's user name and Bob's e-mail address.
+        let bob = admin(&store, "bob").await;
+        let ann = admins
+            .create(&NewAdminUser::new(
+                "bob@example.com",
+                "ann@example.com",
+                "Ann",
+                "A",
+                Password::new("ann-password"),
+            ))
+            .await
+            .unwrap();
+        let outcome = admins
+            .sign_in_with_password("bob@example.com", &Password::new("bob-password"), &policy)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, PasswordSignIn::WrongPassword { user, .. } if user == ann.id),
+            "{outcome:?}"
+        );
+        let bob = admins.find_by_id(bob.id).await.unwrap().unwrap();
+        assert_eq!(bob.login_failures.count, 0);
+        let stats = store.password_hash_stats();
+        assert!(stats.peak_running <= stats.concurrency, "{stats:?}");
+    }
+
+    /// Concurrent guesses beyond the lock: those that queued for a hash
+    /// while the others locked the user get no hash of their own.
+    pub(crate) async fn admin_users_concurrent_guesses_stop_at_the_lock(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        let pat = admin(&store, "pat").await;
+        let policy = LockoutPolicy {
+            max_failures: 3,
+            lock_duration: Duration::from_secs(3600),
+        };
+        let before = store.password_hash_stats().completed;
+        let guesses: Vec<_> = (0..32)
+            .map(|n| {
+                let admins = admins.clone();
+                tokio::spawn(async move {
+                    admins
+                        .sign_in_with_password("pat", &Password::new(format!("g{n}")), &policy)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut wrong = 0;
+        for guess in guesses {
+            match guess.await.unwrap() {
+                PasswordSignIn::WrongPassword { .. } => wrong += 1,
+                PasswordSignIn::Locked { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let stats = store.password_hash_stats();
+        let hashed = stats.completed - before;
+        assert_eq!(hashed, wrong, "one hash per counted guess");
+        // At most the bound's worth of guesses can be past the check when
+        // the lock lands.
+        assert!(
+            wrong < 3 + stats.concurrency as u64,
+            "{wrong} guesses were hashed with a lock at 3 ({stats:?})"
+        );
+        let stored = admins.find_by_id(pat.id).await.unwrap().unwrap();
+        assert!(stored.is_locked(T0));
     }
 
     pub(crate) async fn webapi_tokens_save_find_replace(db: &TestDb) {
@@ -1089,6 +1241,9 @@ macro_rules! conformance_suite {
             admin_users_lockout,
             admin_users_concurrent_failures_are_counted_once_each,
             admin_users_verify_password,
+            admin_users_wrong_passwords_by_user_name_lock,
+            admin_users_sign_in_refusals,
+            admin_users_concurrent_guesses_stop_at_the_lock,
             webapi_tokens_save_find_replace,
             webapi_tokens_record_check,
             webapi_tokens_invalidate,

@@ -14,7 +14,9 @@
 //!   of them (`warm-path`, `criterion`, or one of `benches/`).
 //! - `e2e`: the browser end-to-end test of `ims-demo` (headless Chromium).
 //! - `reliability`: the soak of `ims-demo`'s REST endpoint (memory flat,
-//!   zero errors), written to `BENCHMARKS.md` (needs `wrk`).
+//!   zero errors) and the limits' measurements (sign-in starts, concurrent
+//!   wrong passwords, slow connections), written to `BENCHMARKS.md` (needs
+//!   `wrk`).
 //! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`,
 //!   N seconds each (default 600), into `BENCHMARKS.md` (needs cargo-fuzz).
 //!
@@ -49,9 +51,11 @@ commands:
           (--only NAME: one of warm-path, criterion, cold-path, verify-rate, token-flight,
           hot-cache-memory, cli-token-get)
   e2e     drive ims-demo in headless Chromium (screenshots in target/e2e/)
-  reliability [--soak-seconds N]
+  reliability [--soak-seconds N] [--no-soak]
           soak ims-demo's REST endpoint for N s (default 600): memory flat
-          within 10 %, zero errors; written to BENCHMARKS.md
+          within 10 %, zero errors; then the limits: 100,000 anonymous sign-in
+          starts, 64 concurrent wrong passwords, 450 trickling + 50 idle
+          connections, each against its goal; written to BENCHMARKS.md
   fuzz    [--seconds N] [TARGET...] run the fuzz targets N s each (default 600),
           fail on a crash, figures into BENCHMARKS.md (needs cargo-fuzz)
 ";

@@ -1,5 +1,5 @@
-//! `cargo xtask reliability [--soak-seconds N]`: the long part of the
-//! reliability suite (the rest runs in `cargo xtask test`).
+//! `cargo xtask reliability [--soak-seconds N] [--no-soak]`: the long part
+//! of the reliability suite (the rest runs in `cargo xtask test`).
 //!
 //! The soak: `ims-demo` built in release, started zero-config (its own IMS
 //! emulator, a fresh SQLite database in a temporary directory), a token the
@@ -10,6 +10,10 @@
 //! the run), every sample stays within ±10 % of the first sample after the
 //! warm-up, and wrk saw no non-2xx answer and no socket error. The figures
 //! go to the `soak` section of `BENCHMARKS.md`, pass or fail.
+//!
+//! Then the limits (`limits.rs`): what an anonymous client can make the
+//! release demo hold, three measurements each against its goal, into the
+//! `limits` section.
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -18,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+mod limits;
 
 use crate::commands::{Result, cargo};
 use crate::report::{self, output};
@@ -33,11 +39,11 @@ const RSS_TOLERANCE_PERCENT: f64 = 10.0;
 /// How long the demo may take to print its addresses.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `cargo xtask reliability [--soak-seconds N]`.
+/// `cargo xtask reliability [--soak-seconds N] [--no-soak]`.
 pub(crate) fn reliability(args: &[String]) -> Result {
-    let seconds = soak_seconds(args)?;
+    let (seconds, run_soak) = parse_args(args)?;
     // wrk exits non-zero on --version; only whether it starts matters.
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if run_soak && Command::new("wrk").arg("--version").output().is_err() {
         return Err("wrk is not installed: apt-get install wrk (or run .ci/run)".into());
     }
     let mut build = cargo();
@@ -47,16 +53,38 @@ pub(crate) fn reliability(args: &[String]) -> Result {
 
     let dir = std::env::temp_dir().join(format!("ims-reliability-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let result = soak(&binary, &dir, seconds);
-    let _ = std::fs::remove_dir_all(&dir);
-    let soak = result?;
-    let markdown = soak.markdown();
-    eprintln!("{markdown}");
-    report::write_section("soak", &markdown)?;
-    match soak.failures().as_slice() {
-        [] => Ok(()),
-        failures => Err(format!("the soak failed: {}", failures.join("; "))),
+    let mut failed = Vec::new();
+    if run_soak {
+        let result = soak(&binary, &dir.join("soak"), seconds);
+        let soak = result?;
+        let markdown = soak.markdown();
+        eprintln!("{markdown}");
+        report::write_section("soak", &markdown)?;
+        if let failures @ [_, ..] = soak.failures().as_slice() {
+            failed.push(format!("the soak failed: {}", failures.join("; ")));
+        }
     }
+    let result = limits::measure(&binary, &dir.join("limits"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let limits = result?;
+    let markdown = limits.markdown();
+    eprintln!("{markdown}");
+    report::write_section("limits", &markdown)?;
+    if let failures @ [_, ..] = limits.failures().as_slice() {
+        failed.push(format!("a limit was missed: {}", failures.join("; ")));
+    }
+    match failed.as_slice() {
+        [] => Ok(()),
+        _ => Err(failed.join("; ")),
+    }
+}
+
+/// The soak's length, and whether to run it at all (`--no-soak` runs only
+/// the limits' measurements).
+fn parse_args(args: &[String]) -> Result<(u64, bool)> {
+    let run_soak = !args.iter().any(|a| a == "--no-soak");
+    let rest: Vec<String> = args.iter().filter(|a| *a != "--no-soak").cloned().collect();
+    Ok((soak_seconds(&rest)?, run_soak))
 }
 
 fn soak_seconds(args: &[String]) -> Result<u64> {
@@ -69,7 +97,7 @@ fn soak_seconds(args: &[String]) -> Result<u64> {
             )),
         },
         _ => Err(format!(
-            "usage: cargo xtask reliability [--soak-seconds N] (got {args:?})"
+            "usage: cargo xtask reliability [--soak-seconds N] [--no-soak] (got {args:?})"
         )),
     }
 }
@@ -91,6 +119,12 @@ impl Drop for Demo {
 
 /// Starts the demo on a free port with a fresh database in `dir`.
 fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
+    start_demo_with(binary, dir, &[])
+}
+
+/// Starts the demo with more options (its database: `dir`/soak.db).
+fn start_demo_with(binary: &Path, dir: &Path, extra: &[&str]) -> Result<Demo> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let log = dir.join("ims-demo.log");
     let log_file =
         std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -99,6 +133,7 @@ fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
         .args(["--addr", "127.0.0.1:0", "--database", &database])
         // The soak mints its bearer token at the emulator's control API.
         .arg("--emulator-control")
+        .args(extra)
         .current_dir(dir)
         .env_remove("IMS_URL")
         .env_remove("IMS_DEMO_KEY")
@@ -561,5 +596,8 @@ Transfer/sec:      6.00MB
         assert_eq!(soak_seconds(&args).unwrap(), 120);
         assert!(soak_seconds(&["--soak-seconds".to_owned(), "x".to_owned()]).is_err());
         assert!(soak_seconds(&["--other".to_owned()]).is_err());
+        assert_eq!(parse_args(&[]).unwrap(), (DEFAULT_SECONDS, true));
+        let args = ["--no-soak".to_owned()];
+        assert_eq!(parse_args(&args).unwrap(), (DEFAULT_SECONDS, false));
     }
 }

@@ -6,7 +6,10 @@ use admin_ims::axum::SignedInAdmin;
 use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ims_api::{ADOBE_IMS_ROLE, AdminUserDirectory, AdminUserId, NewAdminUser, Password};
+use ims_api::{
+    ADOBE_IMS_ROLE, AdminUserDirectory, AdminUserId, LockoutPolicy, NewAdminUser, Password,
+};
+use ims_store::PasswordSignIn;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -254,15 +257,25 @@ pub(crate) async fn create(
             random_password()
         }
         SignInKind::Password => {
-            let confirmed = admins
-                .verify_password(
+            // The admin's own password, checked as a sign-in is: a wrong one
+            // counts towards the lockout (a stolen session cannot guess it
+            // freely) and a locked admin is refused without a hash.
+            let outcome = admins
+                .sign_in_with_password(
                     &nav.user.username,
                     &Password::new(form.current_password.clone()),
+                    &LockoutPolicy::default(),
                 )
                 .await
                 .map_err(PageError::storage)?;
-            if confirmed.map(|u| u.id) != Some(admin) {
-                return Ok(invalid("Your password was not correct."));
+            match outcome {
+                PasswordSignIn::SignedIn(user) if user.id == admin => {}
+                PasswordSignIn::Busy { .. } => {
+                    return Ok(invalid(
+                        "Too many passwords are being checked right now. Please try again in a moment.",
+                    ));
+                }
+                _ => return Ok(invalid("Your password was not correct.")),
             }
             if let Err(message) = validate_password(&form.password) {
                 return Ok(invalid(message));
