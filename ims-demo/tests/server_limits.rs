@@ -236,6 +236,8 @@ async fn the_demo_refuses_a_declared_10_gib_body_at_once() {
         organization_id: None,
         two_factor: None,
         password_only: true,
+        webapi_client_ids: Vec::new(),
+        emulator_control: false,
         limits: ServerLimitArgs::default(),
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
