@@ -90,6 +90,31 @@ pub struct ServeArgs {
     pub limits: ServerLimitArgs,
 }
 
+impl ServeArgs {
+    /// The options of a demo on `addr` with nothing set: its own emulator
+    /// (without the control API), the integration enabled, the default
+    /// limits — what `ims-demo --addr ADDR` gives without environment
+    /// variables. For programs and tests that start the demo in-process.
+    ///
+    /// ```
+    /// let serve = ims_demo::cli::ServeArgs::on("127.0.0.1:0".parse().unwrap());
+    /// assert!(!serve.emulator_control && !serve.password_only);
+    /// ```
+    pub fn on(addr: SocketAddr) -> Self {
+        ServeArgs {
+            addr,
+            client_id: None,
+            client_secret: None,
+            organization_id: None,
+            two_factor: None,
+            password_only: false,
+            webapi_client_ids: Vec::new(),
+            emulator_control: false,
+            limits: ServerLimitArgs::default(),
+        }
+    }
+}
+
 /// The HTTP server's limits ([`ServerLimits`](crate::server::ServerLimits)).
 /// Durations take `ms` or `s` (`500ms`, `10s`; a bare number is seconds).
 #[derive(Debug, Clone, Args)]

@@ -34,15 +34,10 @@ async fn start_with(
         public_url: None,
     };
     let serve = ServeArgs {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        client_id: None,
-        client_secret: None,
-        organization_id: None,
-        two_factor: None,
         password_only,
         webapi_client_ids,
         emulator_control,
-        limits: Default::default(),
+        ..ServeArgs::on("127.0.0.1:0".parse().unwrap())
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     let base = format!("http://{}", demo.addr);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use ims_demo::cli::{CommonArgs, ServeArgs, ServerLimitArgs};
+use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::server::{self, ServerLimits};
 use ims_demo::wiring;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -230,15 +230,8 @@ async fn the_demo_refuses_a_declared_10_gib_body_at_once() {
         public_url: None,
     };
     let serve = ServeArgs {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        client_id: None,
-        client_secret: None,
-        organization_id: None,
-        two_factor: None,
         password_only: true,
-        webapi_client_ids: Vec::new(),
-        emulator_control: false,
-        limits: ServerLimitArgs::default(),
+        ..ServeArgs::on("127.0.0.1:0".parse().unwrap())
     };
     let demo = wiring::start(&common, &serve).await.unwrap();
     for path in ["/admin/login", "/rest/V1/me", "/admin/ims/callback"] {
