@@ -486,7 +486,10 @@ impl WebApiAuthenticator {
             .find_by_email(email.trim())
             .await
             .map_err(internal("looking up the admin user"))?;
-        let Some(admin) = admin else {
+        // The directory may match more loosely than "the same mailbox"
+        // (Unicode case folding, an accent-insensitive collation): only the
+        // admin whose address is the profile's is this token's.
+        let Some(admin) = admin.filter(|admin| admin.email_matches(&email)) else {
             tracing::info!("Web API token refused: no admin user has its e-mail");
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
         };

@@ -455,3 +455,40 @@ async fn every_refusal_gets_the_same_answer() {
         Some(r#"Bearer error="invalid_token""#)
     );
 }
+
+// ------------------------------------------------------- e-mail matching
+
+/// IMS addresses that a real directory (see [`support::loose_email`])
+/// takes for an admin's, though they are other mailboxes: the Kelvin sign
+/// for `k`, Unicode spaces around the address, an unaccented `e` for `é`.
+const LOOKALIKES: &[(&str, &str)] = &[
+    ("kate@example.com", "\u{212A}ate@example.com"),
+    ("kate@example.com", "kate@example.com\u{a0}"),
+    ("kate@example.com", "\u{2003}kate@example.com"),
+    ("kate@example.com", "kate@exampl\u{e9}.com"),
+    ("ren\u{e9}@example.com", "rene@example.com"),
+];
+
+#[tokio::test]
+async fn an_address_that_only_looks_like_an_admins_is_refused() {
+    for (i, (admin_email, ims_email)) in LOOKALIKES.iter().enumerate() {
+        let h = Harness::new(WebApiConfig::default());
+        h.admins
+            .0
+            .lock()
+            .unwrap()
+            .push(support::admin(6, admin_email, true));
+        let token = format!("lookalike-{i}");
+        h.ims.add(&token, ims_email, T0 + hours(24));
+        assert_eq!(
+            h.call(&token).await.map(|a| a.admin_user_id),
+            Err(AuthError::InvalidToken(TokenRejection::UnknownUser)),
+            "{ims_email:?} became {admin_email:?}"
+        );
+        assert!(h.tokens.rows.lock().unwrap().is_empty(), "no row saved");
+    }
+    // ASCII case is not a different mailbox.
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("upper", "Jane@EXAMPLE.com", T0 + hours(24));
+    assert_eq!(h.call("upper").await.unwrap().admin_user_id, AdminUserId(1));
+}

@@ -105,7 +105,7 @@ impl AdminIms {
                     && user.has_permissions()
                     // The account still belongs to the Adobe ID that
                     // signed in (matched by e-mail at sign-in).
-                    && user.email.trim().eq_ignore_ascii_case(signed_in.email.trim()) => {}
+                    && user.email_matches(&signed_in.email) => {}
             Ok(_) => {
                 self.revalidations.forget(&token_key(&signed_in.token()));
                 if let Ok(Ok(active)) = self.services.settings.load().await.map(|s| active(&s)) {

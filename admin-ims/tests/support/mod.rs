@@ -63,9 +63,25 @@ impl MemoryAdmins {
             .lock()
             .unwrap()
             .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .find(|u| loose_email(&u.email) == loose_email(email))
             .cloned()
     }
+}
+
+/// How loosely real directories match e-mail addresses: `ims-store` trims
+/// Unicode whitespace and lower-cases with Unicode rules (the Kelvin sign
+/// becomes `k`), and a case- and accent-insensitive SQL collation (MySQL's
+/// default `utf8mb4_0900_ai_ci`, Magento's `admin_user`) takes `é` for `e`.
+pub fn loose_email(email: &str) -> String {
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' => 'e',
+            other => other,
+        })
+        .collect()
 }
 
 #[async_trait]
