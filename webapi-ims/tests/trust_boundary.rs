@@ -492,3 +492,74 @@ async fn an_address_that_only_looks_like_an_admins_is_refused() {
     h.ims.add("upper", "Jane@EXAMPLE.com", T0 + hours(24));
     assert_eq!(h.call("upper").await.unwrap().admin_user_id, AdminUserId(1));
 }
+
+/// The ways an admin account stops being the one a token's Adobe ID signs
+/// in as: its address changed, or changed and given to another admin.
+fn reassign(h: &Harness, swap: bool) {
+    h.edit_admin(1, |a| a.email = "successor@example.com".into());
+    if swap {
+        h.admins
+            .0
+            .lock()
+            .unwrap()
+            .push(support::admin(6, "jane@example.com", true));
+    }
+}
+
+#[tokio::test]
+async fn an_admin_whose_address_changes_is_no_longer_the_tokens_admin() {
+    for swap in [false, true] {
+        let config = WebApiConfig::default();
+        let ttl = config.hot_cache_ttl;
+        let h = Harness::new(config);
+        h.ims.add("tok", "jane@example.com", T0 + hours(24));
+        assert_eq!(h.call("tok").await.unwrap().admin_user_id, AdminUserId(1));
+        // The account is handed to a successor (and, with `swap`, Jane's
+        // address to a new account of hers).
+        reassign(&h, swap);
+        h.clock.advance(ttl);
+        let answer = h.call("tok").await.map(|a| a.admin_user_id);
+        assert_ne!(
+            answer,
+            Ok(AdminUserId(1)),
+            "swap {swap}: still the successor's account"
+        );
+        // Another instance, which knows the token only from its record.
+        let other = h.another_instance(WebApiConfig::default());
+        let answer = other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .map(|a| a.admin_user_id);
+        assert_ne!(answer, Ok(AdminUserId(1)), "swap {swap}: record trusted");
+    }
+}
+
+#[tokio::test]
+async fn a_record_read_by_another_instance_after_an_address_change_is_not_trusted() {
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    reassign(&h, false);
+    let other = h.another_instance(WebApiConfig::default());
+    assert_eq!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .map(|a| a.admin_user_id),
+        Err(AuthError::InvalidToken(TokenRejection::UnknownUser))
+    );
+    // An unchanged admin's record still admits the token on another
+    // instance.
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    let other = h.another_instance(WebApiConfig::default());
+    assert_eq!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .unwrap()
+            .admin_user_id,
+        AdminUserId(1)
+    );
+}
