@@ -137,6 +137,10 @@ pub struct RevocationReport {
 /// changed after the token was mapped to them.
 const ADDRESS_CHANGED: &str = "admin_email_changed";
 
+/// The invalidation reason stored for a token whose user left the
+/// configured organization.
+const LEFT_ORGANIZATION: &str = "not_a_member";
+
 /// The SHA-256 of a token: its record's key.
 fn digest_of(token: &AccessToken) -> Digest {
     let mut out = [0u8; 32];
@@ -723,6 +727,29 @@ impl WebApiAuthenticator {
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => {
+                // Still a member of the organization: a user removed from
+                // it loses the API at this check, not when the token
+                // expires. An outage here is an outage (the grace applies).
+                match self
+                    .ims(self.services.organizations.is_member(token, &trust.org))
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.memory.forget(&key);
+                        let reason = InvalidationReason::Other(LEFT_ORGANIZATION.into());
+                        if let Err(err) = self.services.tokens.invalidate(&hash, &reason, now).await
+                        {
+                            tracing::warn!("could not record a Web API token invalidation: {err}");
+                        }
+                        tracing::info!(
+                            admin_user_id = entry.admin,
+                            "Web API token invalidated: its user is no longer a member of the configured organization"
+                        );
+                        return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+                    }
+                    Err(err) => return Err(self.refuse_error(key, err).await),
+                }
                 let expires = expires_at.min(entry.expires_at);
                 if let Err(err) = self.services.tokens.record_check(&hash, now, expires).await {
                     tracing::warn!("could not record a Web API token check: {err}");

@@ -563,3 +563,54 @@ async fn a_record_read_by_another_instance_after_an_address_change_is_not_truste
         AdminUserId(1)
     );
 }
+
+// ---------------------------------------------------- leaving the organization
+
+#[tokio::test]
+async fn a_user_removed_from_the_organization_loses_the_api_at_the_next_check() {
+    let config = WebApiConfig::default();
+    let every = config.revalidate_after;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    // Jane leaves the company: the organization's admins remove her.
+    h.ims.outsiders.lock().unwrap().insert("tok".into());
+    h.clock.advance(every - Duration::from_secs(1));
+    assert!(h.call("tok").await.is_ok(), "until the next check");
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.call("tok").await.map(|a| a.admin_user_id),
+        Err(AuthError::InvalidToken(TokenRejection::UnknownUser))
+    );
+    let row = h
+        .tokens
+        .find_by_hash(&sha256("tok"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.is_invalidated(), "no instance trusts the record again");
+    // Another instance that knows the token only from its record.
+    let other = h.another_instance(WebApiConfig::default());
+    assert!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_membership_outage_at_a_check_is_ridden_out_within_the_grace() {
+    let config = WebApiConfig::default();
+    let every = config.revalidate_after;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    h.clock.advance(every);
+    h.ims.set_down(true);
+    let admitted = h.call("tok").await.unwrap();
+    assert!(
+        admitted.degraded,
+        "IMS down: admitted within the outage grace"
+    );
+}
