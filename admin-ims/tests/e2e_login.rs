@@ -682,3 +682,34 @@ async fn the_extractor_works_without_the_layer() {
         (200, format!("dashboard of admin {}", h.member_id))
     );
 }
+
+#[tokio::test]
+async fn an_adobe_id_whose_address_only_looks_like_an_admins_is_not_that_admin() {
+    // The directory (see `loose_email`) takes the member's address for the
+    // admin's: an accent-insensitive collation, as MySQL's default one is.
+    let h = Harness::start_with(|_| {}, false).await;
+    let lookalike = seed::MEMBER_EMAIL.replacen('e', "\u{e9}", 1);
+    let victim = h.admins.add(&lookalike, Some("Administrators"));
+    let browser = browser();
+    let landing = sign_in(
+        &h,
+        &browser,
+        seed::MEMBER_EMAIL,
+        seed::MEMBER_PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(landing.status, 403, "{:?}", landing.location);
+    assert_eq!(visit(&h, &browser, "/admin").await.0, 302, "not signed in");
+    assert_eq!(
+        h.admins.users.lock().unwrap().len(),
+        1,
+        "nobody provisioned"
+    );
+    assert_eq!(
+        h.admins.get(victim).login_failures,
+        Default::default(),
+        "the admin's lockout count is not the outsider's to raise"
+    );
+    assert_eq!(h.ims.stats().count("POST /ims/logout/v1"), 1);
+}

@@ -407,3 +407,20 @@ async fn locking_deactivating_or_removing_the_role_ends_the_session_at_the_next_
         );
     }
 }
+
+#[tokio::test]
+async fn a_member_removed_from_the_organization_loses_the_session_at_the_next_revalidation() {
+    let (h, browser) = signed_in().await;
+    assert_eq!(visit(&h, &browser, "/admin").await.0, 200);
+    // The organization's admins remove the user (they left the company).
+    h.membership
+        .removed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Until the interval is over, the session is trusted without asking.
+    assert_eq!(visit(&h, &browser, "/admin").await.0, 200);
+    h.advance(601);
+    let (status, to) = visit(&h, &browser, "/admin").await;
+    assert_eq!(status, 302, "the session outlived the membership");
+    assert_eq!(to, "/admin/ims/login?return_to=%2Fadmin");
+    assert_eq!(h.session_stats().signed_in, 0, "the session is gone");
+}

@@ -92,6 +92,7 @@ pub use grants::{
 };
 pub use host::admin_user::{
     ADOBE_IMS_ROLE, AdminUser, AdminUserDirectory, LockoutPolicy, LoginFailures, NewAdminUser,
+    same_email,
 };
 pub use host::settings::{ImsSettings, ImsSettingsStore};
 pub use host::user_profile::{UserProfileRecord, UserProfileRepository};

@@ -6,6 +6,7 @@
 //! neither URLs' query strings nor bodies we sent.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -202,6 +203,7 @@ impl Answer {
 /// assert!(ims_url_is_allowed(&Url::parse("http://[::1]:9800")?));
 /// assert!(!ims_url_is_allowed(&Url::parse("http://ims.example.com")?));
 /// assert!(!ims_url_is_allowed(&Url::parse("http://localhost.example.com")?));
+/// assert!(!ims_url_is_allowed(&Url::parse("http://localhost.:9800")?));
 /// # Ok::<(), url::ParseError>(())
 /// ```
 pub fn ims_url_is_allowed(url: &Url) -> bool {
@@ -212,10 +214,10 @@ pub fn ims_url_is_allowed(url: &Url) -> bool {
             Some(Host::Ipv6(ip)) => {
                 ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
             }
-            Some(Host::Domain(domain)) => {
-                let domain = domain.trim_end_matches('.');
-                domain.eq_ignore_ascii_case("localhost")
-            }
+            // `localhost` exactly: the transport resolves it to loopback
+            // itself. `localhost.` and `*.localhost` go past `/etc/hosts` to
+            // DNS, whose answer can be anywhere.
+            Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
             None => false,
         },
         _ => false,
@@ -246,6 +248,15 @@ impl Transport {
             // secret, a code) and its `Authorization` to wherever the
             // `Location` points.
             .redirect(reqwest::redirect::Policy::none())
+            // `localhost` is the one name plain http may reach: it is
+            // loopback whatever `/etc/hosts` and DNS say.
+            .resolve_to_addrs(
+                "localhost",
+                &[
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+                ],
+            )
             .user_agent(concat!("ims-rs/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| {
@@ -780,6 +791,56 @@ mod tests {
         assert_eq!(answer.body.len(), MAX_ANSWER_BYTES);
     }
 
+    /// `localhost` reaches loopback (the transport resolves it itself).
+    #[tokio::test]
+    async fn localhost_is_resolved_to_loopback_by_the_transport() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let port = server.address().port();
+        let transport = Transport::new(fast_policy()).unwrap();
+        let call = Call::get(Url::parse(&format!("http://localhost:{port}/ims/x")).unwrap());
+        transport.send(&call).await.unwrap();
+        server.verify().await;
+    }
+
+    /// Names that only look like loopback: the system resolver takes
+    /// `localhost.` (a fully qualified name) and `*.localhost` past
+    /// `/etc/hosts` to DNS (glibc's `files dns`), so whoever answers DNS —
+    /// a café's Wi-Fi — receives the client secret in clear text.
+    #[test]
+    fn names_the_resolver_may_send_elsewhere_are_not_loopback() {
+        for url in [
+            "http://localhost./",
+            "http://LOCALHOST.:9800/",
+            "http://ims.localhost/",
+            "http://localhost.localdomain/",
+            "http://127.0.0.1.evil.example/",
+            "http://127.0.0.1@evil.example/",
+            "http://localhost:80@evil.example/",
+            "http://evil.example#@127.0.0.1/",
+            "http://127.0.0.1%2eevil.example/",
+            "http://[::]/",
+            "http://[::127.0.0.1]/",
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            assert!(!ims_url_is_allowed(&parsed), "{url} ({parsed})");
+        }
+        // Loopback spelled as numbers is loopback.
+        for url in [
+            "http://0x7f000001/",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:0:0:1]/",
+        ] {
+            assert!(ims_url_is_allowed(&Url::parse(url).unwrap()), "{url}");
+        }
+    }
+
     /// Issue #14: whatever built the URL (a context's `ims_url`, a custom
     /// environment in code, a key URL), no call goes in clear text to a
     /// host that is not loopback. `0.0.0.0` reaches this machine over
@@ -806,7 +867,7 @@ mod tests {
             "http://127.0.0.1:1/",
             "http://127.9.9.9/",
             "http://localhost:1/",
-            "http://LOCALHOST./",
+            "http://LOCALHOST:1/",
             "http://[::1]:1/",
             "http://[::ffff:127.0.0.1]:1/",
             "https://ims-na1.adobelogin.com/",

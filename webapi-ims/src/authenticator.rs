@@ -133,6 +133,14 @@ pub struct RevocationReport {
     pub ims_failures: usize,
 }
 
+/// The invalidation reason stored for a token whose admin's e-mail address
+/// changed after the token was mapped to them.
+const ADDRESS_CHANGED: &str = "admin_email_changed";
+
+/// The invalidation reason stored for a token whose user left the
+/// configured organization.
+const LEFT_ORGANIZATION: &str = "not_a_member";
+
 /// The SHA-256 of a token: its record's key.
 fn digest_of(token: &AccessToken) -> Digest {
     let mut out = [0u8; 32];
@@ -242,6 +250,33 @@ impl WebApiAuthenticator {
             }
             known => self.cold(key, token, known, &settings).await,
         }
+    }
+
+    /// The keyed fingerprint of an e-mail address as [`AdminUser::email_matches`]
+    /// compares it (ASCII whitespace trimmed, ASCII lower-case).
+    fn email_key(&self, email: &str) -> Result<Fingerprint, AuthError> {
+        let email = email
+            .trim_matches(|c: char| c.is_ascii_whitespace())
+            .to_ascii_lowercase();
+        self.fingerprints
+            .of(email.as_bytes())
+            .ok_or_else(|| AuthError::Internal("an e-mail could not be fingerprinted".into()))
+    }
+
+    /// Refuses a token whose record names an admin whose address is no
+    /// longer the token's: the record is invalidated, so that no instance
+    /// trusts it again.
+    async fn readdressed(&self, key: Key, hash: &TokenHash, admin: AdminUserId) -> AuthError {
+        tracing::info!(
+            admin_user_id = admin.0,
+            "Web API token refused: its admin's e-mail address is no longer the token's"
+        );
+        let now = self.services.clock.now();
+        let reason = InvalidationReason::Other(ADDRESS_CHANGED.into());
+        if let Err(err) = self.services.tokens.invalidate(hash, &reason, now).await {
+            tracing::warn!("could not record a Web API token invalidation: {err}");
+        }
+        self.refuse(key, TokenRejection::UnknownUser).await
     }
 
     fn key_of(&self, token: &[u8]) -> Result<Key, AuthError> {
@@ -360,8 +395,25 @@ impl WebApiAuthenticator {
             Some(row) if row.is_invalidated() => Err(self.refuse(key, invalidated(&row)).await),
             Some(row) if row.organization.as_ref() == Some(&trust.org) => {
                 let now = self.services.clock.now();
-                if self.usable_admin(row.admin_user_id, now).await?.is_none() {
+                let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
                     return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+                };
+                // The record maps the token to an admin id, not to an
+                // address: the admin's address may have changed (or been
+                // given to another admin) since. The profile says whose
+                // token it is.
+                let profile = match self
+                    .ims(self.services.profiles.profile(token, &seen.client))
+                    .await
+                {
+                    Ok(profile) => profile,
+                    Err(err) => return Err(self.refuse_error(key, err).await),
+                };
+                let email = profile.email.unwrap_or_default();
+                if !admin.email_matches(&email) {
+                    return Err(self
+                        .readdressed(key, &row.access_token_hash, admin.id)
+                        .await);
                 }
                 let entry = self.memory.accept(
                     key,
@@ -369,6 +421,7 @@ impl WebApiAuthenticator {
                     claims_expiry.min(row.access_token_expires_at),
                     row.last_check_time,
                     digest,
+                    self.email_key(&admin.email)?,
                     now,
                 );
                 self.memory.keep_if_current(&key, trust.generation);
@@ -419,9 +472,17 @@ impl WebApiAuthenticator {
             return self.load(key, token, settings).await;
         }
         let now = self.services.clock.now();
-        if self.usable_admin(row.admin_user_id, now).await?.is_none() {
+        let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
             self.memory.forget(&key);
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+        };
+        if row.admin_user_id.0 != entry.admin || self.email_key(&admin.email)? != entry.email {
+            // The admin's address changed since the token's profile
+            // matched it: the account may be someone else's now.
+            self.memory.forget(&key);
+            return Err(self
+                .readdressed(key, &row.access_token_hash, admin.id)
+                .await);
         }
         let entry = self.memory.accept(
             key,
@@ -429,6 +490,7 @@ impl WebApiAuthenticator {
             entry.expires_at.min(row.access_token_expires_at),
             entry.last_check.max(row.last_check_time),
             entry.digest,
+            entry.email,
             now,
         );
         self.memory.keep_if_current(&key, trust.generation);
@@ -486,7 +548,10 @@ impl WebApiAuthenticator {
             .find_by_email(email.trim())
             .await
             .map_err(internal("looking up the admin user"))?;
-        let Some(admin) = admin else {
+        // The directory may match more loosely than "the same mailbox"
+        // (Unicode case folding, an accent-insensitive collation): only the
+        // admin whose address is the profile's is this token's.
+        let Some(admin) = admin.filter(|admin| admin.email_matches(&email)) else {
             tracing::info!("Web API token refused: no admin user has its e-mail");
             return Err(self.refuse(key, TokenRejection::UnknownUser).await);
         };
@@ -508,6 +573,7 @@ impl WebApiAuthenticator {
             }
             Err(err) => return Err(self.refuse_error(key, err).await),
         }
+        let email_key = self.email_key(&admin.email)?;
         let now = self.services.clock.now();
         let hash = TokenHash::from_digest(digest);
         let mut row = WebApiToken::validated(admin.id, hash.clone(), expires_at, now)
@@ -545,7 +611,7 @@ impl WebApiAuthenticator {
         // instance that this read misses forgets the entry after it.
         let entry = self
             .memory
-            .accept(key, admin.id.0, expires_at, now, digest, now);
+            .accept(key, admin.id.0, expires_at, now, digest, email_key, now);
         self.memory.keep_if_current(&key, trust.generation);
         let revoked = self
             .services
@@ -661,13 +727,42 @@ impl WebApiAuthenticator {
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => {
+                // Still a member of the organization: a user removed from
+                // it loses the API at this check, not when the token
+                // expires. An outage here is an outage (the grace applies).
+                match self
+                    .ims(self.services.organizations.is_member(token, &trust.org))
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.memory.forget(&key);
+                        let reason = InvalidationReason::Other(LEFT_ORGANIZATION.into());
+                        if let Err(err) = self.services.tokens.invalidate(&hash, &reason, now).await
+                        {
+                            tracing::warn!("could not record a Web API token invalidation: {err}");
+                        }
+                        tracing::info!(
+                            admin_user_id = entry.admin,
+                            "Web API token invalidated: its user is no longer a member of the configured organization"
+                        );
+                        return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+                    }
+                    Err(err) => return Err(self.refuse_error(key, err).await),
+                }
                 let expires = expires_at.min(entry.expires_at);
                 if let Err(err) = self.services.tokens.record_check(&hash, now, expires).await {
                     tracing::warn!("could not record a Web API token check: {err}");
                 }
-                let entry = self
-                    .memory
-                    .accept(key, entry.admin, expires, now, entry.digest, now);
+                let entry = self.memory.accept(
+                    key,
+                    entry.admin,
+                    expires,
+                    now,
+                    entry.digest,
+                    entry.email,
+                    now,
+                );
                 self.memory.keep_if_current(&key, trust.generation);
                 Ok(entry)
             }

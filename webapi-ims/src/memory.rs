@@ -33,6 +33,10 @@ pub(crate) struct HotEntry {
     pub(crate) last_check: OffsetDateTime,
     /// Its SHA-256, for its record.
     pub(crate) digest: Digest,
+    /// The keyed fingerprint of the e-mail address (ASCII lower-case) its
+    /// admin had when the token's profile was found to match: a changed
+    /// address ends the mapping.
+    pub(crate) email: Fingerprint,
     /// Before this instant the entry answers from memory.
     pub(crate) fresh_until: OffsetDateTime,
     /// From this instant the record is read again (it may have been
@@ -97,6 +101,7 @@ impl Memory {
     }
 
     /// Remembers an accepted token as of `now`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn accept(
         &self,
         key: Fingerprint,
@@ -104,6 +109,7 @@ impl Memory {
         expires_at: OffsetDateTime,
         last_check: OffsetDateTime,
         digest: Digest,
+        email: Fingerprint,
         now: OffsetDateTime,
     ) -> HotEntry {
         let stale_at = now.saturating_add(self.hot_ttl.try_into().unwrap_or(time::Duration::MAX));
@@ -117,6 +123,7 @@ impl Memory {
             expires_at,
             last_check,
             digest,
+            email,
             fresh_until: expires_at.min(next_check).min(stale_at),
             stale_at,
         };
@@ -224,7 +231,7 @@ mod tests {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
         let expires = T0 + time::Duration::seconds(20);
-        let entry = memory.accept(key, 1, expires, T0, [0; 32], T0);
+        let entry = memory.accept(key, 1, expires, T0, [0; 32], f.of(b"e").unwrap(), T0);
         assert_eq!(entry.fresh_until, expires, "expiry first");
         assert!(
             memory
@@ -233,7 +240,15 @@ mod tests {
         );
         assert!(memory.fresh(&key, expires).is_none());
 
-        let entry = memory.accept(key, 1, T0 + time::Duration::hours(1), T0, [0; 32], T0);
+        let entry = memory.accept(
+            key,
+            1,
+            T0 + time::Duration::hours(1),
+            T0,
+            [0; 32],
+            f.of(b"e").unwrap(),
+            T0,
+        );
         assert_eq!(
             entry.fresh_until,
             T0 + time::Duration::seconds(30),
@@ -246,6 +261,7 @@ mod tests {
             T0 + time::Duration::hours(1),
             old_check,
             [0; 32],
+            f.of(b"e").unwrap(),
             T0,
         );
         assert_eq!(
@@ -259,7 +275,15 @@ mod tests {
     fn a_stale_entry_is_not_fresh_and_a_refusal_expires() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
-        let entry = memory.accept(key, 1, T0 + time::Duration::hours(1), T0, [0; 32], T0);
+        let entry = memory.accept(
+            key,
+            1,
+            T0 + time::Duration::hours(1),
+            T0,
+            [0; 32],
+            f.of(b"e").unwrap(),
+            T0,
+        );
         assert_eq!(entry.stale_at, T0 + time::Duration::seconds(30));
         assert!(
             memory
@@ -296,6 +320,7 @@ mod tests {
                 later,
                 T0,
                 [0; 32],
+                f.of(b"e").unwrap(),
                 T0,
             );
         }
@@ -313,13 +338,13 @@ mod tests {
         let later = T0 + time::Duration::hours(1);
         let before = memory.generation();
         memory.clear();
-        memory.accept(key, 1, later, T0, [0; 32], T0);
+        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
         memory.keep_if_current(&key, before);
         assert!(
             memory.accepted(&key).is_none(),
             "decided under old settings"
         );
-        memory.accept(key, 1, later, T0, [0; 32], T0);
+        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
         memory.keep_if_current(&key, memory.generation());
         assert!(memory.accepted(&key).is_some());
     }
@@ -330,7 +355,7 @@ mod tests {
         let later = T0 + time::Duration::hours(1);
         for i in 0..1000 {
             let key = f.of(format!("tok {i}").as_bytes()).unwrap();
-            memory.accept(key, 1, later, T0, [0; 32], T0);
+            memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
         }
         assert!(memory.accepted_len() <= 100, "{}", memory.accepted_len());
     }

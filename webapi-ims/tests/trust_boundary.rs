@@ -455,3 +455,162 @@ async fn every_refusal_gets_the_same_answer() {
         Some(r#"Bearer error="invalid_token""#)
     );
 }
+
+// ------------------------------------------------------- e-mail matching
+
+/// IMS addresses that a real directory (see [`support::loose_email`])
+/// takes for an admin's, though they are other mailboxes: the Kelvin sign
+/// for `k`, Unicode spaces around the address, an unaccented `e` for `é`.
+const LOOKALIKES: &[(&str, &str)] = &[
+    ("kate@example.com", "\u{212A}ate@example.com"),
+    ("kate@example.com", "kate@example.com\u{a0}"),
+    ("kate@example.com", "\u{2003}kate@example.com"),
+    ("kate@example.com", "kate@exampl\u{e9}.com"),
+    ("ren\u{e9}@example.com", "rene@example.com"),
+];
+
+#[tokio::test]
+async fn an_address_that_only_looks_like_an_admins_is_refused() {
+    for (i, (admin_email, ims_email)) in LOOKALIKES.iter().enumerate() {
+        let h = Harness::new(WebApiConfig::default());
+        h.admins
+            .0
+            .lock()
+            .unwrap()
+            .push(support::admin(6, admin_email, true));
+        let token = format!("lookalike-{i}");
+        h.ims.add(&token, ims_email, T0 + hours(24));
+        assert_eq!(
+            h.call(&token).await.map(|a| a.admin_user_id),
+            Err(AuthError::InvalidToken(TokenRejection::UnknownUser)),
+            "{ims_email:?} became {admin_email:?}"
+        );
+        assert!(h.tokens.rows.lock().unwrap().is_empty(), "no row saved");
+    }
+    // ASCII case is not a different mailbox.
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("upper", "Jane@EXAMPLE.com", T0 + hours(24));
+    assert_eq!(h.call("upper").await.unwrap().admin_user_id, AdminUserId(1));
+}
+
+/// The ways an admin account stops being the one a token's Adobe ID signs
+/// in as: its address changed, or changed and given to another admin.
+fn reassign(h: &Harness, swap: bool) {
+    h.edit_admin(1, |a| a.email = "successor@example.com".into());
+    if swap {
+        h.admins
+            .0
+            .lock()
+            .unwrap()
+            .push(support::admin(6, "jane@example.com", true));
+    }
+}
+
+#[tokio::test]
+async fn an_admin_whose_address_changes_is_no_longer_the_tokens_admin() {
+    for swap in [false, true] {
+        let config = WebApiConfig::default();
+        let ttl = config.hot_cache_ttl;
+        let h = Harness::new(config);
+        h.ims.add("tok", "jane@example.com", T0 + hours(24));
+        assert_eq!(h.call("tok").await.unwrap().admin_user_id, AdminUserId(1));
+        // The account is handed to a successor (and, with `swap`, Jane's
+        // address to a new account of hers).
+        reassign(&h, swap);
+        h.clock.advance(ttl);
+        let answer = h.call("tok").await.map(|a| a.admin_user_id);
+        assert_ne!(
+            answer,
+            Ok(AdminUserId(1)),
+            "swap {swap}: still the successor's account"
+        );
+        // Another instance, which knows the token only from its record.
+        let other = h.another_instance(WebApiConfig::default());
+        let answer = other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .map(|a| a.admin_user_id);
+        assert_ne!(answer, Ok(AdminUserId(1)), "swap {swap}: record trusted");
+    }
+}
+
+#[tokio::test]
+async fn a_record_read_by_another_instance_after_an_address_change_is_not_trusted() {
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    reassign(&h, false);
+    let other = h.another_instance(WebApiConfig::default());
+    assert_eq!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .map(|a| a.admin_user_id),
+        Err(AuthError::InvalidToken(TokenRejection::UnknownUser))
+    );
+    // An unchanged admin's record still admits the token on another
+    // instance.
+    let h = Harness::new(WebApiConfig::default());
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    let other = h.another_instance(WebApiConfig::default());
+    assert_eq!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .unwrap()
+            .admin_user_id,
+        AdminUserId(1)
+    );
+}
+
+// ---------------------------------------------------- leaving the organization
+
+#[tokio::test]
+async fn a_user_removed_from_the_organization_loses_the_api_at_the_next_check() {
+    let config = WebApiConfig::default();
+    let every = config.revalidate_after;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    // Jane leaves the company: the organization's admins remove her.
+    h.ims.outsiders.lock().unwrap().insert("tok".into());
+    h.clock.advance(every - Duration::from_secs(1));
+    assert!(h.call("tok").await.is_ok(), "until the next check");
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.call("tok").await.map(|a| a.admin_user_id),
+        Err(AuthError::InvalidToken(TokenRejection::UnknownUser))
+    );
+    let row = h
+        .tokens
+        .find_by_hash(&sha256("tok"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.is_invalidated(), "no instance trusts the record again");
+    // Another instance that knows the token only from its record.
+    let other = h.another_instance(WebApiConfig::default());
+    assert!(
+        other
+            .authenticate(&[b"Bearer tok".as_slice()])
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_membership_outage_at_a_check_is_ridden_out_within_the_grace() {
+    let config = WebApiConfig::default();
+    let every = config.revalidate_after;
+    let h = Harness::new(config);
+    h.ims.add("tok", "jane@example.com", T0 + hours(24));
+    h.call("tok").await.unwrap();
+    h.clock.advance(every);
+    h.ims.set_down(true);
+    let admitted = h.call("tok").await.unwrap();
+    assert!(
+        admitted.degraded,
+        "IMS down: admitted within the outage grace"
+    );
+}

@@ -285,8 +285,11 @@ impl BoundedSessionStore {
         self.lock().sweep(now)
     }
 
-    /// Stores `record` under `id`, or drops it when it has expired.
-    fn put(&self, id: Id, record: &Record) -> session_store::Result<()> {
+    /// Stores `record` under `id`, or drops it when it has expired. With
+    /// `update_only`, only a session the store still holds is written: one
+    /// deleted (logout, re-keying, an ended session), expired or evicted
+    /// meanwhile stays gone.
+    fn put(&self, id: Id, record: &Record, update_only: bool) -> session_store::Result<()> {
         let now = self.clock.now();
         let (class, budget, expires_at) = if is_pending(record) {
             let ttl_end = now.saturating_add(to_time(self.limits.pending_ttl));
@@ -306,6 +309,13 @@ impl BoundedSessionStore {
             .map_err(|err| session_store::Error::Encode(err.to_string()))?
             .into_boxed_slice();
         let mut inner = self.lock();
+        let held = inner
+            .entries
+            .get(&id)
+            .is_some_and(|entry| entry.expires_at > now);
+        if update_only && !held {
+            return Ok(());
+        }
         inner.remove(&id);
         inner.sweep(now);
         if expires_at <= now {
@@ -349,11 +359,16 @@ impl SessionStore for BoundedSessionStore {
         }
         // A colliding id created meanwhile is overwritten: ids are 128
         // random bits, and the lock is not held across the encoding.
-        self.put(record.id, record)
+        self.put(record.id, record, false)
     }
 
+    /// Updates a session the store holds. A save for an id it does not hold
+    /// is dropped: tower-sessions creates new sessions with `create`, so such
+    /// a save comes from a request that loaded the session before it was
+    /// deleted (a logout, a sign-in's re-keying, an ended session) and would
+    /// bring it back.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.put(record.id, record)
+        self.put(record.id, record, true)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -423,6 +438,49 @@ mod tests {
     fn store(limits: SessionLimits) -> (BoundedSessionStore, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         (BoundedSessionStore::new(limits, clock.clone()), clock)
+    }
+
+    /// A request that loaded a signed-in session before a logout (or a
+    /// sign-in's re-keying, or an ended session) deleted it saves it when it
+    /// ends: tower-sessions calls `save` with the old id and the old data.
+    /// A stolen cookie kept busy would outlive the victim's logout.
+    #[tokio::test]
+    async fn a_late_save_does_not_bring_back_a_deleted_session() {
+        let (store, clock) = store(SessionLimits::default());
+        let far = clock.now() + time::Duration::weeks(2);
+        let mut admin = signed_in(far);
+        store.create(&mut admin).await.unwrap();
+        let loaded_before_logout = store.load(&admin.id).await.unwrap().unwrap();
+        store.delete(&admin.id).await.unwrap();
+        store.save(&loaded_before_logout).await.unwrap();
+        assert!(
+            store.load(&admin.id).await.unwrap().is_none(),
+            "resurrected"
+        );
+        // Nor an expired or evicted one, nor an id never created.
+        let mut short = signed_in(clock.now() + time::Duration::seconds(10));
+        store.create(&mut short).await.unwrap();
+        clock.advance(Duration::from_secs(10));
+        store.sweep();
+        short.expiry_date = far;
+        store.save(&short).await.unwrap();
+        assert!(store.load(&short.id).await.unwrap().is_none(), "expired");
+        let made_up = signed_in(far);
+        store.save(&made_up).await.unwrap();
+        assert!(store.load(&made_up.id).await.unwrap().is_none(), "made up");
+        // An existing session is updated as before.
+        let mut kept = pending("/a", far);
+        store.create(&mut kept).await.unwrap();
+        let upgraded = Record {
+            id: kept.id,
+            ..signed_in(far)
+        };
+        store.save(&upgraded).await.unwrap();
+        assert_eq!(
+            store.load(&kept.id).await.unwrap().unwrap().data,
+            upgraded.data
+        );
+        assert_eq!(store.stats().established_sessions, 1);
     }
 
     #[tokio::test]

@@ -292,7 +292,7 @@ impl AdminIms {
         let email = profile
             .email
             .as_deref()
-            .map(str::trim)
+            .map(|email| email.trim_matches(|c: char| c.is_ascii_whitespace()))
             .filter(|email| !email.is_empty())
             .ok_or(LoginError::NoEmail)?
             .to_owned();
@@ -310,8 +310,16 @@ impl AdminIms {
             .find_by_email(&email)
             .await
             .map_err(LoginError::Storage)?;
-        let Some(user) = user else {
-            return Err(self.provision(&email, &profile).await);
+        let user = match user {
+            Some(user) if user.email_matches(&email) => user,
+            Some(_) => {
+                // The directory matched more loosely than "the same mailbox"
+                // (Unicode case folding, an accent-insensitive collation):
+                // that admin is someone else, and the address is taken, so
+                // nobody is provisioned and nobody's failures are counted.
+                return Err(LoginError::NoMatchingUser);
+            }
+            None => return Err(self.provision(&email, &profile).await),
         };
         let now = self.now();
         let refusal = if user.is_locked(now) {

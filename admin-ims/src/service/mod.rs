@@ -174,6 +174,9 @@ pub enum SessionEnd {
     /// The admin user is gone, inactive, locked or without a role that
     /// grants anything.
     UserUnavailable,
+    /// IMS says the signed-in user is no longer a member of the configured
+    /// organization.
+    NotMember,
 }
 
 impl SessionEnd {
@@ -184,6 +187,7 @@ impl SessionEnd {
             SessionEnd::ImsUnavailable => "ims_unavailable",
             SessionEnd::Disabled => "disabled",
             SessionEnd::UserUnavailable => "user_unavailable",
+            SessionEnd::NotMember => "not_a_member",
         }
     }
 }

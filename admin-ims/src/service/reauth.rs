@@ -1,7 +1,7 @@
 //! Re-authentication before a sensitive action: a fresh sign-in of the
 //! same IMS account, proven to the host for a short while.
 
-use ims_api::{AccessToken, AnyToken, InvalidateRequest, TokenValidity};
+use ims_api::{AccessToken, AnyToken, InvalidateRequest, TokenValidity, same_email};
 use url::Url;
 
 use super::{
@@ -168,7 +168,7 @@ impl AdminIms {
             (None, _) => profile
                 .email
                 .as_deref()
-                .is_some_and(|email| email.trim().eq_ignore_ascii_case(&signed_in.email)),
+                .is_some_and(|email| same_email(email, &signed_in.email)),
             (Some(_), None) => false,
         };
         if same {

@@ -105,7 +105,7 @@ impl AdminIms {
                     && user.has_permissions()
                     // The account still belongs to the Adobe ID that
                     // signed in (matched by e-mail at sign-in).
-                    && user.email.trim().eq_ignore_ascii_case(signed_in.email.trim()) => {}
+                    && user.email_matches(&signed_in.email) => {}
             Ok(_) => {
                 self.revalidations.forget(&token_key(&signed_in.token()));
                 if let Ok(Ok(active)) = self.services.settings.load().await.map(|s| active(&s)) {
@@ -167,6 +167,35 @@ impl AdminIms {
             .await
         {
             Ok(TokenValidity::Valid { .. }) => {
+                // Still a member of the organization, as sign-in required:
+                // a user removed from it loses the session at this check.
+                match self
+                    .services
+                    .organizations
+                    .is_member(&token, &active.org)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        *verdict = Some(Verdict::Rejected);
+                        drop(verdict);
+                        self.revalidations.forget(&key);
+                        tracing::info!(target: LOG_TARGET, event = "session_not_a_member", admin_id = admin_id.0, "the signed-in user is no longer a member of the organization");
+                        self.logout_at_ims(
+                            &active.credentials,
+                            &token,
+                            Some(admin_id),
+                            "no longer a member",
+                        )
+                        .await;
+                        return end(session, SessionEnd::NotMember);
+                    }
+                    Err(err) => {
+                        *verdict = Some(Verdict::Unavailable(now));
+                        tracing::error!(target: LOG_TARGET, event = "revalidation_failed", admin_id = admin_id.0, error = %err, "could not check the session's organization membership at IMS");
+                        return self.outage(session, &signed_in, now, end);
+                    }
+                }
                 *verdict = Some(Verdict::Confirmed(now));
                 if let Some(current) = session.signed_in.as_mut() {
                     current.last_check = now;

@@ -63,9 +63,25 @@ impl MemoryAdmins {
             .lock()
             .unwrap()
             .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .find(|u| loose_email(&u.email) == loose_email(email))
             .cloned()
     }
+}
+
+/// How loosely real directories match e-mail addresses: `ims-store` trims
+/// Unicode whitespace and lower-cases with Unicode rules (the Kelvin sign
+/// becomes `k`), and a case- and accent-insensitive SQL collation (MySQL's
+/// default `utf8mb4_0900_ai_ci`, Magento's `admin_user`) takes `é` for `e`.
+pub fn loose_email(email: &str) -> String {
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' => 'e',
+            other => other,
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -213,8 +229,34 @@ impl ImsProbe for StubProbe {
     }
 }
 
+/// IMS's membership answers, with users the organization's admins removed
+/// (the emulator's seed is fixed while it runs).
+pub struct Membership {
+    pub ims: Arc<ImsClient>,
+    pub removed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl ims_api::OrganizationReader for Membership {
+    async fn organizations(
+        &self,
+        token: &ims_api::AccessToken,
+    ) -> ims_api::Result<Vec<ims_api::Organization>> {
+        self.ims.organizations(token).await
+    }
+
+    async fn is_member(&self, token: &ims_api::AccessToken, org: &OrgId) -> ims_api::Result<bool> {
+        if self.removed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.ims.is_member(token, org).await
+    }
+}
+
 /// Everything one test needs.
 pub struct Harness {
+    /// Whether IMS says the member still belongs to the organization.
+    pub membership: Arc<Membership>,
     pub ims: RunningEmulator,
     pub app: String,
     pub clock: Arc<ManualClock>,
@@ -299,14 +341,16 @@ impl Harness {
         let settings = Arc::new(MemorySettings(Mutex::new(enabled_settings())));
         let profiles = Arc::new(MemoryProfiles::default());
         let hooks = Arc::new(CountingHooks::default());
-        let services = AdminImsServices::new(
-            Arc::new(ims_client(&ims, policy)),
-            admins.clone(),
-            settings.clone(),
-            clock.clone(),
-        )
-        .with_user_profiles(profiles.clone())
-        .with_hooks(hooks.clone());
+        let client = Arc::new(ims_client(&ims, policy));
+        let membership = Arc::new(Membership {
+            ims: client.clone(),
+            removed: Default::default(),
+        });
+        let mut services =
+            AdminImsServices::new(client, admins.clone(), settings.clone(), clock.clone())
+                .with_user_profiles(profiles.clone())
+                .with_hooks(hooks.clone());
+        services.organizations = membership.clone();
         let service = Arc::new(AdminIms::new(services, config));
         let web = AdminImsWeb::new(service.clone(), "/admin/ims").with_secure_cookie(false);
         // The store the adapter's documentation shows: bounded, expiring.
@@ -317,6 +361,7 @@ impl Harness {
             axum::serve(listener, app).await.unwrap();
         });
         Harness {
+            membership,
             ims,
             app: app_base,
             clock,

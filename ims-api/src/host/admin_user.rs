@@ -54,6 +54,29 @@ impl AdminUser {
         self.login_failures.is_locked(now)
     }
 
+    /// Whether `email` (an IMS profile's) is this user's address: equal
+    /// once surrounding ASCII whitespace is trimmed, ASCII letters compared
+    /// case-insensitively, nothing else folded.
+    ///
+    /// A directory may find users more loosely (Unicode lower-casing, which
+    /// turns the Kelvin sign `K` into `k`; a case- and accent-insensitive SQL
+    /// collation; Unicode whitespace trimmed): an IMS account whose address
+    /// only looks like an admin's must not become that admin, so what
+    /// `find_by_email` returns is checked with this.
+    ///
+    /// ```
+    /// use ims_api::{AdminUser, AdminUserId};
+    ///
+    /// let kate = AdminUser::new(AdminUserId(1), "kate", "kate@example.com");
+    /// assert!(kate.email_matches("Kate@Example.COM"));
+    /// assert!(!kate.email_matches("\u{212A}ate@example.com"));
+    /// assert!(!kate.email_matches("kate@example.com\u{a0}"));
+    /// assert!(!kate.email_matches("kat\u{e9}@example.com"));
+    /// ```
+    pub fn email_matches(&self, email: &str) -> bool {
+        same_email(&self.email, email)
+    }
+
     /// Whether the user has a role that grants something (not none and not
     /// the empty [`ADOBE_IMS_ROLE`]).
     pub fn has_permissions(&self) -> bool {
@@ -61,6 +84,18 @@ impl AdminUser {
             .as_deref()
             .is_some_and(|role| !role.is_empty() && role != ADOBE_IMS_ROLE)
     }
+}
+
+/// Whether two e-mail addresses name the same mailbox, as
+/// [`AdminUser::email_matches`] decides it: equal once surrounding ASCII
+/// whitespace is trimmed, ASCII letters compared case-insensitively, nothing
+/// else folded; an empty address matches nothing.
+pub fn same_email(a: &str, b: &str) -> bool {
+    fn trim(s: &str) -> &str {
+        s.trim_matches(|c: char| c.is_ascii_whitespace())
+    }
+    let (a, b) = (trim(a), trim(b));
+    !a.is_empty() && a.eq_ignore_ascii_case(b)
 }
 
 /// A user to create.
@@ -197,6 +232,8 @@ impl LockoutPolicy {
 #[async_trait]
 pub trait AdminUserDirectory: Send + Sync {
     /// The user with this e-mail address (compared case-insensitively).
+    /// Callers that trust the answer check it with
+    /// [`AdminUser::email_matches`]: a looser match finds no one.
     async fn find_by_email(&self, email: &str) -> Result<Option<AdminUser>>;
 
     /// The user with this id.

@@ -620,3 +620,50 @@ async fn a_local_context_with_its_own_ims_cannot_sign_with_a_key_file_of_the_use
     fx.local(json!({"ims": {"contexts": {"svc": props}}}));
     assert!(fx.store(&[]).get(&name("svc")).await.unwrap().is_some());
 }
+
+/// Other spellings of a project's attempt to move a user context: the same
+/// context under two cases in one file, both spellings of the key, wrong
+/// types, and `.env` variables spelled differently. Each is refused or has
+/// no effect; none moves the context.
+#[tokio::test]
+async fn no_spelling_of_a_project_file_moves_a_global_context() {
+    let fx = Fixture::new();
+    fx.global(json!({"ims": {"contexts": {"svc": s2s_props()}}}));
+    let evil = "https://ims.attacker.example";
+    let locals = [
+        json!({"ims": {"contexts": {"svc": {}, "SVC": {"ims_url": evil}}}}),
+        json!({"ims": {"contexts": {"SVC": {"ims_url": evil}, "svc": {"client_id": "x"}}}}),
+        json!({"ims": {"contexts": {"svc": {"ims_url": evil, "IMS_URL": evil}}}}),
+        json!({"IMS": {"contexts": {"svc": {"ims_url": evil}}}, "ims": {"contexts": {"svc": {}}}}),
+        json!({"ims": {"contexts": {"svc": {"ims_url": null}}}}),
+        json!({"ims": {"contexts": {"svc": {"ims_url": [evil]}}}}),
+        json!({"ims": {"contexts": {"svc": {"ims_url": {"x": evil}}}}}),
+        json!({"ims": {"contexts": {"svc": {"Ims_Url": evil}}}}),
+        json!({"ims": {"contexts": {"svc": "x"}}}),
+        json!({"ims": {"contexts": "x"}}),
+    ];
+    let moved = |got: &Result<Option<ImsContext>, Error>| matches!(got, Ok(Some(ctx)) if ctx.environment.is_some());
+    for local in locals {
+        fx.local(local.clone());
+        let got = fx.store(&[]).get(&name("svc")).await;
+        assert!(!moved(&got), "{local}: {got:?}");
+    }
+    fx.clear_local();
+    for var in [
+        "aio_ims_contexts_svc_ims__url",
+        "AIO_IMS_CONTEXTS_svc_IMS__URL",
+        "AIO_IMS_CONTEXTS_SVC_IMS___URL",
+        "AIO_IMS__CONTEXTS_SVC_IMS__URL",
+        "AIO_IMS_CONTEXTS_SVC__IMS__URL",
+        "AIO_IMS_CONTEXTS_SVC_IMS_URL",
+        "AIO_IMS_CONTEXTS_SVC_IMSURL",
+        "AIO_CLI_ENV",
+        "AIO_IMS_CONTEXTS_SVC_IMS__URL ",
+        " AIO_IMS_CONTEXTS_SVC_IMS__URL",
+        "export AIO_IMS_CONTEXTS_SVC_IMS__URL",
+    ] {
+        fx.dotenv(&format!("{var}={evil}\n"));
+        let got = fx.store(&[]).get(&name("svc")).await;
+        assert!(!moved(&got), "{var:?}: {got:?}");
+    }
+}

@@ -374,6 +374,13 @@ async fn control_refuses_bodies_that_are_not_json() {
         Some("multipart/form-data; boundary=b"),
         Some("application/jsonx"),
         Some("text/json"),
+        // What a page may send without a preflight (the browser reads the
+        // first as text/plain), and lists the server must not read as JSON.
+        Some("text/plain; application/json"),
+        Some("text/plain;a=application/json"),
+        Some("application/json, text/plain"),
+        Some("text/plain, application/json"),
+        Some("application/json\t,text/plain"),
         None,
     ];
     let routes: [(reqwest::Method, &str, &str); 5] = [

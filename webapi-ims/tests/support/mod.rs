@@ -343,6 +343,22 @@ impl WebApiTokenRepository for MemoryTokens {
 
 pub struct MemoryAdmins(pub Mutex<Vec<AdminUser>>);
 
+/// How loosely real directories match e-mail addresses: `ims-store` trims
+/// Unicode whitespace and lower-cases with Unicode rules (the Kelvin sign
+/// becomes `k`), and a case- and accent-insensitive SQL collation (MySQL's
+/// default `utf8mb4_0900_ai_ci`) takes `é` for `e`.
+pub fn loose_email(email: &str) -> String {
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' => 'e',
+            other => other,
+        })
+        .collect()
+}
+
 #[async_trait]
 impl AdminUserDirectory for MemoryAdmins {
     async fn find_by_email(&self, email: &str) -> Result<Option<AdminUser>> {
@@ -351,7 +367,7 @@ impl AdminUserDirectory for MemoryAdmins {
             .lock()
             .unwrap()
             .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .find(|u| loose_email(&u.email) == loose_email(email))
             .cloned())
     }
 
