@@ -235,7 +235,8 @@ pub struct CreateUserArgs {
     /// Password (prompted for without echo when missing).
     #[arg(long = "admin-password", alias = "password")]
     pub password: Option<String>,
-    /// Role.
+    /// Role: `Administrators` (the whole admin) or `Adobe Ims` (no
+    /// permissions); any other name is refused.
     #[arg(long, default_value = "Administrators")]
     pub role: String,
 }

@@ -137,6 +137,18 @@ async fn create_user(store: &ims_store::Store, args: CreateUserArgs) -> Result<(
     let first_name = args.first_name.map_or_else(|| prompt("First name: "), Ok)?;
     let last_name = args.last_name.map_or_else(|| prompt("Last name: "), Ok)?;
     validate_new_user(&username, &email, &first_name, &last_name).map_err(DemoError::new)?;
+    if !crate::wiring::is_known_role(&args.role) {
+        let known: Vec<&str> = crate::wiring::ROLES.iter().map(|(name, _)| *name).collect();
+        return Err(DemoError::new(format!(
+            "unknown role {:?}: the demo has {} (spelled exactly)",
+            args.role,
+            known
+                .iter()
+                .map(|name| format!("{name:?}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )));
+    }
     let password = args
         .password
         .map_or_else(|| prompt_secret("Password: "), Ok)?;

@@ -47,6 +47,21 @@ pub const IMS_MOUNT: &str = "/admin/ims";
 /// none or "Adobe Ims" grants the whole (small) admin area.
 pub const ADMIN_ROLE: &str = "Administrators";
 
+/// The roles the demo has, with what each grants: [`ADMIN_ROLE`] and
+/// Magento's permission-less "Adobe Ims" role. Any other name would still
+/// grant the whole admin (only none and "Adobe Ims" grant nothing), so
+/// every place that assigns a role accepts these names only, spelled
+/// exactly ([`is_known_role`]).
+pub const ROLES: [(&str, &str); 2] = [
+    (ADMIN_ROLE, "Administrators — the whole admin"),
+    (ims_api::ADOBE_IMS_ROLE, "Adobe Ims — no permissions"),
+];
+
+/// Whether `role` is one of the demo's [`ROLES`], spelled exactly.
+pub fn is_known_role(role: &str) -> bool {
+    ROLES.iter().any(|(name, _)| *name == role)
+}
+
 /// The environment variable holding the store's encryption key (base64).
 pub const KEY_ENV: &str = "IMS_DEMO_KEY";
 

@@ -262,6 +262,72 @@ fn create_user_checks_its_input_and_refuses_duplicates() {
     );
 }
 
+/// Issue #14's variant of #16's finding: `--role Typo` made an admin with
+/// the whole admin (any role but none or "Adobe Ims" grants everything).
+/// Only the demo's roles are accepted, spelled exactly, and nothing is
+/// created otherwise.
+#[test]
+fn create_user_refuses_roles_the_demo_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, role) in [
+        "Typo",
+        "administrators",
+        " Administrators",
+        "Administrators ",
+        "",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let username = format!("u{n}");
+        let email = format!("u{n}@example.com");
+        let output = demo(
+            &dir,
+            &[
+                "admin:user:create",
+                "--username",
+                &username,
+                "--email",
+                &email,
+                "--first-name",
+                "U",
+                "--last-name",
+                "V",
+                "--password",
+                "secret123",
+                "--role",
+                role,
+            ],
+        );
+        assert!(!output.status.success(), "{role:?} was accepted");
+        assert!(
+            stderr(&output).contains("unknown role"),
+            "{role:?}: {}",
+            stderr(&output)
+        );
+        // Nothing was created: the same e-mail can be used afterwards.
+        let again = demo(
+            &dir,
+            &[
+                "admin:user:create",
+                "--username",
+                &username,
+                "--email",
+                &email,
+                "--first-name",
+                "U",
+                "--last-name",
+                "V",
+                "--password",
+                "secret123",
+                "--role",
+                "Adobe Ims",
+            ],
+        );
+        assert!(again.status.success(), "{}", stderr(&again));
+    }
+}
+
 #[test]
 fn a_taken_port_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,16 +6,14 @@ use admin_ims::axum::SignedInAdmin;
 use axum::extract::{Extension, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ims_api::{
-    ADOBE_IMS_ROLE, AdminUserDirectory, AdminUserId, LockoutPolicy, NewAdminUser, Password,
-};
+use ims_api::{AdminUserDirectory, AdminUserId, LockoutPolicy, NewAdminUser, Password};
 use ims_store::PasswordSignIn;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{Nav, PageError, alert, escape, notice, page};
 use crate::password_login::SignInKind;
-use crate::wiring::{ADMIN_ROLE, AppState, random_password};
+use crate::wiring::{ADMIN_ROLE, AppState, ROLES, is_known_role, random_password};
 
 /// Where a create form waits while its author re-authenticates.
 const PENDING_KEY: &str = "demo_pending_user";
@@ -129,10 +127,7 @@ fn render_form(nav: &Nav, form: &UserForm, message: &str) -> axum::response::Htm
     body.push_str(&field("first_name", "First name", &form.first_name, "text"));
     body.push_str(&field("last_name", "Last name", &form.last_name, "text"));
     body.push_str("<label>Role<select id=\"role\" name=\"role\">");
-    for (value, label) in [
-        (ADMIN_ROLE, "Administrators — the whole admin"),
-        (ADOBE_IMS_ROLE, "Adobe Ims — no permissions"),
-    ] {
+    for (value, label) in ROLES {
         let selected = if form.role == value { " selected" } else { "" };
         body.push_str(&format!(
             "<option value=\"{}\"{selected}>{}</option>",
@@ -224,7 +219,7 @@ pub(crate) async fn create(
     ) {
         return Ok(invalid(message));
     }
-    if form.role != ADMIN_ROLE && form.role != ADOBE_IMS_ROLE {
+    if !is_known_role(&form.role) {
         return Ok(invalid("Choose a role."));
     }
     let admins = state.store.admin_users();
