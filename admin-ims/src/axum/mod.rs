@@ -352,7 +352,7 @@ fn query_param(raw: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// Which browser flow a begin route starts.
+/// Which browser flow a route begins or completes.
 #[derive(Debug, Clone, Copy)]
 enum Flow {
     Login,
@@ -392,36 +392,65 @@ async fn callback(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
+    complete(web, session, query, Flow::Login).await
+}
+
+/// Completes a sign-in or a re-authentication from IMS's callback.
+async fn complete(
+    web: AdminImsWeb,
+    session: Session,
+    query: Option<String>,
+    flow: Flow,
+) -> Response {
     let query = CallbackQuery::parse(query.as_deref().unwrap_or_default());
     let Ok(mut data) = load(&session).await else {
         return internal_error();
     };
     let had_data = !data.is_empty();
-    let claimed = web.ims.claim_login(&mut data, &query);
+    let claimed = match flow {
+        Flow::Login => web.ims.claim_login(&mut data, &query),
+        Flow::Reauth => web.ims.claim_reauth(&mut data, &query),
+    };
     // Single use: the state is spent in the store before IMS is asked, so
     // neither a failure nor a 5xx answer (which the session layer does not
     // save) lets the same callback in twice.
     if had_data && persist(&session, &data).await.is_err() {
         return internal_error();
     }
-    let result = match claimed {
-        Ok(claimed) => web.ims.finish_login(&mut data, claimed).await,
-        Err(err) => Err(err),
+    let result = match (claimed, flow) {
+        (Err(err), _) => Err(err),
+        (Ok(claimed), Flow::Login) => web
+            .ims
+            .finish_login(&mut data, claimed)
+            .await
+            .map(|success| success.redirect_to),
+        (Ok(claimed), Flow::Reauth) => web
+            .ims
+            .finish_reauth(&mut data, claimed)
+            .await
+            .map(|success| success.redirect_to),
     };
-    match result {
-        Ok(success) => {
-            // Session fixation: the signed-in session gets a new id.
-            if let Err(err) = session.cycle_id().await {
-                tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not re-key the session");
-                return internal_error();
-            }
-            if persist(&session, &data).await.is_err() {
-                return internal_error();
-            }
-            redirect(StatusCode::SEE_OTHER, &success.redirect_to)
+    let redirect_to = match result {
+        Ok(redirect_to) => redirect_to,
+        Err(err) => {
+            let back = match flow {
+                Flow::Login => web.login_path(),
+                Flow::Reauth => web.reauth_path(),
+            };
+            return error_page(status_of(&err), err.user_message(), &back);
         }
-        Err(err) => error_page(status_of(&err), err.user_message(), &web.login_path()),
+    };
+    // Session fixation: a signed-in session gets a new id.
+    if matches!(flow, Flow::Login)
+        && let Err(err) = session.cycle_id().await
+    {
+        tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not re-key the session");
+        return internal_error();
     }
+    if persist(&session, &data).await.is_err() {
+        return internal_error();
+    }
+    redirect(StatusCode::SEE_OTHER, &redirect_to)
 }
 
 /// The status of a refusal: 4xx for what the browser, the user or their
@@ -443,29 +472,7 @@ async fn reauth_callback(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = CallbackQuery::parse(query.as_deref().unwrap_or_default());
-    let Ok(mut data) = load(&session).await else {
-        return internal_error();
-    };
-    let had_data = !data.is_empty();
-    let claimed = web.ims.claim_reauth(&mut data, &query);
-    // Single use, as for sign-in: spent before IMS is asked.
-    if had_data && persist(&session, &data).await.is_err() {
-        return internal_error();
-    }
-    let result = match claimed {
-        Ok(claimed) => web.ims.finish_reauth(&mut data, claimed).await,
-        Err(err) => Err(err),
-    };
-    match result {
-        Ok(success) => {
-            if persist(&session, &data).await.is_err() {
-                return internal_error();
-            }
-            redirect(StatusCode::SEE_OTHER, &success.redirect_to)
-        }
-        Err(err) => error_page(status_of(&err), err.user_message(), &web.reauth_path()),
-    }
+    complete(web, session, query, Flow::Reauth).await
 }
 
 async fn logout(State(web): State<AdminImsWeb>, session: Session) -> Response {
