@@ -3,7 +3,8 @@
 //! endpoint behind `ImsAuthLayer`, over the real stack (the emulator as IMS,
 //! ims-core's client and `LocalVerifier`, ims-store on SQLite). The IMS
 //! requests are counted at the emulator: the target is one validation and
-//! one profile call for the whole burst.
+//! one profile call and one organization-membership check for the whole
+//! burst.
 //!
 //! `cargo run --release -p webapi-ims --features axum --example cold_path [-- N]`
 //!
@@ -11,7 +12,7 @@
 //! settings, first connections) and the emulator's counters are reset; each
 //! client opens its connection beforehand on an open endpoint, so the burst
 //! measures the layer's cold path rather than TCP handshakes. Prints one JSON
-//! line: `{"requests":N,"ok":…,"statuses":{…},"validations":…,"profiles":…,
+//! line: `{"requests":N,"ok":…,"statuses":{…},"validations":…,"profiles":…,"memberships":…,
 //! "ims_requests":{…},"ims_total":…,"wall_ms":…}`. No token is printed.
 
 #[path = "real_stack/mod.rs"]
@@ -117,6 +118,12 @@ async fn main() -> Result<(), BoxError> {
             "statuses": statuses,
             "validations": stats.count("POST /ims/validate_token/v1"),
             "profiles": stats.count("GET /ims/profile/v1") + stats.count("POST /ims/profile/v1"),
+            "memberships": stats
+                .requests
+                .iter()
+                .filter(|(call, _)| call.ends_with("/membership"))
+                .map(|(_, n)| n)
+                .sum::<u64>(),
             "ims_requests": stats.requests,
             "ims_total": stats.total,
             "wall_ms": wall.as_secs_f64() * 1000.0,

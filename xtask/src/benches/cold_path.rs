@@ -29,6 +29,7 @@ pub(crate) fn run() -> Result {
     let ok = count(&out, "ok")?;
     let validations = count(&out, "validations")?;
     let profiles = count(&out, "profiles")?;
+    let memberships = count(&out, "memberships")?;
     let total = count(&out, "ims_total")?;
     let wall_ms = number(&out, "wall_ms")?;
     let requests: Vec<String> = out["ims_requests"]
@@ -39,7 +40,7 @@ pub(crate) fn run() -> Result {
         .as_object()
         .map(|map| map.iter().map(|(k, v)| format!("{k}: {v}")).collect())
         .unwrap_or_default();
-    let met = ok == REQUESTS && validations == 1 && profiles == 1;
+    let met = ok == REQUESTS && validations == 1 && profiles == 1 && memberships == 1;
     let markdown = format!(
         "## Cold path: {REQUESTS} concurrent requests with one never-seen token\n\n\
          {REQUESTS} callers, each with its own connection opened beforehand, send the same new\n\
@@ -51,10 +52,11 @@ pub(crate) fn run() -> Result {
          | requests answered 200 | {ok} of {REQUESTS} |\n\
          | IMS validations (`/ims/validate_token/v1`) | {validations} |\n\
          | IMS profile calls (`/ims/profile/v1`) | {profiles} |\n\
+         | organization-membership checks (`…/membership`) | {memberships} |\n\
          | IMS requests in all | {total} |\n\
          | wall time to answer all | {wall_ms:.1} ms |\n\n\
          Statuses: {}. IMS requests: {}.\n\n\
-         **{} the target** (all answered 200, one validation, one profile call).\n\n\
+         **{} the target** (all answered 200, one validation, one profile call, one membership check).\n\n\
          Reproduce: `cargo xtask bench --only {NAME}`.\n",
         statuses.join(", "),
         if requests.is_empty() {
