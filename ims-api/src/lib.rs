@@ -60,6 +60,7 @@
 //! (`MockTokenVerifier`, …) for hosts' tests.
 
 mod authorize;
+mod changes;
 mod claims;
 mod clock;
 mod context;
@@ -79,6 +80,7 @@ mod validation;
 pub use authorize::{
     AuthorizeRequest, AuthorizeUrlBuilder, PkceChallenge, PkceMethod, Prompt, ResponseMode,
 };
+pub use changes::{Change, ChangeFeed, ChangeSubscription, FeedEvent};
 pub use claims::{ClaimScalar, TokenClaims, TokenType, from_unix_millis, to_unix_millis};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{
@@ -115,6 +117,7 @@ pub use validation::{TokenValidator, TokenValidity, TokenVerifier, VerifiedToken
 #[cfg(feature = "mock")]
 pub mod mock {
     pub use crate::authorize::MockAuthorizeUrlBuilder;
+    pub use crate::changes::MockChangeFeed;
     pub use crate::clock::MockClock;
     pub use crate::context::{MockContextStore, MockTokenCache, MockTokenProvider};
     pub use crate::grants::MockTokenGrants;
@@ -152,6 +155,7 @@ mod contract_tests {
         user_profiles: Arc<dyn UserProfileRepository>,
         settings: Arc<dyn ImsSettingsStore>,
         clock: Arc<dyn Clock>,
+        changes: Arc<dyn ChangeFeed>,
     }
 
     fn assert_send_sync<T: Send + Sync + ?Sized>() {}
