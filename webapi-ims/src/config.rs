@@ -40,6 +40,12 @@ pub struct WebApiConfig {
     pub negative_cache_ttl: Duration,
     /// How long the integration's settings (enabled, client id) are cached.
     pub settings_ttl: Duration,
+    /// While the authenticator follows a change feed that is lost (and
+    /// before its first `Resumed`), the longest a hot-cache entry or the
+    /// settings are trusted before they are read again from the host's
+    /// storage (never from IMS). Unused when no feed is followed
+    /// ([`WebApiAuthenticator::follow_changes`](crate::WebApiAuthenticator::follow_changes)).
+    pub unfollowed_reread: Duration,
     /// Keep the token itself in the record (the store encrypts it), which
     /// lets "revoke all tokens of an admin" log each one out at IMS. Off by
     /// default: without it, revocation marks the rows invalidated only.
@@ -65,6 +71,7 @@ impl Default for WebApiConfig {
             negative_cache_capacity: 100_000,
             negative_cache_ttl: Duration::from_secs(60),
             settings_ttl: Duration::from_secs(5),
+            unfollowed_reread: Duration::from_millis(250),
             store_tokens: false,
             allowed_client_ids: Vec::new(),
         }

@@ -54,6 +54,7 @@
 
 #[cfg(feature = "actix")]
 pub mod actix;
+mod admin_index;
 mod authenticator;
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -65,7 +66,9 @@ mod header;
 mod memory;
 mod outcome;
 
-pub use authenticator::{RevocationReport, WebApiAuthenticator, WebApiServices};
+pub use authenticator::{
+    ChangeFollower, FollowError, RevocationReport, WebApiAuthenticator, WebApiServices,
+};
 pub use config::WebApiConfig;
 pub use guard::{ADMIN_TOKEN_DISABLED, AdminTokenGenerationDisabled, guard_password_admin_token};
 pub use header::{MAX_AUTHORIZATION_LEN, parse_bearer};
