@@ -499,8 +499,18 @@ impl WebApiAuthenticator {
         }
         let now = self.services.clock.now();
         let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
-            self.memory.forget(&key);
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            // Kept, stale, and refused until the admin changes (the feed
+            // says so) or the refusal expires: an unlock then costs a read
+            // of the database, not IMS.
+            self.memory.stale_key(&key);
+            self.memory.refuse_for_admin(
+                key,
+                TokenRejection::UnknownUser,
+                row.admin_user_id.0,
+                now,
+            );
+            tracing::info!("Web API token refused: {}", TokenRejection::UnknownUser);
+            return Err(AuthError::InvalidToken(TokenRejection::UnknownUser));
         };
         if row.admin_user_id.0 != entry.admin || self.email_key(&admin.email)? != entry.email {
             // The admin's address changed since the token's profile

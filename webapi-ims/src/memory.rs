@@ -15,7 +15,9 @@
 //! entries are found through an index ([`AdminIndex`]), so that forgetting
 //! them costs their number, not the cache's size.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use ims_api::TokenRejection;
@@ -121,10 +123,26 @@ impl FeedState {
     }
 }
 
+/// A remembered refusal.
+#[derive(Debug, Clone)]
+struct Refusal {
+    rejection: TokenRejection,
+    /// Remembered before this instant.
+    until: OffsetDateTime,
+    /// For a refusal because of the state of an admin (locked, inactive,
+    /// without a role, gone): the admin, and the count of staling events
+    /// when it was decided. A change of that admin reported later ends it
+    /// (it may be an unlock).
+    admin: Option<(i64, u64)>,
+}
+
 /// The hot and refused caches.
 pub(crate) struct Memory {
     hot: HotMap,
-    refused: Map<(TokenRejection, OffsetDateTime)>,
+    refused: Map<Refusal>,
+    /// The count of staling events at the last change of each admin the
+    /// feed reported (bounded by the host's admins).
+    admin_changes: Mutex<HashMap<i64, u64>>,
     /// The hot cache's keys by admin.
     by_admin: AdminIndex,
     hot_ttl: Duration,
@@ -174,6 +192,7 @@ impl Memory {
         Memory {
             hot: hot_map(config.hot_cache_capacity),
             refused: map(config.negative_cache_capacity),
+            admin_changes: Mutex::new(HashMap::new()),
             by_admin: AdminIndex::new(),
             hot_ttl: config.hot_cache_ttl,
             refused_ttl: config.negative_cache_ttl,
@@ -243,7 +262,11 @@ impl Memory {
     /// change may be an unlock), and so is any decision in flight. Returns
     /// how many entries there were.
     pub(crate) fn stale_admin(&self, admin: i64) -> usize {
-        self.changes.fetch_add(1, Ordering::AcqRel);
+        let changes = self.changes.fetch_add(1, Ordering::AcqRel) + 1;
+        self.admin_changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(admin, changes);
         let mut staled = 0;
         for key in self.by_admin.keys_of(admin) {
             if let Some(entry) = self.hot.peek(&key).filter(|entry| entry.admin == admin) {
@@ -271,9 +294,15 @@ impl Memory {
     /// inserted may rest on what was read before the event, and is made
     /// stale too (its record is read again on its next request).
     pub(crate) fn settle(&self, key: &Fingerprint, before: u64) {
-        if self.changes() != before
-            && let Some(entry) = self.hot.peek(key)
-        {
+        if self.changes() != before {
+            self.stale_key(key);
+        }
+    }
+
+    /// Makes the entry of `key`, if any, stale: its record is read again on
+    /// its next request.
+    pub(crate) fn stale_key(&self, key: &Fingerprint) {
+        if let Some(entry) = self.hot.peek(key) {
             let _ = self.hot.replace(*key, stale(entry), true);
         }
     }
@@ -329,19 +358,53 @@ impl Memory {
     }
 
     /// Why the token was refused, if it was within the refusal TTL.
+    /// A refusal for an admin's state ends when the feed reports a change of
+    /// that admin.
     pub(crate) fn refusal(&self, key: &Fingerprint, now: OffsetDateTime) -> Option<TokenRejection> {
-        let (rejection, until) = self.refused.get(key)?;
-        if now >= until {
+        let refusal = self.refused.get(key)?;
+        let admin_changed = refusal.admin.is_some_and(|(admin, decided)| {
+            self.admin_changes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&admin)
+                .is_some_and(|changed| *changed > decided)
+        });
+        if now >= refusal.until || admin_changed {
             self.refused.remove(key);
             return None;
         }
-        Some(rejection)
+        Some(refusal.rejection)
     }
 
     /// Remembers a refusal as of `now`.
     pub(crate) fn refuse(&self, key: Fingerprint, rejection: TokenRejection, now: OffsetDateTime) {
-        let until = now.saturating_add(self.refused_ttl.try_into().unwrap_or(time::Duration::MAX));
-        self.refused.insert(key, (rejection, until));
+        self.refused.insert(
+            key,
+            Refusal {
+                rejection,
+                until: after(now, self.refused_ttl),
+                admin: None,
+            },
+        );
+    }
+
+    /// Remembers, as of `now`, a refusal because of the state of `admin`:
+    /// a change of that admin reported by the feed ends it.
+    pub(crate) fn refuse_for_admin(
+        &self,
+        key: Fingerprint,
+        rejection: TokenRejection,
+        admin: i64,
+        now: OffsetDateTime,
+    ) {
+        self.refused.insert(
+            key,
+            Refusal {
+                rejection,
+                until: after(now, self.refused_ttl),
+                admin: Some((admin, self.changes())),
+            },
+        );
     }
 
     /// Forgets every accepted token of `admin` and remembers it refused with
@@ -633,6 +696,26 @@ mod tests {
         assert!(memory.feed_state().lost());
         assert_eq!(memory.feed_state().epoch(), 2);
         assert!(!trusted(&memory, &f, "new", T0));
+    }
+
+    #[test]
+    fn a_change_of_the_admin_ends_a_refusal_for_their_state() {
+        let (memory, f) = memory();
+        let (mine, other, plain) = (
+            f.of(b"mine").unwrap(),
+            f.of(b"other").unwrap(),
+            f.of(b"x").unwrap(),
+        );
+        memory.refuse_for_admin(mine, TokenRejection::UnknownUser, 1, T0);
+        memory.refuse_for_admin(other, TokenRejection::UnknownUser, 2, T0);
+        memory.refuse(plain, TokenRejection::UnknownUser, T0);
+        memory.stale_admin(1);
+        assert!(memory.refusal(&mine, T0).is_none(), "admin 1 changed");
+        assert!(memory.refusal(&other, T0).is_some());
+        assert!(memory.refusal(&plain, T0).is_some());
+        // Decided after the change: stands.
+        memory.refuse_for_admin(mine, TokenRejection::UnknownUser, 1, T0);
+        assert!(memory.refusal(&mine, T0).is_some());
     }
 
     #[test]

@@ -387,51 +387,61 @@ async fn a_revocation_on_one_instance_is_refused_on_the_other_once_the_event_is_
     );
 }
 
-#[tokio::test]
-async fn an_admin_locked_deprived_of_their_role_or_deactivated_elsewhere_is_refused_after_the_event()
- {
-    type Edit =
-        for<'a> fn(&'a Fleet) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
-    let changes: [(&str, Edit); 3] = [
-        ("locked", |f| {
-            Box::pin(async move {
+/// A change of an admin made on instance A through the store (`true`), or
+/// undone (`false`).
+type AdminEdit =
+    for<'a> fn(&'a Fleet, bool) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+const ADMIN_EDITS: [(&str, AdminEdit); 3] = [
+    ("locked", |f, lock| {
+        Box::pin(async move {
+            let users = f.store.admin_users();
+            if lock {
                 let policy = LockoutPolicy {
                     max_failures: 1,
                     lock_duration: Duration::from_secs(3600),
                 };
-                f.store
-                    .admin_users()
+                users
                     .record_login_failure(f.admin, &policy, f.clock.now())
                     .await
                     .unwrap();
-            })
-        }),
-        ("role removed", |f| {
-            Box::pin(async move {
-                sqlx::query("UPDATE admin_user SET role = NULL WHERE id = ?")
-                    .bind(f.admin.0)
-                    .execute(&f.sql)
-                    .await
-                    .unwrap();
-            })
-        }),
-        ("deactivated", |f| {
-            Box::pin(async move {
-                f.store
-                    .admin_users()
-                    .set_active(f.admin, false)
-                    .await
-                    .unwrap();
-            })
-        }),
-    ];
-    for (what, change) in changes {
+            } else {
+                users.reset_login_failures(f.admin).await.unwrap();
+            }
+        })
+    }),
+    ("role removed", |f, remove| {
+        Box::pin(async move {
+            // The store has no method for it: what an admin screen would do.
+            sqlx::query("UPDATE admin_user SET role = ? WHERE id = ?")
+                .bind((!remove).then_some("Administrators"))
+                .bind(f.admin.0)
+                .execute(&f.sql)
+                .await
+                .unwrap();
+        })
+    }),
+    ("deactivated", |f, deactivate| {
+        Box::pin(async move {
+            f.store
+                .admin_users()
+                .set_active(f.admin, !deactivate)
+                .await
+                .unwrap();
+        })
+    }),
+];
+
+#[tokio::test]
+async fn an_admin_locked_deprived_of_their_role_or_deactivated_elsewhere_is_refused_after_the_event()
+ {
+    for (what, edit) in ADMIN_EDITS {
         let f = fleet().await;
         let feed = TestFeed::new(true);
         let _followers = f.follow(&feed).await;
         let token = f.mint();
         call(&f.b, &token).await.unwrap();
-        change(&f).await;
+        edit(&f, true).await;
         assert!(
             call(&f.b, &token).await.is_ok(),
             "{what}: trusted until the event"
@@ -439,6 +449,31 @@ async fn an_admin_locked_deprived_of_their_role_or_deactivated_elsewhere_is_refu
         feed.publish(Change::Admin(f.admin)).await.unwrap();
         assert!(warm(&f.b, &token).is_none(), "{what}: not from memory");
         assert!(is_unknown_user(&call(&f.b, &token).await), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_unlocked_given_a_role_back_or_reactivated_elsewhere_is_accepted_after_the_event()
+{
+    for (what, edit) in ADMIN_EDITS {
+        let f = fleet().await;
+        let feed = TestFeed::new(true);
+        let _followers = f.follow(&feed).await;
+        let token = f.mint();
+        call(&f.b, &token).await.unwrap();
+        edit(&f, true).await;
+        feed.publish(Change::Admin(f.admin)).await.unwrap();
+        assert!(is_unknown_user(&call(&f.b, &token).await), "{what}");
+        assert!(
+            is_unknown_user(&call(&f.b, &token).await),
+            "{what}: the refusal is remembered"
+        );
+        let calls = f.ims_calls();
+        edit(&f, false).await;
+        feed.publish(Change::Admin(f.admin)).await.unwrap();
+        assert!(call(&f.b, &token).await.is_ok(), "{what}: undone");
+        assert!(matches!(warm(&f.b, &token), Some(Ok(_))), "{what}");
+        assert_eq!(f.ims_calls(), calls, "{what}: read from the database only");
     }
 }
 
