@@ -31,7 +31,8 @@ pub struct WebApiConfig {
     /// Tokens kept in the in-memory hot cache (least recently used go first).
     pub hot_cache_capacity: u64,
     /// How long a hot-cache entry is trusted before the repository row is read
-    /// again (so a revocation made by another instance is seen).
+    /// again (so a revocation made by another instance is seen; at once,
+    /// on an instance that follows the fleet's change feed).
     pub hot_cache_ttl: Duration,
     /// Refused tokens remembered in memory, so a replayed bad token makes no
     /// IMS call.

@@ -37,7 +37,10 @@
 //!    carry it at the same moment; a revocation of the admin's tokens while
 //!    it was in flight wins;
 //! 5. every [`WebApiConfig::hot_cache_ttl`] a known token's record and admin
-//!    are read again (a lock, a deactivation or a lost role ends its access);
+//!    are read again (a lock, a deactivation or a lost role ends its access)
+//!    — and as soon as the fleet's change feed reports a change, on an
+//!    instance that follows it ([`WebApiAuthenticator::follow_changes`]),
+//!    which every instance of a fleet on one database must;
 //! 6. a known token is validated at IMS again once its last check is
 //!    [`WebApiConfig::revalidate_after`] old; during an outage, tokens checked
 //!    within [`WebApiConfig::outage_grace`] keep working and others get 503.
