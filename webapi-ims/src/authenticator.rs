@@ -1,7 +1,12 @@
 //! The framework-neutral authenticator.
 
+mod feed;
+
+pub use feed::{ChangeFollower, FollowError};
+
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use aws_lc_rs::digest::{SHA256, digest};
@@ -16,7 +21,7 @@ use time::OffsetDateTime;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::flight::Flights;
 use crate::header::bearer_bytes;
-use crate::memory::{Digest, HotEntry, Memory};
+use crate::memory::{Digest, FeedState, HotEntry, Memory};
 use crate::{AuthError, Authenticated, WebApiConfig, parse_bearer};
 
 /// What the authenticator needs from the host: the IMS side (usually
@@ -106,8 +111,12 @@ pub struct WebApiAuthenticator {
     config: WebApiConfig,
     fingerprints: Fingerprinter,
     memory: Memory,
-    /// The settings and the instant until which they are used unread.
-    settings: RwLock<Option<(OffsetDateTime, Current)>>,
+    /// The settings, and how long they are used unread.
+    settings: RwLock<Option<CachedSettings>>,
+    /// Bumped by every change of the settings the feed reports, before
+    /// the cached ones are made stale: a load in flight across one is not
+    /// trusted.
+    settings_changes: AtomicU64,
     first_sight: Flights<Key, Shared>,
     recheck: Flights<Key, Shared>,
 }
@@ -165,6 +174,7 @@ impl WebApiAuthenticator {
             config,
             fingerprints,
             settings: RwLock::new(None),
+            settings_changes: AtomicU64::new(0),
             first_sight: Flights::new(),
             recheck: Flights::new(),
         }
@@ -195,7 +205,9 @@ impl WebApiAuthenticator {
             return Err(AuthError::Disabled);
         }
         match self.memory.accepted(&key) {
-            Some(entry) if now < entry.stale_at => self.admit(key, raw, entry, &settings).await,
+            Some(entry) if self.memory.trusted(&entry, now) => {
+                self.admit(key, raw, entry, &settings).await
+            }
             known => {
                 let token = parse_bearer(authorization)?;
                 self.cold(key, &token, known, &settings).await
@@ -221,14 +233,17 @@ impl WebApiAuthenticator {
             Err(err) => return Some(Err(err)),
         };
         let now = self.services.clock.now();
-        if !self.cached_enabled(now)? {
+        // One atomic load: how far the change feed (if followed) lets the
+        // caches be trusted.
+        let feed = self.memory.feed_state();
+        if !self.cached_enabled(now, feed)? {
             return Some(Err(AuthError::Disabled));
         }
         let key = match self.key_of(raw) {
             Ok(key) => key,
             Err(err) => return Some(Err(err)),
         };
-        let entry = self.memory.fresh(&key, now)?;
+        let entry = self.memory.fresh(&key, now, feed)?;
         Some(Ok(self.authenticated(entry, false)))
     }
 
@@ -244,7 +259,7 @@ impl WebApiAuthenticator {
         }
         let key = self.key_of(token.expose_secret().as_bytes())?;
         match self.memory.accepted(&key) {
-            Some(entry) if now < entry.stale_at => {
+            Some(entry) if self.memory.trusted(&entry, now) => {
                 self.admit(key, token.expose_secret().as_bytes(), entry, &settings)
                     .await
             }
@@ -300,10 +315,14 @@ impl WebApiAuthenticator {
         let entry = self
             .first_sight
             .run(&key, || async {
-                match stale {
+                let changes = self.memory.changes();
+                let decided = match stale {
                     Some(entry) => self.reread(key, token, entry, settings).await,
                     None => self.load(key, token, settings).await,
-                }
+                };
+                // Read before a feed event that came meanwhile: not trusted.
+                self.memory.settle(&key, changes);
+                decided
             })
             .await?;
         self.admit(key, token.expose_secret().as_bytes(), entry, settings)
@@ -334,7 +353,14 @@ impl WebApiAuthenticator {
         let token = AccessToken::new(String::from_utf8_lossy(raw));
         match self
             .recheck
-            .run(&key, || self.revalidate(key, &token, entry, settings))
+            .run(&key, || async {
+                let changes = self.memory.changes();
+                let checked = self.revalidate(key, &token, entry, settings).await;
+                // Kept on what was read before a feed event meanwhile: not
+                // trusted.
+                self.memory.settle(&key, changes);
+                checked
+            })
             .await
         {
             Ok(updated) => Ok(self.authenticated(updated, false)),
@@ -473,8 +499,18 @@ impl WebApiAuthenticator {
         }
         let now = self.services.clock.now();
         let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
-            self.memory.forget(&key);
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            // Kept, stale, and refused until the admin changes (the feed
+            // says so) or the refusal expires: an unlock then costs a read
+            // of the database, not IMS.
+            self.memory.stale_key(&key);
+            self.memory.refuse_for_admin(
+                key,
+                TokenRejection::UnknownUser,
+                row.admin_user_id.0,
+                now,
+            );
+            tracing::info!("Web API token refused: {}", TokenRejection::UnknownUser);
+            return Err(AuthError::InvalidToken(TokenRejection::UnknownUser));
         };
         if row.admin_user_id.0 != entry.admin || self.email_key(&admin.email)? != entry.email {
             // The admin's address changed since the token's profile
@@ -843,7 +879,11 @@ impl WebApiAuthenticator {
     /// The integration's settings, cached for `settings_ttl`. The lock is
     /// never held across the load: concurrent loads at expiry are harmless.
     async fn settings(&self, now: OffsetDateTime) -> Result<Current, AuthError> {
-        if let Some(current) = self.cached_settings(now) {
+        // Taken before the load: an event that comes during it makes what
+        // it read stale.
+        let feed = self.memory.feed_state();
+        let changes = self.settings_changes.load(Ordering::Acquire);
+        if let Some(current) = self.cached_settings(now, feed) {
             return Ok(current);
         }
         let previous = self
@@ -851,7 +891,7 @@ impl WebApiAuthenticator {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map(|(_, current)| current.settings.clone());
+            .map(|cached| cached.current.settings.clone());
         let settings = Arc::new(
             self.services
                 .settings
@@ -873,54 +913,67 @@ impl WebApiAuthenticator {
             settings,
             generation: self.memory.generation(),
         };
-        *self
+        let mut cached = self
             .settings
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some((
-            now.saturating_add(
-                self.config
-                    .settings_ttl
-                    .try_into()
-                    .unwrap_or(time::Duration::MAX),
-            ),
-            current.clone(),
-        ));
+            .unwrap_or_else(PoisonError::into_inner);
+        // Under the lock: a change reported after this check makes the
+        // stored settings stale after they are stored.
+        let changed = self.settings_changes.load(Ordering::Acquire) != changes;
+        *cached = Some(CachedSettings {
+            until: if changed {
+                OffsetDateTime::UNIX_EPOCH
+            } else {
+                after(now, self.config.settings_ttl)
+            },
+            reread_at: after(now, self.config.unfollowed_reread),
+            epoch: feed.epoch(),
+            current: current.clone(),
+        });
         Ok(current)
     }
 
-    /// The settings in memory, unless `settings_ttl` old at `now`.
-    fn cached_settings(&self, now: OffsetDateTime) -> Option<Current> {
+    /// The settings in memory, if trusted at `now` under `feed`.
+    fn cached_settings(&self, now: OffsetDateTime, feed: FeedState) -> Option<Current> {
         self.settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|(until, _)| now < *until)
-            .map(|(_, current)| current.clone())
+            .filter(|cached| cached.trusted(now, feed))
+            .map(|cached| cached.current.clone())
     }
 
     /// Whether the cached settings enable the integration, if they are
-    /// still fresh at `now`: the warm path's question, answered under the
-    /// read lock without touching the settings' reference count.
-    fn cached_enabled(&self, now: OffsetDateTime) -> Option<bool> {
+    /// still trusted at `now` under `feed`: the warm path's question,
+    /// answered under the read lock without touching the settings'
+    /// reference count.
+    fn cached_enabled(&self, now: OffsetDateTime, feed: FeedState) -> Option<bool> {
         self.settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|(until, _)| now < *until)
-            .map(|(_, current)| current.settings.enabled)
+            .filter(|cached| cached.trusted(now, feed))
+            .map(|cached| cached.current.settings.enabled)
     }
 
     /// Forgets the cached settings, so a change (enable, disable) applies to
     /// the next request.
     pub async fn reload_settings(&self) {
-        let mut settings = self
+        self.stale_settings();
+    }
+
+    /// Makes the cached settings stale (kept: the next load compares the new
+    /// settings with them), and a load in flight too.
+    fn stale_settings(&self) {
+        self.settings_changes.fetch_add(1, Ordering::AcqRel);
+        if let Some(cached) = self
             .settings
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Kept, but stale: the next load compares the new settings with it.
-        *settings = settings
-            .take()
-            .map(|(_, current)| (OffsetDateTime::UNIX_EPOCH, current));
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            cached.until = OffsetDateTime::UNIX_EPOCH;
+        }
     }
 
     /// Revokes every token of an admin: logs out at IMS those whose token is
@@ -972,6 +1025,29 @@ impl WebApiAuthenticator {
             .purge_expired(self.services.clock.now())
             .await
     }
+}
+
+/// The settings in memory, and how long they are trusted.
+struct CachedSettings {
+    /// Trusted before this instant (`settings_ttl` after they were read).
+    until: OffsetDateTime,
+    /// While the change feed is lost, trusted before this instant
+    /// (`unfollowed_reread` after they were read).
+    reread_at: OffsetDateTime,
+    /// The feed epoch they were read in.
+    epoch: u64,
+    current: Current,
+}
+
+impl CachedSettings {
+    fn trusted(&self, now: OffsetDateTime, feed: FeedState) -> bool {
+        feed.trusts(self.epoch, self.until, self.reread_at, now)
+    }
+}
+
+/// `now` plus `duration`, saturating.
+fn after(now: OffsetDateTime, duration: std::time::Duration) -> OffsetDateTime {
+    now.saturating_add(duration.try_into().unwrap_or(time::Duration::MAX))
 }
 
 /// The settings in force, and the generation of the caches they were read

@@ -31,7 +31,8 @@ pub struct WebApiConfig {
     /// Tokens kept in the in-memory hot cache (least recently used go first).
     pub hot_cache_capacity: u64,
     /// How long a hot-cache entry is trusted before the repository row is read
-    /// again (so a revocation made by another instance is seen).
+    /// again (so a revocation made by another instance is seen; at once,
+    /// on an instance that follows the fleet's change feed).
     pub hot_cache_ttl: Duration,
     /// Refused tokens remembered in memory, so a replayed bad token makes no
     /// IMS call.
@@ -40,6 +41,12 @@ pub struct WebApiConfig {
     pub negative_cache_ttl: Duration,
     /// How long the integration's settings (enabled, client id) are cached.
     pub settings_ttl: Duration,
+    /// While the authenticator follows a change feed that is lost (and
+    /// before its first `Resumed`), the longest a hot-cache entry or the
+    /// settings are trusted before they are read again from the host's
+    /// storage (never from IMS). Unused when no feed is followed
+    /// ([`WebApiAuthenticator::follow_changes`](crate::WebApiAuthenticator::follow_changes)).
+    pub unfollowed_reread: Duration,
     /// Keep the token itself in the record (the store encrypts it), which
     /// lets "revoke all tokens of an admin" log each one out at IMS. Off by
     /// default: without it, revocation marks the rows invalidated only.
@@ -65,6 +72,7 @@ impl Default for WebApiConfig {
             negative_cache_capacity: 100_000,
             negative_cache_ttl: Duration::from_secs(60),
             settings_ttl: Duration::from_secs(5),
+            unfollowed_reread: Duration::from_millis(250),
             store_tokens: false,
             allowed_client_ids: Vec::new(),
         }

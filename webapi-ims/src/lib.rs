@@ -37,7 +37,10 @@
 //!    carry it at the same moment; a revocation of the admin's tokens while
 //!    it was in flight wins;
 //! 5. every [`WebApiConfig::hot_cache_ttl`] a known token's record and admin
-//!    are read again (a lock, a deactivation or a lost role ends its access);
+//!    are read again (a lock, a deactivation or a lost role ends its access)
+//!    — and as soon as the fleet's change feed reports a change, on an
+//!    instance that follows it ([`WebApiAuthenticator::follow_changes`]),
+//!    which every instance of a fleet on one database must;
 //! 6. a known token is validated at IMS again once its last check is
 //!    [`WebApiConfig::revalidate_after`] old; during an outage, tokens checked
 //!    within [`WebApiConfig::outage_grace`] keep working and others get 503.
@@ -54,6 +57,7 @@
 
 #[cfg(feature = "actix")]
 pub mod actix;
+mod admin_index;
 mod authenticator;
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -65,7 +69,9 @@ mod header;
 mod memory;
 mod outcome;
 
-pub use authenticator::{RevocationReport, WebApiAuthenticator, WebApiServices};
+pub use authenticator::{
+    ChangeFollower, FollowError, RevocationReport, WebApiAuthenticator, WebApiServices,
+};
 pub use config::WebApiConfig;
 pub use guard::{ADMIN_TOKEN_DISABLED, AdminTokenGenerationDisabled, guard_password_admin_token};
 pub use header::{MAX_AUTHORIZATION_LEN, parse_bearer};

@@ -6,16 +6,27 @@
 //! A hot entry carries the instant until which it answers without I/O — the
 //! earliest of the token's expiry, its next IMS check and the end of its
 //! trust in memory — so that the warm path is one lookup and one comparison.
+//!
+//! When the authenticator follows a change feed, the [`FeedState`] says
+//! how far entries are trusted: an entry read before the last
+//! "everything may have changed" (a new epoch) is stale, and while the
+//! feed is lost an entry is trusted only `unfollowed_reread` after it was
+//! read. The warm path reads that state with one atomic load. An admin's
+//! entries are found through an index ([`AdminIndex`]), so that forgetting
+//! them costs their number, not the cache's size.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use ims_api::TokenRejection;
-use quick_cache::UnitWeighter;
 use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{Lifecycle, UnitWeighter};
 use time::OffsetDateTime;
 
 use crate::WebApiConfig;
+use crate::admin_index::AdminIndex;
 use crate::fingerprint::{Fingerprint, FingerprintHash};
 
 /// A token's SHA-256, the key of its record (Magento's
@@ -42,6 +53,11 @@ pub(crate) struct HotEntry {
     /// From this instant the record is read again (it may have been
     /// invalidated by another instance).
     pub(crate) stale_at: OffsetDateTime,
+    /// While the change feed is lost, from this instant the record is read
+    /// again (`unfollowed_reread` after it was read).
+    pub(crate) reread_at: OffsetDateTime,
+    /// The feed epoch it was read in: an entry of an older epoch is stale.
+    pub(crate) epoch: u64,
 }
 
 impl HotEntry {
@@ -54,15 +70,94 @@ impl HotEntry {
 type Map<V> =
     Cache<Fingerprint, V, UnitWeighter, FingerprintHash, DefaultLifecycle<Fingerprint, V>>;
 
+/// The hot cache: its evictions are reported, so that the admin index
+/// forgets them.
+type HotMap = Cache<Fingerprint, HotEntry, UnitWeighter, FingerprintHash, Evictions>;
+
+/// Collects the hot cache's evictions during an insert (under the cache's
+/// shard lock, so only collected; [`Memory::accept`] unindexes them after).
+#[derive(Debug, Clone, Copy, Default)]
+struct Evictions;
+
+impl Lifecycle<Fingerprint, HotEntry> for Evictions {
+    type RequestState = Vec<(Fingerprint, i64)>;
+
+    fn begin_request(&self) -> Self::RequestState {
+        Vec::new()
+    }
+
+    fn on_evict(&self, state: &mut Self::RequestState, key: Fingerprint, val: HotEntry) {
+        state.push((key, val.admin));
+    }
+}
+
+/// How far the caches are trusted, as the change feed (if any) says: an
+/// epoch, bumped whenever everything may have changed, and whether the
+/// feed is lost. One `u64` (epoch × 2 + lost), so that the warm path reads
+/// it with one atomic load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FeedState(u64);
+
+impl FeedState {
+    /// The epoch: what was read in an older one is stale.
+    pub(crate) fn epoch(self) -> u64 {
+        self.0 >> 1
+    }
+
+    /// Whether the feed is lost (or not yet resumed): nothing is trusted
+    /// longer than `unfollowed_reread`.
+    pub(crate) fn lost(self) -> bool {
+        self.0 & 1 == 1
+    }
+
+    /// Whether something read in `epoch`, trusted until `stale_at` (or, while
+    /// the feed is lost, until `reread_at`), is trusted at `now`.
+    pub(crate) fn trusts(
+        self,
+        epoch: u64,
+        stale_at: OffsetDateTime,
+        reread_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> bool {
+        epoch == self.epoch() && now < stale_at && (!self.lost() || now < reread_at)
+    }
+}
+
+/// A remembered refusal.
+#[derive(Debug, Clone)]
+struct Refusal {
+    rejection: TokenRejection,
+    /// Remembered before this instant.
+    until: OffsetDateTime,
+    /// For a refusal because of the state of an admin (locked, inactive,
+    /// without a role, gone): the admin, and the count of staling events
+    /// when it was decided. A change of that admin reported later ends it
+    /// (it may be an unlock).
+    admin: Option<(i64, u64)>,
+}
+
 /// The hot and refused caches.
 pub(crate) struct Memory {
-    hot: Map<HotEntry>,
-    refused: Map<(TokenRejection, OffsetDateTime)>,
+    hot: HotMap,
+    refused: Map<Refusal>,
+    /// The count of staling events at the last change of each admin the
+    /// feed reported (bounded by the host's admins).
+    admin_changes: Mutex<HashMap<i64, u64>>,
+    /// The hot cache's keys by admin.
+    by_admin: AdminIndex,
     hot_ttl: Duration,
     refused_ttl: Duration,
     revalidate_after: Duration,
+    /// How long an entry is trusted while the feed is lost.
+    reread: Duration,
     /// Bumped by every [`clear`](Self::clear).
     generation: AtomicU64,
+    /// The [`FeedState`].
+    feed: AtomicU64,
+    /// Bumped by every feed event that makes entries stale, before it does:
+    /// a decision in flight across one is not trusted (see
+    /// [`settle`](Self::settle)).
+    changes: AtomicU64,
 }
 
 fn map<V: Clone>(capacity: u64) -> Map<V> {
@@ -76,28 +171,145 @@ fn map<V: Clone>(capacity: u64) -> Map<V> {
     )
 }
 
+fn hot_map(capacity: u64) -> HotMap {
+    let capacity = capacity.max(1);
+    Cache::with(
+        usize::try_from(capacity).unwrap_or(usize::MAX),
+        capacity,
+        UnitWeighter,
+        FingerprintHash,
+        Evictions,
+    )
+}
+
+/// `now` plus `duration`, saturating.
+fn after(now: OffsetDateTime, duration: Duration) -> OffsetDateTime {
+    now.saturating_add(duration.try_into().unwrap_or(time::Duration::MAX))
+}
+
 impl Memory {
     pub(crate) fn new(config: &WebApiConfig) -> Self {
         Memory {
-            hot: map(config.hot_cache_capacity),
+            hot: hot_map(config.hot_cache_capacity),
             refused: map(config.negative_cache_capacity),
+            admin_changes: Mutex::new(HashMap::new()),
+            by_admin: AdminIndex::new(),
             hot_ttl: config.hot_cache_ttl,
             refused_ttl: config.negative_cache_ttl,
             revalidate_after: config.revalidate_after,
+            reread: config.unfollowed_reread,
             generation: AtomicU64::new(0),
+            feed: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
         }
     }
 
     /// The entry of an accepted token, trusted or stale (see
-    /// [`HotEntry::stale_at`]).
+    /// [`trusted`](Self::trusted)).
     pub(crate) fn accepted(&self, key: &Fingerprint) -> Option<HotEntry> {
         self.hot.get(key)
     }
 
-    /// The entry of an accepted token if it answers from memory at `now`:
-    /// not expired, not due for an IMS check, still trusted.
-    pub(crate) fn fresh(&self, key: &Fingerprint, now: OffsetDateTime) -> Option<HotEntry> {
-        self.hot.get(key).filter(|entry| now < entry.fresh_until)
+    /// Whether `entry` is trusted at `now` without reading its record again:
+    /// not older than `hot_cache_ttl`, read in the current feed epoch, and,
+    /// while the feed is lost, not older than `unfollowed_reread`.
+    pub(crate) fn trusted(&self, entry: &HotEntry, now: OffsetDateTime) -> bool {
+        self.feed_state()
+            .trusts(entry.epoch, entry.stale_at, entry.reread_at, now)
+    }
+
+    /// The entry of an accepted token if it answers from memory at `now`
+    /// under `feed` (read once by the caller): not expired, not due for an
+    /// IMS check, still trusted.
+    pub(crate) fn fresh(
+        &self,
+        key: &Fingerprint,
+        now: OffsetDateTime,
+        feed: FeedState,
+    ) -> Option<HotEntry> {
+        self.hot
+            .get(key)
+            .filter(|entry| feed.trusts(entry.epoch, entry.fresh_until, entry.reread_at, now))
+    }
+
+    /// How far the caches are trusted (one atomic load).
+    pub(crate) fn feed_state(&self) -> FeedState {
+        FeedState(self.feed.load(Ordering::Acquire))
+    }
+
+    /// The feed is lost (or not yet resumed): from now on nothing is trusted
+    /// longer than `unfollowed_reread` after it was read.
+    pub(crate) fn lose_feed(&self) {
+        self.feed.fetch_or(1, Ordering::AcqRel);
+    }
+
+    /// Everything may have changed: every entry read so far (and every
+    /// decision in flight) is stale, in O(1). With `resumed`, the feed is
+    /// trusted again; without, a lost feed stays lost.
+    pub(crate) fn stale_all(&self, resumed: bool) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        // The epoch lives in the upper 63 bits: it never wraps in practice.
+        let _ = self
+            .feed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                let next = (state | 1).wrapping_add(1);
+                Some(if resumed { next } else { next | (state & 1) })
+            });
+    }
+
+    /// Something about `admin` changed: their entries are stale (read again,
+    /// from the host's storage, on their next request; not refused: the
+    /// change may be an unlock), and so is any decision in flight. Returns
+    /// how many entries there were.
+    pub(crate) fn stale_admin(&self, admin: i64) -> usize {
+        let changes = self.changes.fetch_add(1, Ordering::AcqRel) + 1;
+        self.admin_changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(admin, changes);
+        let mut staled = 0;
+        for key in self.by_admin.keys_of(admin) {
+            if let Some(entry) = self.hot.peek(&key).filter(|entry| entry.admin == admin) {
+                // Replaces only an entry still there: a forgotten one stays
+                // forgotten.
+                if self.hot.replace(key, stale(entry), true).is_ok() {
+                    staled += 1;
+                }
+            } else {
+                self.by_admin
+                    .remove_unless(key, admin, |key| self.holds(key, admin));
+            }
+        }
+        staled
+    }
+
+    /// The count of staling events so far, taken before a decision starts
+    /// (see [`settle`](Self::settle)).
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// After a decision about `key` that started when [`changes`](Self::changes)
+    /// was `before`: if an event made entries stale meanwhile, the entry it
+    /// inserted may rest on what was read before the event, and is made
+    /// stale too (its record is read again on its next request).
+    pub(crate) fn settle(&self, key: &Fingerprint, before: u64) {
+        if self.changes() != before {
+            self.stale_key(key);
+        }
+    }
+
+    /// Makes the entry of `key`, if any, stale: its record is read again on
+    /// its next request.
+    pub(crate) fn stale_key(&self, key: &Fingerprint) {
+        if let Some(entry) = self.hot.peek(key) {
+            let _ = self.hot.replace(*key, stale(entry), true);
+        }
+    }
+
+    /// Whether the hot cache holds an entry of `admin` under `key`.
+    fn holds(&self, key: &Fingerprint, admin: i64) -> bool {
+        self.hot.peek(key).is_some_and(|entry| entry.admin == admin)
     }
 
     /// Remembers an accepted token as of `now`.
@@ -112,12 +324,8 @@ impl Memory {
         email: Fingerprint,
         now: OffsetDateTime,
     ) -> HotEntry {
-        let stale_at = now.saturating_add(self.hot_ttl.try_into().unwrap_or(time::Duration::MAX));
-        let next_check = last_check.saturating_add(
-            self.revalidate_after
-                .try_into()
-                .unwrap_or(time::Duration::MAX),
-        );
+        let stale_at = after(now, self.hot_ttl);
+        let next_check = after(last_check, self.revalidate_after);
         let entry = HotEntry {
             admin,
             expires_at,
@@ -126,30 +334,77 @@ impl Memory {
             email,
             fresh_until: expires_at.min(next_check).min(stale_at),
             stale_at,
+            reread_at: after(now, self.reread),
+            epoch: self.feed_state().epoch(),
         };
-        self.hot.insert(key, entry);
+        let evicted = self.hot.insert_with_lifecycle(key, entry);
+        // Indexed once in the cache (and only if still there): an eviction
+        // racing this insert cannot leave a key indexed that the cache lost.
+        self.by_admin
+            .add_if(key, admin, |key| self.holds(key, admin));
+        for (key, admin) in evicted {
+            self.by_admin
+                .remove_unless(key, admin, |key| self.holds(key, admin));
+        }
         entry
     }
 
     /// Forgets an accepted token.
     pub(crate) fn forget(&self, key: &Fingerprint) {
-        self.hot.remove(key);
+        if let Some((key, entry)) = self.hot.remove(key) {
+            self.by_admin
+                .remove_unless(key, entry.admin, |key| self.holds(key, entry.admin));
+        }
     }
 
     /// Why the token was refused, if it was within the refusal TTL.
+    /// A refusal for an admin's state ends when the feed reports a change of
+    /// that admin.
     pub(crate) fn refusal(&self, key: &Fingerprint, now: OffsetDateTime) -> Option<TokenRejection> {
-        let (rejection, until) = self.refused.get(key)?;
-        if now >= until {
+        let refusal = self.refused.get(key)?;
+        let admin_changed = refusal.admin.is_some_and(|(admin, decided)| {
+            self.admin_changes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&admin)
+                .is_some_and(|changed| *changed > decided)
+        });
+        if now >= refusal.until || admin_changed {
             self.refused.remove(key);
             return None;
         }
-        Some(rejection)
+        Some(refusal.rejection)
     }
 
     /// Remembers a refusal as of `now`.
     pub(crate) fn refuse(&self, key: Fingerprint, rejection: TokenRejection, now: OffsetDateTime) {
-        let until = now.saturating_add(self.refused_ttl.try_into().unwrap_or(time::Duration::MAX));
-        self.refused.insert(key, (rejection, until));
+        self.refused.insert(
+            key,
+            Refusal {
+                rejection,
+                until: after(now, self.refused_ttl),
+                admin: None,
+            },
+        );
+    }
+
+    /// Remembers, as of `now`, a refusal because of the state of `admin`:
+    /// a change of that admin reported by the feed ends it.
+    pub(crate) fn refuse_for_admin(
+        &self,
+        key: Fingerprint,
+        rejection: TokenRejection,
+        admin: i64,
+        now: OffsetDateTime,
+    ) {
+        self.refused.insert(
+            key,
+            Refusal {
+                rejection,
+                until: after(now, self.refused_ttl),
+                admin: Some((admin, self.changes())),
+            },
+        );
     }
 
     /// Forgets every accepted token of `admin` and remembers it refused with
@@ -160,17 +415,22 @@ impl Memory {
         rejection: &TokenRejection,
         now: OffsetDateTime,
     ) -> usize {
-        let keys: Vec<Fingerprint> = self
-            .hot
-            .iter()
-            .filter(|(_, entry)| entry.admin == admin)
-            .map(|(key, _)| key)
-            .collect();
-        for key in &keys {
-            self.hot.remove(key);
-            self.refuse(*key, rejection.clone(), now);
+        // A decision in flight for one of these tokens is settled stale.
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        let mut refused = 0;
+        for key in self.by_admin.keys_of(admin) {
+            if self
+                .hot
+                .remove_if(&key, |entry| entry.admin == admin)
+                .is_some()
+            {
+                self.refuse(key, rejection.clone(), now);
+                refused += 1;
+            }
+            self.by_admin
+                .remove_unless(key, admin, |key| self.holds(key, admin));
         }
-        keys.len()
+        refused
     }
 
     /// Forgets every accepted and refused token (the integration's client
@@ -182,6 +442,9 @@ impl Memory {
     /// [`keep_if_current`](Self::keep_if_current).
     pub(crate) fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        // The index first: an entry inserted in between is then either
+        // cleared from the cache (its key left indexed, harmless) or indexed.
+        self.by_admin.clear();
         self.hot.clear();
         self.refused.clear();
     }
@@ -203,6 +466,16 @@ impl Memory {
     /// Accepted tokens in memory.
     pub(crate) fn accepted_len(&self) -> usize {
         self.hot.len()
+    }
+}
+
+/// `entry`, made stale: its record is read again on its next request.
+fn stale(entry: HotEntry) -> HotEntry {
+    HotEntry {
+        fresh_until: OffsetDateTime::UNIX_EPOCH,
+        stale_at: OffsetDateTime::UNIX_EPOCH,
+        reread_at: OffsetDateTime::UNIX_EPOCH,
+        ..entry
     }
 }
 
@@ -235,10 +508,10 @@ mod tests {
         assert_eq!(entry.fresh_until, expires, "expiry first");
         assert!(
             memory
-                .fresh(&key, T0 + time::Duration::seconds(19))
+                .fresh(&key, T0 + time::Duration::seconds(19), memory.feed_state())
                 .is_some()
         );
-        assert!(memory.fresh(&key, expires).is_none());
+        assert!(memory.fresh(&key, expires, memory.feed_state()).is_none());
 
         let entry = memory.accept(
             key,
@@ -287,7 +560,7 @@ mod tests {
         assert_eq!(entry.stale_at, T0 + time::Duration::seconds(30));
         assert!(
             memory
-                .fresh(&key, T0 + time::Duration::seconds(30))
+                .fresh(&key, T0 + time::Duration::seconds(30), memory.feed_state())
                 .is_none()
         );
         assert_eq!(
@@ -328,7 +601,11 @@ mod tests {
         assert_eq!(memory.refuse_admin(1, &revoked, T0), 2);
         assert_eq!(memory.accepted_len(), 1);
         assert_eq!(memory.refusal(&f.of(b"a1").unwrap(), T0), Some(revoked));
-        assert!(memory.fresh(&f.of(b"b1").unwrap(), T0).is_some());
+        assert!(
+            memory
+                .fresh(&f.of(b"b1").unwrap(), T0, memory.feed_state())
+                .is_some()
+        );
     }
 
     #[test]
@@ -347,6 +624,141 @@ mod tests {
         memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
         memory.keep_if_current(&key, memory.generation());
         assert!(memory.accepted(&key).is_some());
+    }
+
+    fn accept(memory: &Memory, f: &Fingerprinter, token: &str, admin: i64, now: OffsetDateTime) {
+        let later = T0 + time::Duration::hours(1);
+        let (key, email) = (f.of(token.as_bytes()).unwrap(), f.of(b"e").unwrap());
+        memory.accept(key, admin, later, now, [0; 32], email, now);
+    }
+
+    fn trusted(memory: &Memory, f: &Fingerprinter, token: &str, now: OffsetDateTime) -> bool {
+        let entry = memory.accepted(&f.of(token.as_bytes()).unwrap()).unwrap();
+        let fresh = memory
+            .fresh(&f.of(token.as_bytes()).unwrap(), now, memory.feed_state())
+            .is_some();
+        assert_eq!(
+            fresh,
+            memory.trusted(&entry, now),
+            "{token}: both paths agree"
+        );
+        fresh
+    }
+
+    #[test]
+    fn staling_an_admin_keeps_their_entries_for_a_reread_and_leaves_others_alone() {
+        let (memory, f) = memory();
+        for (token, admin) in [("a1", 1), ("a2", 1), ("b1", 2)] {
+            accept(&memory, &f, token, admin, T0);
+        }
+        assert_eq!(memory.stale_admin(1), 2);
+        assert_eq!(memory.accepted_len(), 3, "kept: read again, not refused");
+        assert!(!trusted(&memory, &f, "a1", T0));
+        assert!(!trusted(&memory, &f, "a2", T0));
+        assert!(trusted(&memory, &f, "b1", T0));
+        assert!(memory.refusal(&f.of(b"a1").unwrap(), T0).is_none());
+        // Read again: trusted again.
+        accept(&memory, &f, "a1", 1, T0);
+        assert!(trusted(&memory, &f, "a1", T0));
+    }
+
+    #[test]
+    fn a_new_epoch_makes_every_entry_stale_and_a_lost_feed_trusts_only_the_reread_interval() {
+        let (memory, f) = memory();
+        let reread = time::Duration::milliseconds(250);
+        accept(&memory, &f, "old", 1, T0);
+        memory.lose_feed();
+        assert!(memory.feed_state().lost());
+        assert!(trusted(
+            &memory,
+            &f,
+            "old",
+            T0 + reread - time::Duration::milliseconds(1)
+        ));
+        assert!(!trusted(&memory, &f, "old", T0 + reread));
+        accept(&memory, &f, "lost", 1, T0 + reread);
+        assert!(trusted(&memory, &f, "lost", T0 + reread));
+
+        memory.stale_all(true);
+        assert!(!memory.feed_state().lost());
+        assert_eq!(memory.feed_state().epoch(), 1);
+        assert!(!trusted(&memory, &f, "old", T0), "read in an older epoch");
+        assert!(!trusted(&memory, &f, "lost", T0 + reread));
+        accept(&memory, &f, "new", 1, T0);
+        assert!(
+            trusted(&memory, &f, "new", T0 + time::Duration::seconds(29)),
+            "live: hot_cache_ttl"
+        );
+
+        // Without `resumed`, a lost feed stays lost.
+        memory.lose_feed();
+        memory.stale_all(false);
+        assert!(memory.feed_state().lost());
+        assert_eq!(memory.feed_state().epoch(), 2);
+        assert!(!trusted(&memory, &f, "new", T0));
+    }
+
+    #[test]
+    fn a_change_of_the_admin_ends_a_refusal_for_their_state() {
+        let (memory, f) = memory();
+        let (mine, other, plain) = (
+            f.of(b"mine").unwrap(),
+            f.of(b"other").unwrap(),
+            f.of(b"x").unwrap(),
+        );
+        memory.refuse_for_admin(mine, TokenRejection::UnknownUser, 1, T0);
+        memory.refuse_for_admin(other, TokenRejection::UnknownUser, 2, T0);
+        memory.refuse(plain, TokenRejection::UnknownUser, T0);
+        memory.stale_admin(1);
+        assert!(memory.refusal(&mine, T0).is_none(), "admin 1 changed");
+        assert!(memory.refusal(&other, T0).is_some());
+        assert!(memory.refusal(&plain, T0).is_some());
+        // Decided after the change: stands.
+        memory.refuse_for_admin(mine, TokenRejection::UnknownUser, 1, T0);
+        assert!(memory.refusal(&mine, T0).is_some());
+    }
+
+    #[test]
+    fn a_decision_across_an_event_is_settled_stale() {
+        let (memory, f) = memory();
+        let key = f.of(b"tok").unwrap();
+        let before = memory.changes();
+        accept(&memory, &f, "tok", 1, T0);
+        memory.settle(&key, before);
+        assert!(trusted(&memory, &f, "tok", T0), "no event: kept");
+        let before = memory.changes();
+        memory.stale_admin(2);
+        accept(&memory, &f, "tok", 1, T0);
+        memory.settle(&key, before);
+        assert!(!trusted(&memory, &f, "tok", T0), "read before an event");
+    }
+
+    #[test]
+    fn the_admin_index_follows_the_cache() {
+        let (memory, f) = memory();
+        for i in 0..1000 {
+            accept(&memory, &f, &format!("tok {i}"), i % 3, T0);
+        }
+        assert_eq!(
+            memory.by_admin.len(),
+            memory.accepted_len(),
+            "evictions unindexed"
+        );
+        let key = f.of(b"tok 999").unwrap();
+        if memory.accepted(&key).is_some() {
+            memory.forget(&key);
+        }
+        assert_eq!(
+            memory.by_admin.len(),
+            memory.accepted_len(),
+            "forgotten unindexed"
+        );
+        let revoked = TokenRejection::Invalidated("revoked".into());
+        let of_0 = memory.by_admin.keys_of(0).len();
+        assert_eq!(memory.refuse_admin(0, &revoked, T0), of_0);
+        assert!(memory.by_admin.keys_of(0).is_empty());
+        memory.clear();
+        assert_eq!(memory.by_admin.len(), 0);
     }
 
     #[test]
