@@ -336,3 +336,107 @@ pub trait WebApiTokenRepository: Send + Sync {
         Ok(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host's own single-instance repository, which knows nothing of
+    /// leases.
+    struct Plain;
+
+    #[async_trait]
+    impl WebApiTokenRepository for Plain {
+        async fn find_by_hash(&self, _: &TokenHash) -> Result<Option<WebApiToken>> {
+            Ok(None)
+        }
+        async fn save(&self, _: &WebApiToken) -> Result<()> {
+            Ok(())
+        }
+        async fn record_check(
+            &self,
+            _: &TokenHash,
+            _: OffsetDateTime,
+            _: OffsetDateTime,
+        ) -> Result<()> {
+            Ok(())
+        }
+        async fn invalidate(
+            &self,
+            _: &TokenHash,
+            _: &InvalidationReason,
+            _: OffsetDateTime,
+        ) -> Result<bool> {
+            Ok(false)
+        }
+        async fn invalidate_all_for_admin(
+            &self,
+            _: AdminUserId,
+            _: &InvalidationReason,
+            _: OffsetDateTime,
+        ) -> Result<u64> {
+            Ok(0)
+        }
+        async fn last_revocation(&self, _: AdminUserId) -> Result<Option<OffsetDateTime>> {
+            Ok(None)
+        }
+        async fn list_by_admin(&self, _: AdminUserId) -> Result<Vec<WebApiToken>> {
+            Ok(Vec::new())
+        }
+        async fn list(&self, _: Page) -> Result<Vec<WebApiToken>> {
+            Ok(Vec::new())
+        }
+        async fn purge_expired(&self, _: OffsetDateTime) -> Result<u64> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_lease_every_caller_leads() {
+        let hash = TokenHash::from_digest([7; 32]);
+        let lease = Duration::from_secs(15);
+        for holder in ["a", "b", "a"] {
+            assert_eq!(
+                Plain.begin_first_sight(&hash, holder, lease).await.unwrap(),
+                FirstSight::Lead
+            );
+        }
+        let refused = FirstSightOutcome::Refused {
+            reason: "no".into(),
+            remembered_for: lease,
+        };
+        Plain.end_first_sight(&hash, "a", &refused).await.unwrap();
+        assert_eq!(
+            Plain.begin_first_sight(&hash, "b", lease).await.unwrap(),
+            FirstSight::Lead,
+            "nothing is shared"
+        );
+        assert_eq!(
+            Plain
+                .purge_first_sights(OffsetDateTime::UNIX_EPOCH)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn normalized_addresses_compare_as_email_matches_does() {
+        let pairs = [
+            ("Jane@Example.com", " jane@example.COM\t", true),
+            ("jane@example.com", "jane@example.com\u{a0}", false),
+            ("kate@example.com", "\u{212A}ate@example.com", false),
+            ("", "", false),
+            (" ", "\n", false),
+        ];
+        for (a, b, same) in pairs {
+            assert_eq!(crate::same_email(a, b), same, "{a:?} {b:?}");
+            let normalized = (normalized_email(a), normalized_email(b));
+            assert_eq!(
+                normalized.0.is_some() && normalized.0 == normalized.1,
+                same,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+}
