@@ -93,7 +93,13 @@ impl WebApiAuthenticator {
             if now >= deadline {
                 return Err(self.leader_too_slow(until));
             }
-            tokio::time::sleep(self.config.first_sight_poll.min(deadline - now)).await;
+            // At least a millisecond: a zero interval must not spin.
+            let pause = self
+                .config
+                .first_sight_poll
+                .max(Duration::from_millis(1))
+                .min(deadline - now);
+            tokio::time::sleep(pause).await;
         }
     }
 
