@@ -99,7 +99,8 @@ pub use host::admin_user::{
 pub use host::settings::{ImsSettings, ImsSettingsStore};
 pub use host::user_profile::{UserProfileRecord, UserProfileRepository};
 pub use host::webapi_token::{
-    InvalidationReason, Page, TokenStatus, WebApiToken, WebApiTokenRepository,
+    FirstSight, FirstSightOutcome, InvalidationReason, Page, TokenStatus, WebApiToken,
+    WebApiTokenRepository, normalized_email,
 };
 pub use ids::{AdminUserId, ClientId, ContextName, OrgId, TokenHash};
 pub use organization::{OrgGroup, OrgRef, Organization, OrganizationReader};

@@ -65,6 +65,7 @@
 mod admin_users;
 mod crypto;
 mod db;
+mod first_sight;
 mod hashing;
 mod settings;
 mod store;

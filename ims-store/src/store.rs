@@ -419,8 +419,29 @@ fn migrator(backend: Backend) -> Migrator {
             false,
         ),
     ]);
+    migrator
+        .migrations
+        .to_mut()
+        .push(first_sight_migration(backend));
     migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
     migrator
+}
+
+/// Migration 5: the first-sight lease of new Web API tokens and the e-mail
+/// digest of their records.
+fn first_sight_migration(backend: Backend) -> Migration {
+    let sql: &'static str = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0005_first_sight.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0005_first_sight.sql"),
+        Backend::MySql => include_str!("../migrations/mysql/0005_first_sight.sql"),
+    };
+    Migration::new(
+        5,
+        Cow::Borrowed("webapi first sight"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(sql),
+        false,
+    )
 }
 
 fn not_compiled(backend: Backend) -> Error {

@@ -2,16 +2,18 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ims_api::{
-    AccessToken, AdminUserId, Error, InvalidationReason, OrgId, Page, Result, TokenHash,
-    TokenStatus, WebApiToken, WebApiTokenRepository,
+    AccessToken, AdminUserId, Error, FirstSight, FirstSightOutcome, InvalidationReason, OrgId,
+    Page, Result, TokenHash, TokenStatus, WebApiToken, WebApiTokenRepository,
 };
 use time::OffsetDateTime;
 
 use crate::crypto::aad;
 use crate::db::{Row, Sql, Value};
+use crate::first_sight;
 use crate::store::Inner;
 
 const TABLE: &str = "admin_adobe_ims_webapi";
@@ -23,7 +25,7 @@ macro_rules! select_tokens {
         concat!(
             "SELECT admin_user_id, access_token_hash, access_token, created_at, updated_at, ",
             "last_check_time, access_token_expires_at, status, invalidated_at, ",
-            "invalidation_reason, organization_id FROM admin_adobe_ims_webapi ",
+            "invalidation_reason, organization_id, admin_email_sha256 FROM admin_adobe_ims_webapi ",
             $rest
         )
     };
@@ -44,17 +46,20 @@ static LIST: Sql = Sql::new(select_tokens!(
 static SAVE: Sql = Sql::with_mysql(
     "INSERT INTO admin_adobe_ims_webapi (admin_user_id, access_token_hash, access_token, \
      created_at, updated_at, last_check_time, access_token_expires_at, status, invalidated_at, \
-     invalidation_reason, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     invalidation_reason, organization_id, admin_email_sha256) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (access_token_hash) DO UPDATE SET admin_user_id = excluded.admin_user_id, \
      access_token = excluded.access_token, created_at = excluded.created_at, \
      updated_at = excluded.updated_at, last_check_time = excluded.last_check_time, \
      access_token_expires_at = excluded.access_token_expires_at, status = excluded.status, \
      invalidated_at = excluded.invalidated_at, invalidation_reason = excluded.invalidation_reason, \
-     organization_id = excluded.organization_id \
+     organization_id = excluded.organization_id, \
+     admin_email_sha256 = excluded.admin_email_sha256 \
      WHERE admin_adobe_ims_webapi.status = 'validated'",
     "INSERT INTO admin_adobe_ims_webapi (admin_user_id, access_token_hash, access_token, \
      created_at, updated_at, last_check_time, access_token_expires_at, status, invalidated_at, \
-     invalidation_reason, organization_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     invalidation_reason, organization_id, admin_email_sha256) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
      ON DUPLICATE KEY UPDATE \
      admin_user_id = IF(status = 'validated', VALUES(admin_user_id), admin_user_id), \
      access_token = IF(status = 'validated', VALUES(access_token), access_token), \
@@ -67,6 +72,8 @@ static SAVE: Sql = Sql::with_mysql(
      invalidation_reason = IF(status = 'validated', VALUES(invalidation_reason), \
      invalidation_reason), \
      organization_id = IF(status = 'validated', VALUES(organization_id), organization_id), \
+     admin_email_sha256 = IF(status = 'validated', VALUES(admin_email_sha256), \
+     admin_email_sha256), \
      status = IF(status = 'validated', VALUES(status), status)",
 );
 static RECORD_CHECK: Sql = Sql::new(
@@ -167,6 +174,14 @@ impl SqlWebApiTokenRepository {
                 message: "a stored Web API token's organization_id is malformed".to_owned(),
                 source: Some(Box::new(err)),
             })?;
+        token.admin_email_sha256 = row
+            .opt_text(11)?
+            .map(|hex| TokenHash::from_hex(&hex).map(|digest| digest_bytes(&digest)))
+            .transpose()
+            .map_err(|err| Error::Storage {
+                message: "a stored Web API token's admin_email_sha256 is malformed".to_owned(),
+                source: Some(Box::new(err)),
+            })?;
         Ok(token)
     }
 
@@ -224,6 +239,11 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
                             .organization
                             .as_ref()
                             .map(|org| org.as_str().to_owned()),
+                    ),
+                    Value::OptText(
+                        token
+                            .admin_email_sha256
+                            .map(|digest| TokenHash::from_digest(digest).as_str().to_owned()),
                     ),
                 ],
             )
@@ -360,6 +380,41 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
             )
             .await
     }
+
+    async fn begin_first_sight(
+        &self,
+        hash: &TokenHash,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<FirstSight> {
+        first_sight::begin(&self.inner, hash, holder, lease).await
+    }
+
+    async fn end_first_sight(
+        &self,
+        hash: &TokenHash,
+        holder: &str,
+        outcome: &FirstSightOutcome,
+    ) -> Result<()> {
+        first_sight::end(&self.inner, hash, holder, outcome).await
+    }
+
+    async fn purge_first_sights(&self, now: OffsetDateTime) -> Result<u64> {
+        first_sight::purge(&self.inner, now).await
+    }
+}
+
+/// The 32 bytes a 64-hex-digit value stands for.
+fn digest_bytes(hex: &TokenHash) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.as_str().as_bytes().chunks_exact(2)) {
+        let digit = |b: u8| match b {
+            b'0'..=b'9' => b - b'0',
+            _ => b - b'a' + 10,
+        };
+        *byte = (digit(pair[0]) << 4) | digit(pair[1]);
+    }
+    out
 }
 
 #[cfg(test)]

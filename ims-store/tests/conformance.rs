@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use ims_api::{
     AccessToken, AdminUser, AdminUserDirectory, AdminUserId, ClientId, ClientSecret, ContextName,
-    ContextTokens, Error, ExpiringToken, ImsSettings, ImsSettingsStore, InvalidationReason,
-    LockoutPolicy, NewAdminUser, OrgId, Page, Password, RefreshToken, TokenCache, TokenHash,
-    TokenStatus, UserProfileRecord, UserProfileRepository, WebApiToken, WebApiTokenRepository,
+    ContextTokens, Error, ExpiringToken, FirstSight, FirstSightOutcome, ImsSettings,
+    ImsSettingsStore, InvalidationReason, LockoutPolicy, NewAdminUser, OrgId, Page, Password,
+    RefreshToken, TokenCache, TokenHash, TokenStatus, UserProfileRecord, UserProfileRepository,
+    WebApiToken, WebApiTokenRepository,
 };
 use ims_store::{Backend, PasswordSignIn, Store};
 use std::sync::Arc;
@@ -1208,6 +1209,226 @@ mod cases {
         );
     }
 
+    pub(crate) async fn webapi_tokens_keep_the_email_digest(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let jane = admin(&store, "jane").await;
+        let digest = [0xa5; 32];
+        let with = WebApiToken::validated(jane.id, hash(1), T0 + secs(60), T0)
+            .with_admin_email_sha256(digest);
+        tokens.save(&with).await.unwrap();
+        let found = tokens.find_by_hash(&hash(1)).await.unwrap().unwrap();
+        assert_eq!(found.admin_email_sha256, Some(digest));
+        // Rows saved without it (by older builds) read back without it.
+        let without = WebApiToken::validated(jane.id, hash(2), T0 + secs(60), T0);
+        tokens.save(&without).await.unwrap();
+        let found = tokens.find_by_hash(&hash(2)).await.unwrap().unwrap();
+        assert_eq!(found.admin_email_sha256, None);
+        // A replaced validated row takes the new digest.
+        let other = [0x0f; 32];
+        tokens
+            .save(&without.with_admin_email_sha256(other))
+            .await
+            .unwrap();
+        let listed = tokens.list_by_admin(jane.id).await.unwrap();
+        let digests: Vec<_> = listed.iter().map(|t| t.admin_email_sha256).collect();
+        assert!(digests.contains(&Some(digest)) && digests.contains(&Some(other)));
+    }
+
+    pub(crate) async fn webapi_first_sight_lease(db: &TestDb) {
+        let store = db.store().await;
+        let tokens = store.webapi_tokens();
+        let lease = Duration::from_secs(15);
+        let token = hash(1);
+        let lead = |holder: &'static str| {
+            let tokens = tokens.clone();
+            let token = token.clone();
+            async move {
+                tokens
+                    .begin_first_sight(&token, holder, lease)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(lead("a").await, FirstSight::Lead);
+        assert_eq!(
+            lead("b").await,
+            FirstSight::Follow {
+                until: T0 + secs(15)
+            }
+        );
+        assert_eq!(
+            lead("a").await,
+            FirstSight::Lead,
+            "the holder takes its own again"
+        );
+        // Another token is another lease.
+        assert_eq!(
+            tokens
+                .begin_first_sight(&hash(2), "b", lease)
+                .await
+                .unwrap(),
+            FirstSight::Lead
+        );
+        // Only the holder ends it.
+        tokens
+            .end_first_sight(&token, "b", &FirstSightOutcome::Recorded)
+            .await
+            .unwrap();
+        assert!(matches!(lead("b").await, FirstSight::Follow { .. }));
+        tokens
+            .end_first_sight(&token, "a", &FirstSightOutcome::Recorded)
+            .await
+            .unwrap();
+        assert_eq!(lead("b").await, FirstSight::Lead, "released once recorded");
+        tokens
+            .end_first_sight(&token, "b", &FirstSightOutcome::Undecided)
+            .await
+            .unwrap();
+        assert_eq!(lead("c").await, FirstSight::Lead, "released undecided");
+
+        // A refusal stands for its time, even against its own holder.
+        let refused = FirstSightOutcome::Refused {
+            reason: "IMS said token_revoked".into(),
+            remembered_for: Duration::from_secs(60),
+        };
+        tokens.end_first_sight(&token, "c", &refused).await.unwrap();
+        for holder in ["a", "c"] {
+            assert_eq!(
+                lead(holder).await,
+                FirstSight::Refused {
+                    reason: "IMS said token_revoked".into()
+                }
+            );
+        }
+        db.clock.advance(Duration::from_secs(59));
+        assert!(matches!(lead("a").await, FirstSight::Refused { .. }));
+        db.clock.advance(Duration::from_secs(1));
+        assert_eq!(lead("a").await, FirstSight::Lead, "the refusal expired");
+
+        // A leader that died releases nothing: its lease expires and is
+        // taken over; the dead leader's late end changes nothing.
+        db.clock.advance(lease - Duration::from_secs(1));
+        assert!(matches!(lead("b").await, FirstSight::Follow { .. }));
+        db.clock.advance(Duration::from_secs(1));
+        assert_eq!(lead("b").await, FirstSight::Lead, "taken over");
+        tokens
+            .end_first_sight(&token, "a", &FirstSightOutcome::Undecided)
+            .await
+            .unwrap();
+        tokens.end_first_sight(&token, "a", &refused).await.unwrap();
+        assert!(matches!(lead("c").await, FirstSight::Follow { .. }));
+
+        // A long refusal is cut, not refused.
+        tokens
+            .end_first_sight(
+                &token,
+                "b",
+                &FirstSightOutcome::Refused {
+                    reason: "é".repeat(1000),
+                    remembered_for: Duration::from_secs(60),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(lead("c").await, FirstSight::Refused { reason } if reason.chars().count() == 200)
+        );
+
+        // Holders are plain names.
+        for bad in ["", "a b", "x'; DROP TABLE t; --", &"h".repeat(65)] {
+            assert!(matches!(
+                tokens.begin_first_sight(&token, bad, lease).await,
+                Err(Error::InvalidInput(_))
+            ));
+            assert!(matches!(
+                tokens
+                    .end_first_sight(&token, bad, &FirstSightOutcome::Undecided)
+                    .await,
+                Err(Error::InvalidInput(_))
+            ));
+        }
+
+        // Expired leases and refusals are purged; standing ones are not.
+        let now = ims_api::Clock::now(db.clock.as_ref());
+        assert_eq!(
+            tokens.purge_first_sights(now).await.unwrap(),
+            1,
+            "hash(2)'s lease expired long ago"
+        );
+        assert_eq!(tokens.purge_first_sights(now).await.unwrap(), 0);
+        db.clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            tokens
+                .begin_first_sight(&hash(3), "d", Duration::from_secs(600))
+                .await
+                .unwrap(),
+            FirstSight::Lead
+        );
+        let now = ims_api::Clock::now(db.clock.as_ref());
+        assert_eq!(
+            tokens.purge_first_sights(now).await.unwrap(),
+            1,
+            "hash(1)'s refusal ended"
+        );
+        assert!(matches!(
+            tokens
+                .begin_first_sight(&hash(3), "e", lease)
+                .await
+                .unwrap(),
+            FirstSight::Follow { .. }
+        ));
+    }
+
+    /// Two instances (two stores, two pools) race for one token's lease,
+    /// many callers each: exactly one leads.
+    pub(crate) async fn webapi_first_sight_two_stores_race(db: &TestDb) {
+        let stores = [db.store().await, db.store().await];
+        for round in 0..5u8 {
+            let token = hash(round);
+            let tasks: Vec<_> = (0..32)
+                .map(|n| {
+                    let tokens = stores[n % 2].webapi_tokens();
+                    let token = token.clone();
+                    tokio::spawn(async move {
+                        tokens
+                            .begin_first_sight(&token, &format!("i{n}"), Duration::from_secs(15))
+                            .await
+                    })
+                })
+                .collect();
+            let mut leaders = 0;
+            for task in tasks {
+                match task.await.unwrap().unwrap() {
+                    FirstSight::Lead => leaders += 1,
+                    FirstSight::Follow { .. } => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(leaders, 1, "round {round}");
+        }
+        // Takeover of an expired lease is raced the same way.
+        db.clock.advance(Duration::from_secs(15));
+        let tasks: Vec<_> = (0..32)
+            .map(|n| {
+                let tokens = stores[n % 2].webapi_tokens();
+                tokio::spawn(async move {
+                    tokens
+                        .begin_first_sight(&hash(0), &format!("late{n}"), Duration::from_secs(15))
+                        .await
+                })
+            })
+            .collect();
+        let mut leaders = 0;
+        for task in tasks {
+            leaders += usize::from(task.await.unwrap().unwrap() == FirstSight::Lead);
+        }
+        assert_eq!(leaders, 1, "one takes the expired lease over");
+        for store in stores {
+            store.close().await;
+        }
+    }
+
     /// Instances starting together on a fresh database all migrate it.
     pub(crate) async fn concurrent_connects_migrate_once(db: &TestDb) {
         let connects: Vec<_> = (0..4)
@@ -1252,6 +1473,9 @@ macro_rules! conformance_suite {
             webapi_tokens_list_newest_first,
             webapi_tokens_purge_expired,
             webapi_access_token_encrypted_at_rest,
+            webapi_tokens_keep_the_email_digest,
+            webapi_first_sight_lease,
+            webapi_first_sight_two_stores_race,
             user_profiles_save_find_delete,
             settings_round_trip_and_encryption,
             token_cache_store_load_clear,

@@ -24,6 +24,8 @@ use crate::header::bearer_bytes;
 use crate::memory::{Digest, FeedState, HotEntry, Memory};
 use crate::{AuthError, Authenticated, WebApiConfig, parse_bearer};
 
+mod first_sight;
+
 /// What the authenticator needs from the host: the IMS side (usually
 /// `ims-core`'s client and verifier) and the host side (usually `ims-store`).
 #[derive(Clone)]
@@ -119,6 +121,9 @@ pub struct WebApiAuthenticator {
     settings_changes: AtomicU64,
     first_sight: Flights<Key, Shared>,
     recheck: Flights<Key, Shared>,
+    /// This instance's name in first-sight leases shared with other
+    /// instances (random, never a secret).
+    holder: String,
 }
 
 impl fmt::Debug for WebApiAuthenticator {
@@ -150,6 +155,17 @@ const ADDRESS_CHANGED: &str = "admin_email_changed";
 /// configured organization.
 const LEFT_ORGANIZATION: &str = "not_a_member";
 
+/// The SHA-256 of an e-mail address as [`AdminUser::email_matches`]
+/// compares it ([`ims_api::normalized_email`]): what a record keeps of the
+/// address its token's profile gave. `None` for an empty address, which
+/// matches nothing.
+fn email_sha256(email: &str) -> Option<[u8; 32]> {
+    let normalized = ims_api::normalized_email(email)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, normalized.as_bytes()).as_ref());
+    Some(out)
+}
+
 /// The SHA-256 of a token: its record's key.
 fn digest_of(token: &AccessToken) -> Digest {
     let mut out = [0u8; 32];
@@ -168,6 +184,9 @@ impl WebApiAuthenticator {
         #[allow(clippy::expect_used)]
         let fingerprints =
             Fingerprinter::random().expect("the operating system's random source failed");
+        #[allow(clippy::expect_used)]
+        let holder =
+            first_sight::holder_name().expect("the operating system's random source failed");
         WebApiAuthenticator {
             services,
             memory: Memory::new(&config),
@@ -177,6 +196,7 @@ impl WebApiAuthenticator {
             settings_changes: AtomicU64::new(0),
             first_sight: Flights::new(),
             recheck: Flights::new(),
+            holder,
         }
     }
 
@@ -417,17 +437,66 @@ impl WebApiAuthenticator {
             claims_expiry,
             issued_at: verified.claims.created_at,
         };
+        if let Some(answer) = self.settled(key, token, &trust, &seen, row.as_ref()).await {
+            return answer;
+        }
+        if row.is_some() {
+            // Checked for another organization, or saved before the
+            // organization was kept: checked again, as on first sight.
+            tracing::info!(
+                "Web API token record not checked for the configured organization: \
+                 validating it again"
+            );
+        }
+        self.first_sight_of(key, token, &trust, seen).await
+    }
+
+    /// What a token's record decides, if it decides: an invalidated record
+    /// refuses the token; a validated one checked for the configured
+    /// organization admits it if its admin may still use the API and is
+    /// still the token's (see [`trusted_record`](Self::trusted_record)).
+    /// `None`: no record, or one that needs a first sight.
+    async fn settled(
+        &self,
+        key: Key,
+        token: &AccessToken,
+        trust: &Trust,
+        seen: &Seen,
+        row: Option<&WebApiToken>,
+    ) -> Option<Shared> {
         match row {
-            Some(row) if row.is_invalidated() => Err(self.refuse(key, invalidated(&row)).await),
+            Some(row) if row.is_invalidated() => {
+                Some(Err(self.refuse(key, invalidated(row)).await))
+            }
             Some(row) if row.organization.as_ref() == Some(&trust.org) => {
-                let now = self.services.clock.now();
-                let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
-                    return Err(self.refuse(key, TokenRejection::UnknownUser).await);
-                };
-                // The record maps the token to an admin id, not to an
-                // address: the admin's address may have changed (or been
-                // given to another admin) since. The profile says whose
-                // token it is.
+                Some(self.trusted_record(key, token, trust, seen, row).await)
+            }
+            _ => None,
+        }
+    }
+
+    /// A validated record checked for the configured organization: its
+    /// admin must still be usable and still the token's.
+    async fn trusted_record(
+        &self,
+        key: Key,
+        token: &AccessToken,
+        trust: &Trust,
+        seen: &Seen,
+        row: &WebApiToken,
+    ) -> Shared {
+        let now = self.services.clock.now();
+        let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
+            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+        };
+        // The record maps the token to an admin id, not to an address: the
+        // admin's address may have changed (or been given to another admin)
+        // since. The address the token's profile gave, kept as a digest,
+        // says whose token it is; records saved before the digest was kept
+        // ask the profile.
+        let still_theirs = match row.admin_email_sha256 {
+            Some(digest) => email_sha256(&admin.email) == Some(digest),
+            None => {
                 let profile = match self
                     .ims(self.services.profiles.profile(token, &seen.client))
                     .await
@@ -435,35 +504,25 @@ impl WebApiAuthenticator {
                     Ok(profile) => profile,
                     Err(err) => return Err(self.refuse_error(key, err).await),
                 };
-                let email = profile.email.unwrap_or_default();
-                if !admin.email_matches(&email) {
-                    return Err(self
-                        .readdressed(key, &row.access_token_hash, admin.id)
-                        .await);
-                }
-                let entry = self.memory.accept(
-                    key,
-                    row.admin_user_id.0,
-                    claims_expiry.min(row.access_token_expires_at),
-                    row.last_check_time,
-                    digest,
-                    self.email_key(&admin.email)?,
-                    now,
-                );
-                self.memory.keep_if_current(&key, trust.generation);
-                Ok(entry)
+                admin.email_matches(&profile.email.unwrap_or_default())
             }
-            Some(_) => {
-                // Checked for another organization, or saved before the
-                // organization was kept: checked again, as on first sight.
-                tracing::info!(
-                    "Web API token record not checked for the configured organization: \
-                     validating it again"
-                );
-                self.first_sight_of(key, token, &trust, seen).await
-            }
-            None => self.first_sight_of(key, token, &trust, seen).await,
+        };
+        if !still_theirs {
+            return Err(self
+                .readdressed(key, &row.access_token_hash, admin.id)
+                .await);
         }
+        let entry = self.memory.accept(
+            key,
+            row.admin_user_id.0,
+            seen.claims_expiry.min(row.access_token_expires_at),
+            row.last_check_time,
+            seen.digest,
+            self.email_key(&admin.email)?,
+            now,
+        );
+        self.memory.keep_if_current(&key, trust.generation);
+        Ok(entry)
     }
 
     /// A known token whose entry is stale: its record is read again, so an
@@ -530,164 +589,6 @@ impl WebApiAuthenticator {
             now,
         );
         self.memory.keep_if_current(&key, trust.generation);
-        Ok(entry)
-    }
-
-    /// A new token: IMS validates it for `client` (the integration's, or
-    /// the allowed client the token was issued to), its
-    /// profile names the admin, who must be usable and a member of the
-    /// configured organization; a row is saved, and kept only if no
-    /// revocation of the admin's tokens happened meanwhile.
-    async fn first_sight_of(
-        &self,
-        key: Key,
-        token: &AccessToken,
-        trust: &Trust,
-        seen: Seen,
-    ) -> Shared {
-        let Seen {
-            digest,
-            client,
-            claims_expiry,
-            issued_at,
-        } = seen;
-        let client = &client;
-        let started = self.services.clock.now();
-        let expires_at = match self
-            .ims(self.services.validator.validate(token, client))
-            .await
-        {
-            Ok(TokenValidity::Valid { expires_at, .. }) => expires_at.min(claims_expiry),
-            Ok(TokenValidity::Invalid { reason }) => {
-                tracing::info!("Web API token refused: IMS said {reason}");
-                return Err(self
-                    .refuse(key, TokenRejection::RejectedByIms(reason))
-                    .await);
-            }
-            Ok(_) => return Err(AuthError::Internal("unknown validation verdict".into())),
-            Err(err) => return Err(self.refuse_error(key, err).await),
-        };
-        let profile = match self
-            .ims(self.services.profiles.profile(token, client))
-            .await
-        {
-            Ok(profile) => profile,
-            Err(err) => return Err(self.refuse_error(key, err).await),
-        };
-        let Some(email) = profile.email.filter(|email| !email.trim().is_empty()) else {
-            tracing::info!("Web API token refused: its IMS profile has no e-mail");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
-        };
-        let admin = self
-            .services
-            .admins
-            .find_by_email(email.trim())
-            .await
-            .map_err(internal("looking up the admin user"))?;
-        // The directory may match more loosely than "the same mailbox"
-        // (Unicode case folding, an accent-insensitive collation): only the
-        // admin whose address is the profile's is this token's.
-        let Some(admin) = admin.filter(|admin| admin.email_matches(&email)) else {
-            tracing::info!("Web API token refused: no admin user has its e-mail");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
-        };
-        if let Err(why) = usable(&admin, self.services.clock.now()) {
-            tracing::info!(admin_user_id = admin.id.0, "Web API token refused: {why}");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
-        }
-        match self
-            .ims(self.services.organizations.is_member(token, &trust.org))
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(
-                    admin_user_id = admin.id.0,
-                    "Web API token refused: its user is not a member of the configured organization"
-                );
-                return Err(self.refuse(key, TokenRejection::UnknownUser).await);
-            }
-            Err(err) => return Err(self.refuse_error(key, err).await),
-        }
-        let email_key = self.email_key(&admin.email)?;
-        let now = self.services.clock.now();
-        let hash = TokenHash::from_digest(digest);
-        let mut row = WebApiToken::validated(admin.id, hash.clone(), expires_at, now)
-            .with_organization(trust.org.clone());
-        if self.config.store_tokens {
-            row = row.with_access_token(token.clone());
-        }
-        self.services
-            .tokens
-            .save(&row)
-            .await
-            .map_err(internal("saving the Web API token record"))?;
-        // The save never revives an invalidated row: read back what stands.
-        let saved = self
-            .services
-            .tokens
-            .find_by_hash(&hash)
-            .await
-            .map_err(internal("reading the Web API token record"))?;
-        match saved {
-            Some(saved) if saved.is_invalidated() => {
-                tracing::info!(
-                    admin_user_id = admin.id.0,
-                    "Web API token refused: its record was invalidated during its first sight"
-                );
-                return Err(self.refuse(key, invalidated(&saved)).await);
-            }
-            Some(saved) if saved.admin_user_id == admin.id => {}
-            _ => {
-                tracing::error!("a saved Web API token record did not read back");
-                return Err(AuthError::Internal("storage".into()));
-            }
-        }
-        // In memory before the revocation is read: a revocation on this
-        // instance that this read misses forgets the entry after it.
-        let entry = self
-            .memory
-            .accept(key, admin.id.0, expires_at, now, digest, email_key, now);
-        self.memory.keep_if_current(&key, trust.generation);
-        let revoked = self
-            .services
-            .tokens
-            .last_revocation(admin.id)
-            .await
-            .map_err(|err| {
-                self.memory.forget(&key);
-                internal("reading the admin's last revocation")(err)
-            })?;
-        if let Some(revoked_at) = revoked
-            && (revoked_at >= started || revoked_at >= issued_at)
-        {
-            // Revoked while IMS was being asked (the row did not exist for
-            // the revocation to invalidate), or issued before a revocation
-            // and never seen until now.
-            self.memory.forget(&key);
-            if let Err(err) = self
-                .services
-                .tokens
-                .invalidate(&hash, &InvalidationReason::Revoked, now)
-                .await
-            {
-                tracing::warn!("could not record a Web API token invalidation: {err}");
-            }
-            tracing::info!(
-                admin_user_id = admin.id.0,
-                "Web API token refused: its admin's tokens were revoked after it was issued"
-            );
-            return Err(self
-                .refuse(
-                    key,
-                    TokenRejection::Invalidated(InvalidationReason::Revoked.to_string()),
-                )
-                .await);
-        }
-        tracing::info!(
-            admin_user_id = admin.id.0,
-            "Web API token accepted on first sight"
-        );
         Ok(entry)
     }
 
@@ -1018,12 +919,13 @@ impl WebApiAuthenticator {
         Ok(report)
     }
 
-    /// Deletes the records of tokens that expired; for a scheduled job.
+    /// Deletes the records of tokens that expired, and first-sight leases
+    /// and refusals that ended; how many records. For a scheduled job.
     pub async fn purge_expired(&self) -> Result<u64, Error> {
-        self.services
-            .tokens
-            .purge_expired(self.services.clock.now())
-            .await
+        let now = self.services.clock.now();
+        let purged = self.services.tokens.purge_expired(now).await?;
+        self.services.tokens.purge_first_sights(now).await?;
+        Ok(purged)
     }
 }
 
@@ -1117,6 +1019,7 @@ fn client_allowed<'a>(
 }
 
 /// What local verification learnt of a new token.
+#[derive(Clone)]
 struct Seen {
     /// Its SHA-256.
     digest: Digest,

@@ -58,6 +58,17 @@ pub struct WebApiConfig {
     /// token without the claim is refused. Whatever the token's client,
     /// IMS is asked to validate it for the integration's client id.
     pub allowed_client_ids: Vec<ClientId>,
+    /// How long an instance's lease on a new token's first sight lasts
+    /// when the record is shared with other instances (see
+    /// `WebApiTokenRepository::begin_first_sight`): while it holds, other
+    /// instances wait for its record instead of asking IMS themselves. It
+    /// should cover a first sight's IMS calls (validation, profile,
+    /// membership: three `ims_deadline`s); a leader that dies holds up the
+    /// token's first sight elsewhere until it expires.
+    pub first_sight_lease: Duration,
+    /// How often an instance following another's first sight looks for its
+    /// record (it never waits longer than `ims_deadline` in all).
+    pub first_sight_poll: Duration,
 }
 
 impl Default for WebApiConfig {
@@ -75,6 +86,8 @@ impl Default for WebApiConfig {
             unfollowed_reread: Duration::from_millis(250),
             store_tokens: false,
             allowed_client_ids: Vec::new(),
+            first_sight_lease: Duration::from_secs(15),
+            first_sight_poll: Duration::from_millis(25),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What the load examples (`load_target`, `cold_path`) share: the real stack
 //! as a host wires it — the emulator as IMS, ims-core's client and
-//! `LocalVerifier`, ims-store on SQLite in memory, the system clock — and
-//! the endpoint they put behind the layer.
+//! `LocalVerifier`, ims-store on SQLite in memory, the system clock — or
+//! several such instances on one SQLite file, and the endpoint they put
+//! behind the layer.
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
@@ -28,15 +29,72 @@ pub struct RealStack {
 
 pub async fn real_stack() -> Result<RealStack, BoxError> {
     let ims = Emulator::builder().start().await?;
-    let env = ImsEnvironment::custom(ims.base())?;
-    let client = Arc::new(ImsClient::new(env.clone())?);
-    let store = Store::connect(
-        "sqlite::memory:",
-        StoreOptions::new()
-            .with_encryption_key(EncryptionKey::generate())
-            .with_password_hash_cost(PasswordHashCost::insecure_for_tests()),
-    )
-    .await?;
+    let store = Store::connect("sqlite::memory:", store_options(EncryptionKey::generate())).await?;
+    seed_host(&store).await?;
+    let auth = instance(&ims, &store)?;
+    Ok(RealStack { ims, auth })
+}
+
+/// Several instances of the host on one database (a SQLite file in a
+/// fresh directory, one pool each, as separate processes would have), over
+/// one emulator.
+pub struct RealFleet {
+    pub ims: RunningEmulator,
+    pub instances: Vec<Arc<WebApiAuthenticator>>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for RealFleet {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn real_fleet(instances: usize) -> Result<RealFleet, BoxError> {
+    let ims = Emulator::builder().start().await?;
+    let dir = std::env::temp_dir().join(format!(
+        "webapi_fleet_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("sqlite://{}", dir.join("fleet.db").display());
+    let key = EncryptionKey::generate();
+    let mut fleet = RealFleet {
+        ims,
+        instances: Vec::new(),
+        dir,
+    };
+    for n in 0..instances.max(1) {
+        let store = Store::connect(&url, store_options(key.clone())).await?;
+        if n == 0 {
+            seed_host(&store).await?;
+        }
+        fleet.instances.push(instance(&fleet.ims, &store)?);
+    }
+    Ok(fleet)
+}
+
+impl RealFleet {
+    /// A new access token of the member, minted by the emulator.
+    pub fn mint(&self) -> Result<String, BoxError> {
+        Ok(self.ims.mint_access_token(
+            &MintTokenRequest::for_email(seed::MEMBER_EMAIL, seed::WEB_CLIENT_ID)
+                .scope("AdobeID,openid"),
+        )?)
+    }
+}
+
+fn store_options(key: EncryptionKey) -> StoreOptions {
+    StoreOptions::new()
+        .with_encryption_key(key)
+        .with_password_hash_cost(PasswordHashCost::insecure_for_tests())
+}
+
+/// The seed's member as an admin user, and the integration enabled.
+async fn seed_host(store: &Store) -> Result<(), BoxError> {
     store
         .admin_users()
         .create(
@@ -58,6 +116,14 @@ pub async fn real_stack() -> Result<RealStack, BoxError> {
             OrgId::parse(seed::ORG_ID)?,
         ))
         .await?;
+    Ok(())
+}
+
+/// An authenticator over the emulator and the store, with its own IMS
+/// client and key cache.
+fn instance(ims: &RunningEmulator, store: &Store) -> Result<Arc<WebApiAuthenticator>, BoxError> {
+    let env = ImsEnvironment::custom(ims.base())?;
+    let client = Arc::new(ImsClient::new(env.clone())?);
     let services = WebApiServices::new(
         Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
         client.clone(),
@@ -69,8 +135,10 @@ pub async fn real_stack() -> Result<RealStack, BoxError> {
         Arc::new(store.settings()),
         Arc::new(SystemClock),
     );
-    let auth = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
-    Ok(RealStack { ims, auth })
+    Ok(Arc::new(WebApiAuthenticator::new(
+        services,
+        WebApiConfig::default(),
+    )))
 }
 
 impl RealStack {
