@@ -8,12 +8,13 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use ims_api::{
-    AdminUser, AdminUserDirectory, AdminUserId, Error, InvalidValue, LockoutPolicy, LoginFailures,
-    NewAdminUser, Password, Result,
+    AdminUser, AdminUserDirectory, AdminUserId, Change, Error, InvalidValue, LockoutPolicy,
+    LoginFailures, NewAdminUser, Password, Result,
 };
 use time::OffsetDateTime;
 
-use crate::db::{Row, Sql, Value, unique_violation};
+use crate::changes::record;
+use crate::db::{Row, Sql, TxFuture, Value, unique_violation};
 use crate::hashing::PasswordHashBusy;
 use crate::store::{Inner, PasswordHashCost};
 
@@ -302,11 +303,35 @@ impl SqlAdminUserDirectory {
     /// and IMS profile; whether there was one.
     pub async fn delete(&self, id: AdminUserId) -> Result<bool> {
         let deleted = self
-            .inner
-            .pool
-            .execute("delete an admin user", &DELETE, &[Value::Int(id.0)])
+            .update_logging("delete an admin user", &DELETE, vec![Value::Int(id.0)], id)
             .await?;
         Ok(deleted > 0)
+    }
+
+    /// Runs `sql` in a transaction that, when the statement changed a row,
+    /// logs `Change::Admin(id)` with it (other instances forget what they
+    /// decided for that admin once they can read the change). The rows
+    /// changed.
+    async fn update_logging(
+        &self,
+        what: &'static str,
+        sql: &'static Sql,
+        params: Vec<Value>,
+        id: AdminUserId,
+    ) -> Result<u64> {
+        let now = self.inner.clock.now();
+        self.inner
+            .changing(what, |tx| -> TxFuture<'_, u64> {
+                let params = params.clone();
+                Box::pin(async move {
+                    let changed = tx.execute(sql, &params).await?;
+                    if changed > 0 {
+                        record(tx, &Change::Admin(id), now).await?;
+                    }
+                    Ok(changed)
+                })
+            })
+            .await
     }
 
     /// Hashes under the store's concurrency bound.
@@ -416,12 +441,11 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
     async fn set_active(&self, id: AdminUserId, active: bool) -> Result<()> {
         let now = self.inner.clock.now();
         let changed = self
-            .inner
-            .pool
-            .execute(
+            .update_logging(
                 "activate or deactivate an admin user",
                 &SET_ACTIVE,
-                &[Value::Bool(active), Value::time(now), Value::Int(id.0)],
+                vec![Value::Bool(active), Value::time(now), Value::Int(id.0)],
+                id,
             )
             .await?;
         require_row(changed, id)
@@ -450,21 +474,29 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
             };
             let version = row.int(3)?;
             let next = policy.record_failure(&current, now);
+            let params = [
+                Value::Int(i64::from(next.count)),
+                Value::opt_time(next.first_failure),
+                Value::opt_time(next.lock_expires),
+                Value::time(now),
+                Value::Int(id.0),
+                Value::Int(version),
+            ];
+            // A failure that locks the user is logged with the lock.
+            let locks = next.lock_expires.is_some() && next.lock_expires != current.lock_expires;
+            let logged_at = self.inner.clock.now();
             let swapped = self
                 .inner
-                .pool
-                .execute(
-                    WHAT,
-                    &SWAP_FAILURES,
-                    &[
-                        Value::Int(i64::from(next.count)),
-                        Value::opt_time(next.first_failure),
-                        Value::opt_time(next.lock_expires),
-                        Value::time(now),
-                        Value::Int(id.0),
-                        Value::Int(version),
-                    ],
-                )
+                .changing(WHAT, |tx| -> TxFuture<'_, u64> {
+                    let params = params.clone();
+                    Box::pin(async move {
+                        let swapped = tx.execute(&SWAP_FAILURES, &params).await?;
+                        if swapped == 1 && locks {
+                            record(tx, &Change::Admin(id), logged_at).await?;
+                        }
+                        Ok(swapped)
+                    })
+                })
                 .await?;
             if swapped == 1 {
                 return Ok(next);
@@ -479,13 +511,13 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
 
     async fn reset_login_failures(&self, id: AdminUserId) -> Result<()> {
         let now = self.inner.clock.now();
+        // Unlocks: logged, so that no instance keeps refusing the user.
         let changed = self
-            .inner
-            .pool
-            .execute(
+            .update_logging(
                 "reset an admin user's failed sign-ins",
                 &RESET_FAILURES,
-                &[Value::time(now), Value::Int(id.0)],
+                vec![Value::time(now), Value::Int(id.0)],
+                id,
             )
             .await?;
         require_row(changed, id)
