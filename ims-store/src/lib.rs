@@ -74,11 +74,11 @@ mod user_profiles;
 mod webapi_tokens;
 
 pub use admin_users::{PasswordSignIn, SqlAdminUserDirectory};
-#[cfg(feature = "redis")]
-pub use changes::RedisChangeFeed;
 pub use changes::{
     DEFAULT_POLL_INTERVAL, DEFAULT_RETENTION, DEFAULT_SAFETY_INTERVAL, SqlChangeFeed,
 };
+#[cfg(feature = "redis")]
+pub use changes::{DEFAULT_REDIS_CHANNEL, RedisChangeFeed};
 pub use crypto::{EncryptionKey, KeyError};
 pub use db::Backend;
 pub use hashing::{PasswordHashBusy, PasswordHashStats};

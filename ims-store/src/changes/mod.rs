@@ -19,7 +19,7 @@ use crate::store::Inner;
 
 pub(crate) use log::record;
 #[cfg(feature = "redis")]
-pub use redis::RedisChangeFeed;
+pub use redis::{DEFAULT_REDIS_CHANNEL, RedisChangeFeed};
 use subscription::{SqlSubscription, Wake};
 
 /// How often subscriptions read the epoch by default (MySQL/MariaDB, SQLite).
@@ -183,12 +183,9 @@ impl SqlChangeFeed {
         SqlSubscription::new(Arc::clone(&self.inner), self.options, wake)
     }
 
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
+    #[cfg(feature = "redis")]
+    fn inner(&self) -> &Arc<Inner> {
         &self.inner
-    }
-
-    pub(crate) fn options(&self) -> FeedOptions {
-        self.options
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) enum Wake {
 type LogRow = (i64, String, Option<i64>);
 
 /// A read or connection failed, or took too long.
-struct Down;
+pub(super) struct Down;
 
 /// How the subscription reads the log.
 enum Reader {
@@ -79,6 +79,9 @@ pub(crate) struct SqlSubscription {
     backoff: Duration,
     pending: VecDeque<FeedEvent>,
     next_prune: Instant,
+    /// The poll (or safety-poll) period: periodic, whenever `next` is
+    /// called, so a change waits at most one period.
+    ticker: tokio::time::Interval,
 }
 
 impl fmt::Debug for SqlSubscription {
@@ -92,7 +95,7 @@ impl fmt::Debug for SqlSubscription {
 }
 
 /// `future`, failed as [`Down`] when it errs or outlasts `limit`.
-async fn within<T, E>(
+pub(super) async fn within<T, E>(
     limit: Duration,
     future: impl Future<Output = Result<T, E>>,
 ) -> Result<T, Down> {
@@ -119,6 +122,18 @@ impl SqlSubscription {
             },
         };
         let local = inner.committed.subscribe();
+        let notified = match wake {
+            Wake::Database => options.listen && inner.pool.backend() == Backend::Postgres,
+            #[cfg(feature = "redis")]
+            Wake::Redis(_) => true,
+        };
+        let period = if notified {
+            options.safety_interval
+        } else {
+            options.poll_interval
+        };
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let backoff = options.poll_interval.min(options.max_backoff);
         SqlSubscription {
             inner,
@@ -132,6 +147,7 @@ impl SqlSubscription {
             backoff,
             pending: VecDeque::new(),
             next_prune: Instant::now() + options.prune_interval,
+            ticker,
         }
     }
 
@@ -164,7 +180,17 @@ impl SqlSubscription {
                 ref pool,
                 ref mut listener,
             } => {
-                let mut new = within(limit, sqlx::postgres::PgListener::connect_with(pool)).await?;
+                // A pool of its own, of one connection: the listener then
+                // neither takes a connection from the store's pool nor holds
+                // up its `close`.
+                let own = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(0)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(limit)
+                    .connect_lazy_with((*pool.connect_options()).clone());
+                let mut new = within(limit, sqlx::postgres::PgListener::connect_with(&own)).await?;
                 // A lost connection is ours to report, not to hide.
                 new.eager_reconnect(false);
                 if listens {
@@ -273,15 +299,7 @@ impl SqlSubscription {
     /// change committed through this store.
     async fn wait(&mut self) -> Result<(), Down> {
         let listens = self.listens();
-        let interval = if listens {
-            self.options.safety_interval
-        } else {
-            match self.wake {
-                Wake::Database => self.options.poll_interval,
-                #[cfg(feature = "redis")]
-                Wake::Redis(_) => self.options.safety_interval,
-            }
-        };
+        let ticker = &mut self.ticker;
         let local = &mut self.local;
         let local_change = async move {
             if local.changed().await.is_err() {
@@ -308,7 +326,7 @@ impl SqlSubscription {
                     Ok(None) | Err(_) => Err(Down),
                 },
                 () = local_change => Ok(()),
-                () = tokio::time::sleep(interval) => Ok(()),
+                _ = ticker.tick() => Ok(()),
             };
         }
         #[cfg(feature = "redis")]
@@ -316,12 +334,12 @@ impl SqlSubscription {
             return tokio::select! {
                 woken = wake.woken() => woken,
                 () = local_change => Ok(()),
-                () = tokio::time::sleep(interval) => Ok(()),
+                _ = ticker.tick() => Ok(()),
             };
         }
         tokio::select! {
             () = local_change => {},
-            () = tokio::time::sleep(interval) => {},
+            _ = ticker.tick() => {},
         }
         Ok(())
     }
