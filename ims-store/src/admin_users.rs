@@ -60,6 +60,10 @@ static RESET_FAILURES: Sql = Sql::new(
      lock_version = lock_version + 1, updated_at = $1 WHERE id = $2",
 );
 static DELETE: Sql = Sql::new("DELETE FROM admin_user WHERE id = $1");
+static SET_ROLE: Sql = Sql::new("UPDATE admin_user SET role = $1, updated_at = $2 WHERE id = $3");
+static SET_EMAIL: Sql = Sql::new(
+    "UPDATE admin_user SET email = $1, email_normalized = $2, updated_at = $3 WHERE id = $4",
+);
 
 /// How often `record_login_failure` retries its compare-and-swap when other
 /// writers changed the row in between.
@@ -281,6 +285,57 @@ impl SqlAdminUserDirectory {
             })
             .await?;
         Ok(matches.then_some(user))
+    }
+
+    /// Gives a user another role (`None`: no role, which grants nothing).
+    /// Logged in the change feed: other instances re-check the user.
+    pub async fn set_role(&self, id: AdminUserId, role: Option<&str>) -> Result<()> {
+        let now = self.inner.clock.now();
+        let changed = self
+            .update_logging(
+                "change an admin user's role",
+                &SET_ROLE,
+                vec![
+                    Value::OptText(role.map(str::to_owned)),
+                    Value::time(now),
+                    Value::Int(id.0),
+                ],
+                id,
+            )
+            .await?;
+        require_row(changed, id)
+    }
+
+    /// Changes a user's e-mail address (matched case-insensitively, unique
+    /// like at creation). Logged in the change feed: other instances stop
+    /// matching IMS accounts to the old address.
+    pub async fn set_email(&self, id: AdminUserId, email: &str) -> Result<()> {
+        if !email.contains('@') {
+            return Err(InvalidValue::new("admin user", "the e-mail address has no '@'").into());
+        }
+        let now = self.inner.clock.now();
+        let changed = self
+            .update_logging(
+                "change an admin user's e-mail address",
+                &SET_EMAIL,
+                vec![
+                    Value::text(email),
+                    Value::Text(normalize_email(email)),
+                    Value::time(now),
+                    Value::Int(id.0),
+                ],
+                id,
+            )
+            .await
+            .map_err(|err| match unique_violation(&err) {
+                Some(_) => InvalidValue::new(
+                    "admin user",
+                    "the e-mail address is already used by another admin user",
+                )
+                .into(),
+                None => err,
+            })?;
+        require_row(changed, id)
     }
 
     /// Replaces a user's password (hashed with argon2id).
@@ -732,6 +787,8 @@ mod tests {
             &SWAP_FAILURES,
             &RESET_FAILURES,
             &DELETE,
+            &SET_ROLE,
+            &SET_EMAIL,
         ]);
     }
 

@@ -151,11 +151,37 @@ mod cases {
         assert_eq!(invalidated, 1);
         assert_eq!(next(&mut events).await, changed_admin(&jane));
 
+        admins.set_role(jane.id, Some("Viewers")).await.unwrap();
+        assert_eq!(next(&mut events).await, changed_admin(&jane));
+        let seen = b.admin_users().find_by_id(jane.id).await.unwrap().unwrap();
+        assert_eq!(seen.role.as_deref(), Some("Viewers"));
+        admins
+            .set_email(jane.id, "Jane.New@Example.com")
+            .await
+            .unwrap();
+        assert_eq!(next(&mut events).await, changed_admin(&jane));
+        let seen = b
+            .admin_users()
+            .find_by_email("jane.new@example.com")
+            .await
+            .unwrap();
+        assert_eq!(seen.map(|user| user.id), Some(jane.id));
+        // Refused changes log nothing.
+        let bob = admin(&a, "bob").await;
+        let err = admins
+            .set_email(bob.id, "JANE.NEW@example.com")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("already used"), "{err}");
+        assert!(admins.set_email(bob.id, "no-at").await.is_err());
+        let unknown = ims_api::AdminUserId(i64::MAX);
+        assert!(admins.set_role(unknown, None).await.is_err());
+
         assert!(admins.delete(jane.id).await.unwrap());
         assert_eq!(next(&mut events).await, changed_admin(&jane));
         // Nothing changed, nothing logged.
         assert!(!admins.delete(jane.id).await.unwrap());
-        admin(&a, "bob").await;
+        admin(&a, "carol").await;
         quiet(&mut events, Duration::from_millis(300)).await;
         a.close().await;
         b.close().await;
@@ -178,6 +204,25 @@ mod cases {
                 FeedEvent::Changed(Change::Admin(ims_api::AdminUserId(42)))
             );
         }
+        a.close().await;
+        b.close().await;
+    }
+
+    /// Without LISTEN (PostgreSQL behind a session-less pooler), a
+    /// subscription polls the epoch like the other backends.
+    pub(crate) async fn polling_without_listen(db: &TestDb) {
+        let (a, b) = (db.store().await, db.store().await);
+        let jane = admin(&a, "jane").await;
+        let mut events = feed(&b)
+            .with_listen(false)
+            .with_safety_interval(Duration::from_secs(60))
+            .subscribe()
+            .await
+            .unwrap();
+        assert_eq!(next(&mut events).await, FeedEvent::Resumed);
+        a.admin_users().set_active(jane.id, false).await.unwrap();
+        assert_eq!(next(&mut events).await, changed_admin(&jane));
+        drop(events);
         a.close().await;
         b.close().await;
     }
@@ -399,6 +444,7 @@ macro_rules! feed_suite {
         feed_suite!(@cases $backend, $setup;
             mutations_on_one_store_reach_another,
             publish_reaches_every_subscriber,
+            polling_without_listen,
             a_late_commit_is_not_missed,
             a_delivered_change_is_readable,
             missing_pruned_changes_resume,

@@ -69,8 +69,8 @@ impl Default for FeedOptions {
 ///
 /// The store's repositories log the changes that other instances may have
 /// cached — settings saved, an admin user activated, deactivated, locked
-/// (also by too many wrong passwords), unlocked or deleted, an admin's Web
-/// API tokens invalidated — in the same transaction as the data, so a change
+/// (also by too many wrong passwords), unlocked, given another role or
+/// e-mail address, or deleted, an admin's Web API tokens invalidated — in the same transaction as the data, so a change
 /// is delivered only once its data is readable, and never lost to a writer
 /// that commits late. [`publish`](ChangeFeed::publish) logs a change made
 /// elsewhere.
@@ -165,6 +165,16 @@ impl SqlChangeFeed {
     /// [`FeedEvent::Resumed`](ims_api::FeedEvent::Resumed).
     pub fn with_retention(mut self, retention: Duration) -> Self {
         self.options.retention = retention;
+        self
+    }
+
+    /// Whether PostgreSQL subscriptions `LISTEN` for the writers'
+    /// notifications (default `true`). Without, they poll the epoch every
+    /// [poll interval](Self::with_poll_interval) like the other backends:
+    /// for connections through a pooler that does not keep a session (such
+    /// as PgBouncer in transaction mode), where `LISTEN` does not work.
+    pub fn with_listen(mut self, listen: bool) -> Self {
+        self.options.listen = listen;
         self
     }
 
