@@ -534,6 +534,16 @@ impl Pool {
     /// serialization failure — since a failed transaction changed nothing.
     /// Returns the body's value and how many changes it logged.
     ///
+    /// The body may run more than once, so it clones what it moves into its
+    /// future:
+    ///
+    /// ```text
+    /// pool.transaction("save a thing", |tx| -> TxFuture<'_, u64> {
+    ///     let params = params.clone();
+    ///     Box::pin(async move { tx.execute(&SAVE, &params).await })
+    /// })
+    /// ```
+    ///
     /// SQLite transactions begin `IMMEDIATE`: they take the write lock at
     /// once (waiting out the busy timeout), so a transaction that read first
     /// never fails to upgrade its lock half-way.
