@@ -169,3 +169,42 @@ async fn a_killed_redis_connection_is_lost_then_resumed() {
     b.close().await;
     db.finish().await;
 }
+
+/// Redis down: mutations still succeed (the log is the record), the
+/// subscription stays lost without a word, and a bad URL is a clear error
+/// that does not quote its password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_never_fails_a_mutation() {
+    let db = TestDb::sqlite().await.unwrap();
+    let store = db.store().await;
+    // Nothing listens on port 1.
+    let feed = RedisChangeFeed::connect(store.change_feed(), "redis://127.0.0.1:1/").unwrap();
+    let mut events = feed.subscribe().await.unwrap();
+    let jane = store
+        .admin_users()
+        .create(&NewAdminUser::new(
+            "jane",
+            "jane@example.com",
+            "J",
+            "D",
+            Password::new("pw"),
+        ))
+        .await
+        .unwrap();
+    store
+        .admin_users()
+        .set_active(jane.id, false)
+        .await
+        .unwrap();
+    feed.publish(Change::Settings).await.unwrap();
+    if let Ok(event) = tokio::time::timeout(Duration::from_millis(500), events.next()).await {
+        panic!("a subscription without Redis said {event:?}");
+    }
+
+    let err = RedisChangeFeed::connect(store.change_feed(), "redis://:hunter2@[::1").unwrap_err();
+    assert!(matches!(err, ims_api::Error::Misconfigured(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+    drop(events);
+    store.close().await;
+    db.finish().await;
+}
