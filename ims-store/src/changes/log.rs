@@ -30,6 +30,7 @@ static NOTIFY: Sql = Sql::new(concat!(
 pub(crate) static PRUNE: Sql = Sql::new("DELETE FROM ims_change_log WHERE created_at < $1");
 
 /// The channel [`NOTIFY`] notifies, asked on the listening connection.
+#[cfg(feature = "postgres")]
 pub(crate) const PG_CHANNEL: &str =
     "SELECT 'ims_store_changes_' || md5(current_database() || '.' || current_schema())";
 

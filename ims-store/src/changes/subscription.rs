@@ -8,6 +8,14 @@
 //! connections. State changes only after a read completed, so a `next`
 //! cancelled half-way loses nothing.
 
+// Built without a server backend, the listener and connection machinery is
+// idle (the wake-up choice, `&mut` readers that only SQLite's pool reads).
+#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "postgres", feature = "mysql")),
+    allow(clippy::needless_pass_by_ref_mut)
+)]
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -162,7 +170,9 @@ impl SqlSubscription {
     /// Connects (a connection of its own, the listener, Redis) and reads
     /// the epoch: from here on, every change is seen.
     async fn connect(&mut self) -> Result<(), Down> {
+        #[cfg(any(feature = "mysql", feature = "postgres", feature = "redis"))]
         let limit = self.options.timeout;
+        #[cfg(feature = "postgres")]
         let listens = self.listens();
         match self.reader {
             #[cfg(feature = "sqlite")]
@@ -298,6 +308,7 @@ impl SqlSubscription {
     /// notification (with the safety interval as the longest wait), or a
     /// change committed through this store.
     async fn wait(&mut self) -> Result<(), Down> {
+        #[cfg(feature = "postgres")]
         let listens = self.listens();
         let ticker = &mut self.ticker;
         let local = &mut self.local;
