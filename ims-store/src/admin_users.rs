@@ -8,12 +8,13 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use ims_api::{
-    AdminUser, AdminUserDirectory, AdminUserId, Error, InvalidValue, LockoutPolicy, LoginFailures,
-    NewAdminUser, Password, Result,
+    AdminUser, AdminUserDirectory, AdminUserId, Change, Error, InvalidValue, LockoutPolicy,
+    LoginFailures, NewAdminUser, Password, Result,
 };
 use time::OffsetDateTime;
 
-use crate::db::{Row, Sql, Value, unique_violation};
+use crate::changes::record;
+use crate::db::{Row, Sql, TxFuture, Value, unique_violation};
 use crate::hashing::PasswordHashBusy;
 use crate::store::{Inner, PasswordHashCost};
 
@@ -59,6 +60,10 @@ static RESET_FAILURES: Sql = Sql::new(
      lock_version = lock_version + 1, updated_at = $1 WHERE id = $2",
 );
 static DELETE: Sql = Sql::new("DELETE FROM admin_user WHERE id = $1");
+static SET_ROLE: Sql = Sql::new("UPDATE admin_user SET role = $1, updated_at = $2 WHERE id = $3");
+static SET_EMAIL: Sql = Sql::new(
+    "UPDATE admin_user SET email = $1, email_normalized = $2, updated_at = $3 WHERE id = $4",
+);
 
 /// How often `record_login_failure` retries its compare-and-swap when other
 /// writers changed the row in between.
@@ -282,6 +287,57 @@ impl SqlAdminUserDirectory {
         Ok(matches.then_some(user))
     }
 
+    /// Gives a user another role (`None`: no role, which grants nothing).
+    /// Logged in the change feed: other instances re-check the user.
+    pub async fn set_role(&self, id: AdminUserId, role: Option<&str>) -> Result<()> {
+        let now = self.inner.clock.now();
+        let changed = self
+            .update_logging(
+                "change an admin user's role",
+                &SET_ROLE,
+                vec![
+                    Value::OptText(role.map(str::to_owned)),
+                    Value::time(now),
+                    Value::Int(id.0),
+                ],
+                id,
+            )
+            .await?;
+        require_row(changed, id)
+    }
+
+    /// Changes a user's e-mail address (matched case-insensitively, unique
+    /// like at creation). Logged in the change feed: other instances stop
+    /// matching IMS accounts to the old address.
+    pub async fn set_email(&self, id: AdminUserId, email: &str) -> Result<()> {
+        if !email.contains('@') {
+            return Err(InvalidValue::new("admin user", "the e-mail address has no '@'").into());
+        }
+        let now = self.inner.clock.now();
+        let changed = self
+            .update_logging(
+                "change an admin user's e-mail address",
+                &SET_EMAIL,
+                vec![
+                    Value::text(email),
+                    Value::Text(normalize_email(email)),
+                    Value::time(now),
+                    Value::Int(id.0),
+                ],
+                id,
+            )
+            .await
+            .map_err(|err| match unique_violation(&err) {
+                Some(_) => InvalidValue::new(
+                    "admin user",
+                    "the e-mail address is already used by another admin user",
+                )
+                .into(),
+                None => err,
+            })?;
+        require_row(changed, id)
+    }
+
     /// Replaces a user's password (hashed with argon2id).
     pub async fn set_password(&self, id: AdminUserId, password: &Password) -> Result<()> {
         let hash = self.hash(password).await?;
@@ -302,11 +358,35 @@ impl SqlAdminUserDirectory {
     /// and IMS profile; whether there was one.
     pub async fn delete(&self, id: AdminUserId) -> Result<bool> {
         let deleted = self
-            .inner
-            .pool
-            .execute("delete an admin user", &DELETE, &[Value::Int(id.0)])
+            .update_logging("delete an admin user", &DELETE, vec![Value::Int(id.0)], id)
             .await?;
         Ok(deleted > 0)
+    }
+
+    /// Runs `sql` in a transaction that, when the statement changed a row,
+    /// logs `Change::Admin(id)` with it (other instances forget what they
+    /// decided for that admin once they can read the change). The rows
+    /// changed.
+    async fn update_logging(
+        &self,
+        what: &'static str,
+        sql: &'static Sql,
+        params: Vec<Value>,
+        id: AdminUserId,
+    ) -> Result<u64> {
+        let now = self.inner.clock.now();
+        self.inner
+            .changing(what, |tx| -> TxFuture<'_, u64> {
+                let params = params.clone();
+                Box::pin(async move {
+                    let changed = tx.execute(sql, &params).await?;
+                    if changed > 0 {
+                        record(tx, &Change::Admin(id), now).await?;
+                    }
+                    Ok(changed)
+                })
+            })
+            .await
     }
 
     /// Hashes under the store's concurrency bound.
@@ -416,12 +496,11 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
     async fn set_active(&self, id: AdminUserId, active: bool) -> Result<()> {
         let now = self.inner.clock.now();
         let changed = self
-            .inner
-            .pool
-            .execute(
+            .update_logging(
                 "activate or deactivate an admin user",
                 &SET_ACTIVE,
-                &[Value::Bool(active), Value::time(now), Value::Int(id.0)],
+                vec![Value::Bool(active), Value::time(now), Value::Int(id.0)],
+                id,
             )
             .await?;
         require_row(changed, id)
@@ -450,21 +529,29 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
             };
             let version = row.int(3)?;
             let next = policy.record_failure(&current, now);
+            let params = [
+                Value::Int(i64::from(next.count)),
+                Value::opt_time(next.first_failure),
+                Value::opt_time(next.lock_expires),
+                Value::time(now),
+                Value::Int(id.0),
+                Value::Int(version),
+            ];
+            // A failure that locks the user is logged with the lock.
+            let locks = next.lock_expires.is_some() && next.lock_expires != current.lock_expires;
+            let logged_at = self.inner.clock.now();
             let swapped = self
                 .inner
-                .pool
-                .execute(
-                    WHAT,
-                    &SWAP_FAILURES,
-                    &[
-                        Value::Int(i64::from(next.count)),
-                        Value::opt_time(next.first_failure),
-                        Value::opt_time(next.lock_expires),
-                        Value::time(now),
-                        Value::Int(id.0),
-                        Value::Int(version),
-                    ],
-                )
+                .changing(WHAT, |tx| -> TxFuture<'_, u64> {
+                    let params = params.clone();
+                    Box::pin(async move {
+                        let swapped = tx.execute(&SWAP_FAILURES, &params).await?;
+                        if swapped == 1 && locks {
+                            record(tx, &Change::Admin(id), logged_at).await?;
+                        }
+                        Ok(swapped)
+                    })
+                })
                 .await?;
             if swapped == 1 {
                 return Ok(next);
@@ -479,13 +566,13 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
 
     async fn reset_login_failures(&self, id: AdminUserId) -> Result<()> {
         let now = self.inner.clock.now();
+        // Unlocks: logged, so that no instance keeps refusing the user.
         let changed = self
-            .inner
-            .pool
-            .execute(
+            .update_logging(
                 "reset an admin user's failed sign-ins",
                 &RESET_FAILURES,
-                &[Value::time(now), Value::Int(id.0)],
+                vec![Value::time(now), Value::Int(id.0)],
+                id,
             )
             .await?;
         require_row(changed, id)
@@ -700,6 +787,8 @@ mod tests {
             &SWAP_FAILURES,
             &RESET_FAILURES,
             &DELETE,
+            &SET_ROLE,
+            &SET_EMAIL,
         ]);
     }
 

@@ -403,6 +403,194 @@ impl Pool {
     }
 }
 
+/// The future a transaction's body returns: borrowed from the transaction.
+pub(crate) type TxFuture<'t, T> =
+    std::pin::Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 't>>;
+
+/// An open transaction of the pool's backend. Dropped without
+/// [`commit`](Pool::transaction), it rolls back.
+pub(crate) struct Tx {
+    conn: TxConn,
+    /// How many changes the body recorded in the change log.
+    pub(crate) changes: u32,
+}
+
+enum TxConn {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection.
+macro_rules! per_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx.conn {
+            #[cfg(feature = "sqlite")]
+            TxConn::Sqlite(ref mut tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            TxConn::Postgres(ref mut tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            TxConn::MySql(ref mut tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub(crate) fn backend(&self) -> Backend {
+        match self.conn {
+            #[cfg(feature = "sqlite")]
+            TxConn::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            TxConn::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            TxConn::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Rows affected (matched, on MySQL).
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &'static Sql,
+        params: &[Value],
+    ) -> Result<u64, sqlx::Error> {
+        let text = sql.text(self.backend());
+        per_tx!(self, conn => bound!(text, params)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))
+    }
+
+    pub(crate) async fn fetch_optional(
+        &mut self,
+        sql: &'static Sql,
+        params: &[Value],
+    ) -> Result<Option<Row>, sqlx::Error> {
+        let text = sql.text(self.backend());
+        per_tx!(self, conn => bound!(text, params)
+            .fetch_optional(conn)
+            .await
+            .map(|row| row.map(Row::from)))
+    }
+
+    /// Runs an `UPDATE` whose MySQL text sets `LAST_INSERT_ID(expr)` and
+    /// whose other text ends with `RETURNING` one integer: that integer.
+    pub(crate) async fn update_returning_int(
+        &mut self,
+        sql: &'static Sql,
+        params: &[Value],
+    ) -> Result<i64, sqlx::Error> {
+        let text = sql.text(self.backend());
+        match self.conn {
+            #[cfg(feature = "mysql")]
+            TxConn::MySql(ref mut tx) => {
+                let done = bound!(text, params).execute(&mut **tx).await?;
+                if done.rows_affected() != 1 {
+                    return Err(sqlx::Error::RowNotFound);
+                }
+                i64::try_from(done.last_insert_id())
+                    .map_err(|err| sqlx::Error::Decode(Box::new(err)))
+            }
+            #[cfg(feature = "sqlite")]
+            TxConn::Sqlite(ref mut tx) => {
+                use sqlx::Row as _;
+                bound!(text, params).fetch_one(&mut **tx).await?.try_get(0)
+            }
+            #[cfg(feature = "postgres")]
+            TxConn::Postgres(ref mut tx) => {
+                use sqlx::Row as _;
+                bound!(text, params).fetch_one(&mut **tx).await?.try_get(0)
+            }
+        }
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.conn {
+            #[cfg(feature = "sqlite")]
+            TxConn::Sqlite(tx) => tx.commit().await,
+            #[cfg(feature = "postgres")]
+            TxConn::Postgres(tx) => tx.commit().await,
+            #[cfg(feature = "mysql")]
+            TxConn::MySql(tx) => tx.commit().await,
+        }
+    }
+}
+
+impl Pool {
+    /// Runs `body` in a transaction and commits it; the whole transaction
+    /// runs again (a bounded number of times, with a short growing pause)
+    /// when it fails transiently — SQLite busy, a deadlock victim, a
+    /// serialization failure — since a failed transaction changed nothing.
+    /// Returns the body's value and how many changes it logged.
+    ///
+    /// The body may run more than once, so it clones what it moves into its
+    /// future:
+    ///
+    /// ```text
+    /// pool.transaction("save a thing", |tx| -> TxFuture<'_, u64> {
+    ///     let params = params.clone();
+    ///     Box::pin(async move { tx.execute(&SAVE, &params).await })
+    /// })
+    /// ```
+    ///
+    /// SQLite transactions begin `IMMEDIATE`: they take the write lock at
+    /// once (waiting out the busy timeout), so a transaction that read first
+    /// never fails to upgrade its lock half-way.
+    pub(crate) async fn transaction<T, F>(
+        &self,
+        what: &'static str,
+        mut body: F,
+    ) -> Result<(T, u32), Error>
+    where
+        F: for<'t> FnMut(&'t mut Tx) -> TxFuture<'t, T> + Send,
+        T: Send,
+    {
+        let mut attempt = 0;
+        loop {
+            match self.try_transaction(&mut body).await {
+                Ok(value) => return Ok(value),
+                Err(err) if attempt < TRANSIENT_RETRIES && is_transient(self.backend(), &err) => {
+                    attempt += 1;
+                    let pause = Duration::from_millis(5 * u64::from(attempt.min(10)));
+                    tokio::time::sleep(pause).await;
+                }
+                Err(err) => return Err(storage_error(what, err)),
+            }
+        }
+    }
+
+    async fn try_transaction<T, F>(&self, body: &mut F) -> Result<(T, u32), sqlx::Error>
+    where
+        F: for<'t> FnMut(&'t mut Tx) -> TxFuture<'t, T> + Send,
+        T: Send,
+    {
+        let conn = match *self {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(ref pool) => TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(ref pool) => TxConn::Postgres(pool.begin().await?),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(ref pool) => TxConn::MySql(pool.begin().await?),
+        };
+        let mut tx = Tx { conn, changes: 0 };
+        let value = body(&mut tx).await?;
+        let changes = tx.changes;
+        tx.commit().await?;
+        Ok((value, changes))
+    }
+}
+
 #[cfg(feature = "sqlite")]
 impl From<sqlx::sqlite::SqliteRow> for Row {
     fn from(row: sqlx::sqlite::SqliteRow) -> Self {

@@ -42,6 +42,16 @@
 //! is not compiled in is a `Misconfigured` error. Times are stored as
 //! milliseconds since the Unix epoch (`BIGINT`), the same on every backend.
 //!
+//! ## The change feed
+//!
+//! The repositories log each change other instances may have cached
+//! (settings, an admin's state, an admin's Web API tokens invalidated) in
+//! the same transaction as the data, ordered by a one-row epoch.
+//! [`Store::change_feed`] serves that log as an [`ims_api::ChangeFeed`]
+//! ([`SqlChangeFeed`]): PostgreSQL `LISTEN`/`NOTIFY`, epoch polling on
+//! MySQL/MariaDB and SQLite, and with the `redis` feature Redis pub/sub
+//! wake-ups (`RedisChangeFeed`).
+//!
 //! ## Secrets at rest
 //!
 //! Client secrets and tokens are encrypted with AES-256-GCM under an
@@ -63,6 +73,7 @@
 )]
 
 mod admin_users;
+mod changes;
 mod crypto;
 mod db;
 mod first_sight;
@@ -74,6 +85,11 @@ mod user_profiles;
 mod webapi_tokens;
 
 pub use admin_users::{PasswordSignIn, SqlAdminUserDirectory};
+pub use changes::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_RETENTION, DEFAULT_SAFETY_INTERVAL, SqlChangeFeed,
+};
+#[cfg(feature = "redis")]
+pub use changes::{DEFAULT_REDIS_CHANNEL, RedisChangeFeed};
 pub use crypto::{EncryptionKey, KeyError};
 pub use db::Backend;
 pub use hashing::{PasswordHashBusy, PasswordHashStats};

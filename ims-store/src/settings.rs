@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ims_api::{
-    ClientId, ClientSecret, Error, ImsSettings, ImsSettingsStore, InvalidValue, OrgId, Result,
+    Change, ClientId, ClientSecret, Error, ImsSettings, ImsSettingsStore, InvalidValue, OrgId,
+    Result,
 };
 
+use crate::changes::record;
 use crate::crypto::aad;
-use crate::db::{Sql, Value};
+use crate::db::{Sql, TxFuture, Value};
 use crate::store::Inner;
 
 const SECRET_AAD: (&str, &str, &str) = ("adobe_ims_settings", "client_secret", "1");
@@ -109,22 +111,26 @@ impl ImsSettingsStore for SqlSettingsStore {
             &secret_aad(),
         )?;
         let now = self.inner.clock.now();
+        let params = [
+            Value::Bool(settings.enabled),
+            Value::OptText(settings.client_id.as_ref().map(|id| id.as_str().to_owned())),
+            Value::Bytes(secret),
+            Value::OptText(settings.org_id.as_ref().map(|org| org.as_str().to_owned())),
+            Value::Bool(settings.two_factor_confirmed),
+            Value::time(now),
+        ];
+        // The change is logged with the row: other instances reload the
+        // settings once they can read the new ones.
         self.inner
-            .pool
-            .execute(
-                "save the IMS settings",
-                &SAVE,
-                &[
-                    Value::Bool(settings.enabled),
-                    Value::OptText(settings.client_id.as_ref().map(|id| id.as_str().to_owned())),
-                    Value::Bytes(secret),
-                    Value::OptText(settings.org_id.as_ref().map(|org| org.as_str().to_owned())),
-                    Value::Bool(settings.two_factor_confirmed),
-                    Value::time(now),
-                ],
-            )
-            .await?;
-        Ok(())
+            .changing("save the IMS settings", |tx| -> TxFuture<'_, ()> {
+                let params = params.clone();
+                Box::pin(async move {
+                    tx.execute(&SAVE, &params).await?;
+                    record(tx, &Change::Settings, now).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 }
 

@@ -10,6 +10,7 @@ use ims_api::{Clock, Error, Result, SystemClock};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use crate::admin_users::SqlAdminUserDirectory;
+use crate::changes::SqlChangeFeed;
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::db::{Backend, Pool};
 use crate::hashing::{HashLimiter, PasswordHashStats};
@@ -196,6 +197,9 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) password_hash_cost: PasswordHashCost,
     pub(crate) hasher: HashLimiter,
+    /// Bumped after each committed transaction that logged a change: wakes
+    /// this store's change-feed subscriptions (and a Redis publisher).
+    pub(crate) committed: tokio::sync::watch::Sender<u64>,
 }
 
 impl fmt::Debug for Inner {
@@ -267,6 +271,7 @@ impl Store {
                         .unwrap_or_else(HashLimiter::default_concurrency),
                     options.password_hash_wait,
                 ),
+                committed: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -304,6 +309,13 @@ impl Store {
     /// The shared token cache of the token provider ([`ims_api::TokenCache`]).
     pub fn token_cache(&self) -> SqlTokenCache {
         SqlTokenCache::new(Arc::clone(&self.inner))
+    }
+
+    /// The fleet's change feed on this store's database
+    /// ([`ims_api::ChangeFeed`]): PostgreSQL LISTEN/NOTIFY, else polling of
+    /// the change log's epoch (see [`SqlChangeFeed`]).
+    pub fn change_feed(&self) -> SqlChangeFeed {
+        SqlChangeFeed::new(Arc::clone(&self.inner))
     }
 
     /// Counters of the store's password hashing (the concurrency bound, how
@@ -387,61 +399,43 @@ fn is_race(err: &sqlx::migrate::MigrateError) -> bool {
     )
 }
 
-/// The embedded migrations of a backend.
-fn migrator(backend: Backend) -> Migrator {
-    let (sql, webapi_trust): (&'static str, &'static str) = match backend {
-        Backend::Sqlite => (
-            include_str!("../migrations/sqlite/0001_ims_store.sql"),
-            include_str!("../migrations/sqlite/0002_webapi_trust.sql"),
-        ),
-        Backend::Postgres => (
-            include_str!("../migrations/postgres/0001_ims_store.sql"),
-            include_str!("../migrations/postgres/0002_webapi_trust.sql"),
-        ),
-        Backend::MySql => (
-            include_str!("../migrations/mysql/0001_ims_store.sql"),
-            include_str!("../migrations/mysql/0002_webapi_trust.sql"),
-        ),
-    };
-    let mut migrator = Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            Cow::Borrowed("ims store"),
-            MigrationType::Simple,
-            sqlx::SqlSafeStr::into_sql_str(sql),
-            false,
-        ),
-        Migration::new(
-            2,
-            Cow::Borrowed("webapi trust"),
-            MigrationType::Simple,
-            sqlx::SqlSafeStr::into_sql_str(webapi_trust),
-            false,
-        ),
-    ]);
-    migrator
-        .migrations
-        .to_mut()
-        .push(first_sight_migration(backend));
-    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    migrator
+/// The embedded migrations of a backend: version, description, SQL.
+fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
+    macro_rules! per_backend_sql {
+        ($file:literal) => {
+            match backend {
+                Backend::Sqlite => include_str!(concat!("../migrations/sqlite/", $file)),
+                Backend::Postgres => include_str!(concat!("../migrations/postgres/", $file)),
+                Backend::MySql => include_str!(concat!("../migrations/mysql/", $file)),
+            }
+        };
+    }
+    vec![
+        (1, "ims store", per_backend_sql!("0001_ims_store.sql")),
+        (2, "webapi trust", per_backend_sql!("0002_webapi_trust.sql")),
+        (4, "changes", per_backend_sql!("0004_changes.sql")),
+        (5, "webapi first sight", per_backend_sql!("0005_first_sight.sql")),
+    ]
 }
 
-/// Migration 5: the first-sight lease of new Web API tokens and the e-mail
-/// digest of their records.
-fn first_sight_migration(backend: Backend) -> Migration {
-    let sql: &'static str = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0005_first_sight.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0005_first_sight.sql"),
-        Backend::MySql => include_str!("../migrations/mysql/0005_first_sight.sql"),
-    };
-    Migration::new(
-        5,
-        Cow::Borrowed("webapi first sight"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(sql),
-        false,
-    )
+/// The embedded migrations of a backend.
+fn migrator(backend: Backend) -> Migrator {
+    let mut migrator = Migrator::with_migrations(
+        migrations(backend)
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    );
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
 }
 
 fn not_compiled(backend: Backend) -> Error {

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ims_api::{
-    AccessToken, AdminUserId, Error, FirstSight, FirstSightOutcome, InvalidationReason, OrgId,
-    Page, Result, TokenHash, TokenStatus, WebApiToken, WebApiTokenRepository,
+    AccessToken, AdminUserId, Change, Error, FirstSight, FirstSightOutcome, InvalidationReason,
+    OrgId, Page, Result, TokenHash, TokenStatus, WebApiToken, WebApiTokenRepository,
 };
 use time::OffsetDateTime;
 
+use crate::changes::record;
 use crate::crypto::aad;
-use crate::db::{Row, Sql, Value};
+use crate::db::{Row, Sql, TxFuture, Value};
 use crate::first_sight;
 use crate::store::Inner;
 
@@ -304,25 +305,29 @@ impl WebApiTokenRepository for SqlWebApiTokenRepository {
     ) -> Result<u64> {
         // The revocation time first: a first sight in flight, which has no
         // row yet for the update below, finds it once it has saved its row.
+        // Both in one transaction with the change logged: other instances
+        // forget the admin's tokens once they can read the invalidation.
+        let revocation = [Value::time(at), Value::Int(admin.0)];
+        let invalidation = [
+            Value::time(at),
+            Value::text(reason.as_str()),
+            Value::time(at),
+            Value::Int(admin.0),
+        ];
+        let logged_at = self.inner.clock.now();
         self.inner
-            .pool
-            .execute(
-                "record an admin's Web API token revocation",
-                &RECORD_REVOCATION,
-                &[Value::time(at), Value::Int(admin.0)],
-            )
-            .await?;
-        self.inner
-            .pool
-            .execute(
+            .changing(
                 "invalidate an admin's Web API tokens",
-                &INVALIDATE_ALL_FOR_ADMIN,
-                &[
-                    Value::time(at),
-                    Value::text(reason.as_str()),
-                    Value::time(at),
-                    Value::Int(admin.0),
-                ],
+                |tx| -> TxFuture<'_, u64> {
+                    let (revocation, invalidation) = (revocation.clone(), invalidation.clone());
+                    Box::pin(async move {
+                        tx.execute(&RECORD_REVOCATION, &revocation).await?;
+                        let invalidated =
+                            tx.execute(&INVALIDATE_ALL_FOR_ADMIN, &invalidation).await?;
+                        record(tx, &Change::Admin(admin), logged_at).await?;
+                        Ok(invalidated)
+                    })
+                },
             )
             .await
     }

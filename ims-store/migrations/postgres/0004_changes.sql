@@ -1,0 +1,18 @@
+-- The change log: what other instances may have cached and must forget.
+-- Each writing transaction bumps the one-row epoch (its row lock orders the
+-- writers, so epochs commit in order), logs its change under that epoch and
+-- calls pg_notify (delivered at commit). Readers read the epoch (one
+-- primary-key row) and the log only when it moved.
+CREATE TABLE ims_change_epoch (
+    id    BIGINT NOT NULL PRIMARY KEY CHECK (id = 1),
+    epoch BIGINT NOT NULL
+);
+INSERT INTO ims_change_epoch (id, epoch) VALUES (1, 0);
+
+CREATE TABLE ims_change_log (
+    epoch         BIGINT NOT NULL PRIMARY KEY,
+    kind          TEXT   NOT NULL,
+    admin_user_id BIGINT NULL,
+    created_at    BIGINT NOT NULL
+);
+CREATE INDEX ims_change_log_created_at ON ims_change_log (created_at);
