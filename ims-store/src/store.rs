@@ -414,7 +414,11 @@ fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
         (1, "ims store", per_backend_sql!("0001_ims_store.sql")),
         (2, "webapi trust", per_backend_sql!("0002_webapi_trust.sql")),
         (4, "changes", per_backend_sql!("0004_changes.sql")),
-        (5, "webapi first sight", per_backend_sql!("0005_first_sight.sql")),
+        (
+            5,
+            "webapi first sight",
+            per_backend_sql!("0005_first_sight.sql"),
+        ),
     ]
 }
 

@@ -487,7 +487,7 @@ impl WebApiAuthenticator {
     ) -> Shared {
         let now = self.services.clock.now();
         let Some(admin) = self.usable_admin(row.admin_user_id, now).await? else {
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            return Err(self.refuse_for_admin_state(key, row.admin_user_id));
         };
         // The record maps the token to an admin id, not to an address: the
         // admin's address may have changed (or been given to another admin)
@@ -739,6 +739,17 @@ impl WebApiAuthenticator {
                 retry_after: None,
             }),
         }
+    }
+
+    /// Refuses a token because of its admin's state (locked, inactive,
+    /// without a role): remembered against the admin, so that the feed's
+    /// event for that admin (an unlock) ends the refusal at once.
+    fn refuse_for_admin_state(&self, key: Key, admin: AdminUserId) -> AuthError {
+        let rejection = TokenRejection::UnknownUser;
+        self.memory
+            .refuse_for_admin(key, rejection.clone(), admin.0, self.services.clock.now());
+        tracing::info!("Web API token refused: {rejection}");
+        AuthError::InvalidToken(rejection)
     }
 
     /// Remembers a refusal and returns it as an error.

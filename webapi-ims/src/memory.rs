@@ -376,6 +376,14 @@ impl Memory {
         Some(refusal.rejection)
     }
 
+    /// Whether the refusal remembered for `key` is one of an admin's state
+    /// (see [`refuse_for_admin`](Self::refuse_for_admin)).
+    pub(crate) fn refused_for_admin(&self, key: &Fingerprint) -> bool {
+        self.refused
+            .get(key)
+            .is_some_and(|refusal| refusal.admin.is_some())
+    }
+
     /// Remembers a refusal as of `now`.
     pub(crate) fn refuse(&self, key: Fingerprint, rejection: TokenRejection, now: OffsetDateTime) {
         self.refused.insert(

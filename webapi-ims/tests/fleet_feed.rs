@@ -478,6 +478,29 @@ async fn an_admin_unlocked_given_a_role_back_or_reactivated_elsewhere_is_accepte
 }
 
 #[tokio::test]
+async fn a_token_first_refused_for_its_admins_state_is_accepted_after_the_undoing_event() {
+    for (what, edit) in ADMIN_EDITS {
+        let f = fleet().await;
+        let feed = TestFeed::new(true);
+        let _followers = f.follow(&feed).await;
+        // B first sees the token through A's record, while the admin is
+        // unusable, and again through IMS on a token nobody has seen.
+        let known = f.mint();
+        call(&f.a, &known).await.unwrap();
+        let unseen = f.mint();
+        edit(&f, true).await;
+        feed.publish(Change::Admin(f.admin)).await.unwrap();
+        assert!(is_unknown_user(&call(&f.b, &known).await), "{what}: record");
+        assert!(is_unknown_user(&call(&f.b, &unseen).await), "{what}: IMS");
+        edit(&f, false).await;
+        feed.publish(Change::Admin(f.admin)).await.unwrap();
+        // Not after negative_cache_ttl: the refusal was the admin's state.
+        assert!(call(&f.b, &known).await.is_ok(), "{what}: record, undone");
+        assert!(call(&f.b, &unseen).await.is_ok(), "{what}: IMS, undone");
+    }
+}
+
+#[tokio::test]
 async fn an_admin_event_is_a_reread_from_the_database_not_a_refusal() {
     // The change may be an unlock, or something that does not concern the
     // Web API: the token is read again, and kept, without IMS.

@@ -105,8 +105,9 @@ impl WebApiAuthenticator {
 
     /// This instance holds the lease: a record saved since this instance
     /// read none is used as is; otherwise IMS is asked. The outcome ends the
-    /// lease: recorded, refused (shared for `negative_cache_ttl`), or
-    /// undecided (released, the next caller leads).
+    /// lease: recorded, refused (shared for `negative_cache_ttl`; a refusal
+    /// for the admin's state is not shared), or undecided
+    /// (released, the next caller leads).
     async fn lead(
         &self,
         key: Key,
@@ -124,6 +125,13 @@ impl WebApiAuthenticator {
         };
         let outcome = match &answer {
             Ok(_) => FirstSightOutcome::Recorded,
+            // The admin's state (locked, inactive, without a role) can
+            // change at any moment, and an admin's change reaches other
+            // instances through the feed, not through this row: not
+            // shared, each instance decides it from its own reads.
+            Err(AuthError::InvalidToken(_)) if self.memory.refused_for_admin(&key) => {
+                FirstSightOutcome::Undecided
+            }
             Err(AuthError::InvalidToken(rejection)) => FirstSightOutcome::Refused {
                 reason: refusal_text(rejection),
                 remembered_for: self.config.negative_cache_ttl,
@@ -219,7 +227,7 @@ impl WebApiAuthenticator {
         };
         if let Err(why) = usable(&admin, self.services.clock.now()) {
             tracing::info!(admin_user_id = admin.id.0, "Web API token refused: {why}");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            return Err(self.refuse_for_admin_state(key, admin.id));
         }
         match self
             .ims(self.services.organizations.is_member(token, &trust.org))
