@@ -306,6 +306,15 @@ impl Store {
         SqlTokenCache::new(Arc::clone(&self.inner))
     }
 
+    /// The admin sessions (`ims_admin_session`), a tower-sessions store
+    /// shared by every instance on the database, with the default limits
+    /// ([`SqlSessionStore::with_limits`](crate::SqlSessionStore::with_limits)
+    /// changes them). Feature `sessions`.
+    #[cfg(feature = "sessions")]
+    pub fn sessions(&self) -> crate::SqlSessionStore {
+        crate::SqlSessionStore::new(Arc::clone(&self.inner))
+    }
+
     /// Counters of the store's password hashing (the concurrency bound, how
     /// many ran, how many gave up waiting, the most that ran at once).
     pub fn password_hash_stats(&self) -> PasswordHashStats {
@@ -389,18 +398,21 @@ fn is_race(err: &sqlx::migrate::MigrateError) -> bool {
 
 /// The embedded migrations of a backend.
 fn migrator(backend: Backend) -> Migrator {
-    let (sql, webapi_trust): (&'static str, &'static str) = match backend {
+    let (sql, webapi_trust, sessions): (&'static str, &'static str, &'static str) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_ims_store.sql"),
             include_str!("../migrations/sqlite/0002_webapi_trust.sql"),
+            include_str!("../migrations/sqlite/0003_sessions.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_ims_store.sql"),
             include_str!("../migrations/postgres/0002_webapi_trust.sql"),
+            include_str!("../migrations/postgres/0003_sessions.sql"),
         ),
         Backend::MySql => (
             include_str!("../migrations/mysql/0001_ims_store.sql"),
             include_str!("../migrations/mysql/0002_webapi_trust.sql"),
+            include_str!("../migrations/mysql/0003_sessions.sql"),
         ),
     };
     let mut migrator = Migrator::with_migrations(vec![
@@ -416,6 +428,13 @@ fn migrator(backend: Backend) -> Migrator {
             Cow::Borrowed("webapi trust"),
             MigrationType::Simple,
             sqlx::SqlSafeStr::into_sql_str(webapi_trust),
+            false,
+        ),
+        Migration::new(
+            3,
+            Cow::Borrowed("sessions"),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sessions),
             false,
         ),
     ]);
