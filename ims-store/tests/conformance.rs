@@ -1588,6 +1588,23 @@ mod session_cases {
         let after = a.stats().await.unwrap();
         assert_eq!(after.pending_sessions + 1, before.pending_sessions);
 
+        // A budget big enough to be weighed only now and then (each time a
+        // store has written 1/64th of it): each instance overshoots by at
+        // most that much, plus the session it is writing.
+        let roomy = limits.with_pending_bytes(64 << 10);
+        let (c, d) = (a.clone().with_limits(roomy), b.clone().with_limits(roomy));
+        for i in 0..300 {
+            let store = if i % 2 == 0 { &c } else { &d };
+            let mut record = pending(if i % 3 == 0 { &long } else { "/admin" }, far);
+            store.create(&mut record).await.unwrap();
+            let stats = c.stats().await.unwrap();
+            assert!(
+                stats.pending_bytes <= (64 << 10) + 2 * (1 << 10) + 2_000,
+                "{i}: {stats:?}"
+            );
+        }
+        assert!(c.stats().await.unwrap().pending_bytes > 60 << 10);
+
         // A host's own rule: here nothing is pending.
         let strict = a.clone().with_pending_rule(PendingRule::new(|_| false));
         let mut anonymous = pending("/c", far);

@@ -8,7 +8,7 @@ mod sweep;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use aws_lc_rs::digest;
@@ -29,6 +29,11 @@ const TABLE: &str = "ims_admin_session";
 /// evicted, a failed sweep). They never carry a session id.
 pub const SESSION_LOG_TARGET: &str = "ims_store::sessions";
 
+/// A store checks a class's budget once it has written this fraction
+/// (1/64th) of it since it last checked: instances may overshoot a budget by
+/// that much each, until their next write.
+const CHECK_SLACK: usize = 64;
+
 /// How many fresh ids `create` tries before giving up (a collision of 128
 /// random bits is never expected; a second one means something is wrong).
 const CREATE_ATTEMPTS: u32 = 4;
@@ -48,14 +53,18 @@ static LOAD: Sql = Sql::new(
 );
 static DELETE: Sql = Sql::new("DELETE FROM ims_admin_session WHERE id_hash = $1");
 static DELETE_EXPIRED: Sql = Sql::new("DELETE FROM ims_admin_session WHERE expiry_date <= $1");
-// The newest session of a class (other than the one just written) that no
-// longer fits the budget, counting from the newest: it and every older one
-// of its class make room.
-static CUTOFF: Sql = Sql::new(
-    "SELECT expiry_date, id_hash FROM (SELECT expiry_date, id_hash, SUM(weight) OVER \
-     (ORDER BY expiry_date DESC, id_hash DESC ROWS UNBOUNDED PRECEDING) AS kept \
-     FROM ims_admin_session WHERE pending = $1 AND id_hash <> $2) ranked \
-     WHERE kept > $3 ORDER BY expiry_date DESC, id_hash DESC LIMIT 1",
+// What a class weighs, but the session just written.
+static CLASS_WEIGHT: Sql = Sql::with_mysql(
+    "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT) FROM ims_admin_session \
+     WHERE pending = $1 AND id_hash <> $2",
+    "SELECT CAST(COALESCE(SUM(weight), 0) AS SIGNED) FROM ims_admin_session \
+     WHERE pending = ? AND id_hash <> ?",
+);
+// A class's sessions closest to expiry (oldest first), but the one just
+// written: the ones that make room.
+static OLDEST: Sql = Sql::new(
+    "SELECT expiry_date, id_hash, weight FROM ims_admin_session \
+     WHERE pending = $1 AND id_hash <> $2 ORDER BY expiry_date, id_hash LIMIT 128",
 );
 static EVICT: Sql = Sql::new(
     "DELETE FROM ims_admin_session WHERE pending = $1 AND id_hash <> $2 \
@@ -100,7 +109,10 @@ pub struct SqlSessionStats {
 ///   8 MiB); **established** ones another (32 MiB). A write that overfills
 ///   its class's budget evicts that class's sessions closest to expiry
 ///   (never the one written): a flood of anonymous sign-in starts recycles
-///   pending sessions and never evicts a signed-in admin.
+///   pending sessions and never evicts a signed-in admin. A store weighs a
+///   class (a sum over its index) each time it has written 1/64th of the
+///   budget since it last did, not on every write: each instance may
+///   overshoot a budget by that much (1.6 %) until its next check.
 /// - Pending sessions expire [`SqlSessionLimits::pending_ttl`] after their
 ///   last write; established ones at the expiry tower-sessions gives them.
 ///   An expired row is never loaded nor updated; [`SqlSessionStore::sweep`]
@@ -152,6 +164,9 @@ pub struct SqlSessionStore {
     limits: SqlSessionLimits,
     rule: PendingRule,
     evicted: Arc<AtomicU64>,
+    /// Per class (established, pending): bytes written since this store
+    /// last checked the class's budget.
+    unchecked: Arc<[AtomicUsize; 2]>,
 }
 
 impl fmt::Debug for SqlSessionStore {
@@ -206,6 +221,7 @@ impl SqlSessionStore {
             limits: SqlSessionLimits::default(),
             rule: PendingRule::default(),
             evicted: Arc::new(AtomicU64::new(0)),
+            unchecked: Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]),
         }
     }
 
@@ -350,44 +366,69 @@ impl SqlSessionStore {
         if !written {
             return Ok(Written::Dropped);
         }
-        self.make_room(pending, &hash, budget.saturating_sub(weight))
+        self.make_room(pending, &hash, weight, budget)
             .await
             .map_err(backend)?;
         Ok(Written::Stored)
     }
 
     /// Evicts the sessions of a class (but `keep`) closest to expiry until
-    /// the others weigh at most `room`.
-    async fn make_room(&self, pending: bool, keep: &str, room: usize) -> ims_api::Result<()> {
-        let pool = &self.inner.pool;
-        let Some(cutoff) = pool
-            .fetch_optional(
-                "make room for a session",
-                &CUTOFF,
-                &[
-                    Value::Bool(pending),
-                    Value::text(keep),
-                    Value::Int(to_i64(room)),
-                ],
-            )
-            .await?
-        else {
+    /// the others and the one written fit the budget — once this store has
+    /// written 1/[`CHECK_SLACK`] of the budget since it last looked (at once
+    /// when a session is bigger than that): summing a class reads all its
+    /// index entries, too much for every write.
+    async fn make_room(
+        &self,
+        pending: bool,
+        keep: &str,
+        weight: usize,
+        budget: usize,
+    ) -> ims_api::Result<()> {
+        let unchecked = &self.unchecked[usize::from(pending)];
+        let slack = budget / CHECK_SLACK;
+        let written = unchecked.fetch_add(weight, Ordering::Relaxed) + weight;
+        if written <= slack {
             return Ok(());
+        }
+        unchecked.store(0, Ordering::Relaxed);
+        let room = budget.saturating_sub(weight);
+        let pool = &self.inner.pool;
+        const WHAT: &str = "make room for a session";
+        let class = || [Value::Bool(pending), Value::text(keep)];
+        let total = match pool.fetch_optional(WHAT, &CLASS_WEIGHT, &class()).await? {
+            Some(row) => usize::try_from(row.int(0)?).unwrap_or(0),
+            None => 0,
         };
-        let (expiry, hash) = (cutoff.int(0)?, cutoff.text(1)?);
-        let evicted = pool
-            .execute(
-                "make room for a session",
-                &EVICT,
-                &[
-                    Value::Bool(pending),
-                    Value::text(keep),
-                    Value::Int(expiry),
-                    Value::Int(expiry),
-                    Value::Text(hash),
-                ],
-            )
-            .await?;
+        let mut excess = total.saturating_sub(room);
+        let mut evicted = 0;
+        while excess > 0 {
+            let oldest = pool.fetch_all(WHAT, &OLDEST, &class()).await?;
+            let Some(last) = oldest.last() else {
+                break;
+            };
+            let mut cutoff = last;
+            for row in &oldest {
+                cutoff = row;
+                excess = excess.saturating_sub(usize::try_from(row.int(2)?).unwrap_or(0));
+                if excess == 0 {
+                    break;
+                }
+            }
+            let expiry = cutoff.int(0)?;
+            evicted += pool
+                .execute(
+                    WHAT,
+                    &EVICT,
+                    &[
+                        Value::Bool(pending),
+                        Value::text(keep),
+                        Value::Int(expiry),
+                        Value::Int(expiry),
+                        Value::Text(cutoff.text(1)?),
+                    ],
+                )
+                .await?;
+        }
         self.evicted.fetch_add(evicted, Ordering::Relaxed);
         if !pending && evicted > 0 {
             tracing::warn!(target: SESSION_LOG_TARGET, event = "session_evicted", evicted, "the established sessions' budget is full: the sessions closest to expiry were dropped");
@@ -482,7 +523,8 @@ mod tests {
             &LOAD,
             &DELETE,
             &DELETE_EXPIRED,
-            &CUTOFF,
+            &CLASS_WEIGHT,
+            &OLDEST,
             &EVICT,
             &USAGE,
         ]);
