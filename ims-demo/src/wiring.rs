@@ -6,7 +6,7 @@
 //! | `ims-store` | [`open_store`]: the database, migrations, the encryption key |
 //! | `ims-core` | [`connect_ims`]: `ImsClient` (every IMS endpoint) and `LocalVerifier` |
 //! | `ims-emulator` | [`connect_ims`]: started in-process when no IMS is configured |
-//! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; [`admin_sessions`]: the sessions, in the database; `router`: its routes, session layer and guard |
+//! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; [`admin_sessions`]: the sessions, shared in the database for a fleet; `router`: its routes, session layer and guard |
 //! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; `router`: `ImsAuthLayer` on `/rest/V1/me` |
 //!
 //! Everything else in this crate is pages.
@@ -37,7 +37,7 @@ use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
-use crate::cli::{CommonArgs, ServeArgs, parse_yes_no};
+use crate::cli::{CommonArgs, ServeArgs, SessionPlace, parse_yes_no};
 use crate::sessions::DemoSessionStore;
 use crate::{pages, password_login, rest};
 
@@ -289,11 +289,13 @@ pub fn admin_ims(
 pub const SESSION_SWEEP_PERIOD: Duration = Duration::from_secs(60);
 
 /// The admin sessions: in the database ([`Store::sessions`]) for
-/// PostgreSQL, MySQL and a SQLite file — every instance on the database
-/// accepts a session any of them made, a restart keeps them, a logout ends
-/// them everywhere — or in this process for an in-memory SQLite database.
-/// Either way bounded: pending sign-ins within their own budget, expiring
-/// with the sign-in's state (`state_ttl`).
+/// PostgreSQL and MySQL — every instance on the database accepts a session
+/// any of them made, a restart keeps them, a logout ends them everywhere —
+/// or in this process for SQLite, unless `place` says otherwise (a SQLite
+/// file can hold them too, at the cost of one synchronous write per
+/// anonymous sign-in start; an in-memory database always keeps them in
+/// memory). Either way bounded: pending sign-ins within their own budget,
+/// expiring with the sign-in's state (`state_ttl`).
 ///
 /// A shared store comes with its sweep of expired rows, running until the
 /// [`SessionSweep`] is dropped.
@@ -301,10 +303,16 @@ pub fn admin_sessions(
     store: &Store,
     web: &AdminImsWeb,
     database: &str,
+    place: SessionPlace,
 ) -> (DemoSessionStore, Option<SessionSweep>) {
-    let in_memory = store.backend() == Backend::Sqlite
-        && (database.contains(":memory:") || database.contains("mode=memory"));
-    if in_memory {
+    let sqlite = store.backend() == Backend::Sqlite;
+    let in_memory = sqlite && (database.contains(":memory:") || database.contains("mode=memory"));
+    let shared = match place {
+        SessionPlace::Auto => !sqlite,
+        SessionPlace::Database => !in_memory,
+        SessionPlace::Memory => false,
+    };
+    if !shared {
         return (DemoSessionStore::Memory(web.session_store()), None);
     }
     let limits = SqlSessionLimits::default().with_pending_ttl(web.service().config().state_ttl);
@@ -532,7 +540,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let web = AdminImsWeb::new(Arc::new(admin), IMS_MOUNT)
         .with_secure_cookie(public_base.scheme() == "https")
         .with_after_logout("/admin/login");
-    let (sessions, sweep) = admin_sessions(&store, &web, &common.database);
+    let (sessions, sweep) = admin_sessions(&store, &web, &common.database, serve.sessions);
     let shared_sessions = sessions.is_shared();
     let state = AppState {
         store: store.clone(),

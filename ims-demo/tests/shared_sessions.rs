@@ -1,9 +1,10 @@
-//! Admin sessions in the database: a session made through one demo instance
+//! Admin sessions in the database (`--sessions database`, the default on
+//! PostgreSQL and MySQL): a session made through one demo instance
 //! is accepted by another on the same database, survives a restart, and a
 //! logout on one instance ends it on all of them.
 #![allow(clippy::unwrap_used)]
 
-use ims_demo::cli::{CommonArgs, ServeArgs};
+use ims_demo::cli::{CommonArgs, ServeArgs, SessionPlace};
 use ims_demo::wiring::{self, RunningDemo};
 use ims_emulator::{SignInForm, default_seed as seed};
 use reqwest::redirect::Policy;
@@ -51,9 +52,11 @@ async fn instance(database: &str, ims_url: Option<&str>) -> RunningDemo {
         ims_url: ims_url.map(str::to_owned),
         public_url: Some(PUBLIC_URL.to_owned()),
     };
-    let demo = wiring::start(&common, &ServeArgs::on("127.0.0.1:0".parse().unwrap()))
-        .await
-        .unwrap();
+    let serve = ServeArgs {
+        sessions: SessionPlace::Database,
+        ..ServeArgs::on("127.0.0.1:0".parse().unwrap())
+    };
+    let demo = wiring::start(&common, &serve).await.unwrap();
     assert!(demo.shared_sessions, "sessions in the database");
     demo
 }
@@ -117,12 +120,30 @@ async fn one_session_for_the_fleet(database: &str) {
     a.stop().await;
 }
 
-/// On a SQLite file (the store's conformance suite runs the same session
-/// store on PostgreSQL and MySQL; a server database would need the key in
-/// the process environment, which a test may not set).
+/// On a SQLite file with `--sessions database` (on PostgreSQL and MySQL
+/// the demo's default; the store's conformance suite runs the same session
+/// store there, and a server database would need the key in the process
+/// environment, which a test may not set).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_shared_by_instances_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", dir.path().join("fleet.db").display());
     one_session_for_the_fleet(&database).await;
+}
+
+/// `--sessions auto` (the default) keeps a SQLite demo's sessions in memory:
+/// a file would take a synchronous write for every anonymous sign-in start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_demo_keeps_sessions_in_memory_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = CommonArgs {
+        database: format!("sqlite:{}", dir.path().join("one.db").display()),
+        ims_url: None,
+        public_url: None,
+    };
+    let demo = wiring::start(&common, &ServeArgs::on("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(!demo.shared_sessions);
+    demo.stop().await;
 }
