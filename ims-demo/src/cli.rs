@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `ims-demo`: the reference admin app with "Sign in with Adobe ID".
 ///
@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// the person running the demo visits could otherwise reach it.
     #[arg(long, env = "IMS_DEMO_EMULATOR_CONTROL")]
     pub emulator_control: bool,
+    /// Where admin sessions live: `database` (shared by every instance on
+    /// it, kept across restarts), `memory` (this process), or `auto`: the
+    /// database for PostgreSQL and MySQL, memory for SQLite (where every
+    /// anonymous sign-in start would be a synchronous write to the file).
+    #[arg(long, value_enum, default_value_t = SessionPlace::Auto, env = "IMS_DEMO_SESSIONS")]
+    pub sessions: SessionPlace,
     /// The HTTP server's limits.
     #[command(flatten)]
     pub limits: ServerLimitArgs,
@@ -110,9 +116,23 @@ impl ServeArgs {
             password_only: false,
             webapi_client_ids: Vec::new(),
             emulator_control: false,
+            sessions: SessionPlace::Auto,
             limits: ServerLimitArgs::default(),
         }
     }
+}
+
+/// Where admin sessions live (`--sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SessionPlace {
+    /// The database for PostgreSQL and MySQL, memory for SQLite.
+    Auto,
+    /// The database (`ims-store`'s `SqlSessionStore`): shared by every
+    /// instance on it, kept across restarts.
+    Database,
+    /// This process (admin-ims's `BoundedSessionStore`); always for
+    /// `sqlite::memory:`.
+    Memory,
 }
 
 /// The HTTP server's limits ([`ServerLimits`](crate::server::ServerLimits)).

@@ -24,6 +24,7 @@ mod pages;
 mod password_login;
 mod rest;
 pub mod server;
+pub mod sessions;
 pub mod wiring;
 
 /// Runs the command line: the server without a subcommand, else the

@@ -6,7 +6,7 @@
 //! | `ims-store` | [`open_store`]: the database, migrations, the encryption key |
 //! | `ims-core` | [`connect_ims`]: `ImsClient` (every IMS endpoint) and `LocalVerifier` |
 //! | `ims-emulator` | [`connect_ims`]: started in-process when no IMS is configured |
-//! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; `router`: its routes, session layer and guard |
+//! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; [`admin_sessions`]: the sessions, shared in the database for a fleet; `router`: its routes, session layer and guard |
 //! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; `router`: `ImsAuthLayer` on `/rest/V1/me` |
 //!
 //! Everything else in this crate is pages.
@@ -32,12 +32,13 @@ use ims_api::{
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
-use ims_store::{EncryptionKey, Store, StoreOptions};
+use ims_store::{Backend, EncryptionKey, SessionSweep, SqlSessionLimits, Store, StoreOptions};
 use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
-use crate::cli::{CommonArgs, ServeArgs, parse_yes_no};
+use crate::cli::{CommonArgs, ServeArgs, SessionPlace, parse_yes_no};
+use crate::sessions::DemoSessionStore;
 use crate::{pages, password_login, rest};
 
 /// Where admin-ims's routes are mounted (its callbacks live below).
@@ -284,6 +285,42 @@ pub fn admin_ims(
     Ok(AdminIms::new(services, config))
 }
 
+/// How often expired sessions are deleted from the database.
+pub const SESSION_SWEEP_PERIOD: Duration = Duration::from_secs(60);
+
+/// The admin sessions: in the database ([`Store::sessions`]) for
+/// PostgreSQL and MySQL — every instance on the database accepts a session
+/// any of them made, a restart keeps them, a logout ends them everywhere —
+/// or in this process for SQLite, unless `place` says otherwise (a SQLite
+/// file can hold them too, at the cost of one synchronous write per
+/// anonymous sign-in start; an in-memory database always keeps them in
+/// memory). Either way bounded: pending sign-ins within their own budget,
+/// expiring with the sign-in's state (`state_ttl`).
+///
+/// A shared store comes with its sweep of expired rows, running until the
+/// [`SessionSweep`] is dropped.
+pub fn admin_sessions(
+    store: &Store,
+    web: &AdminImsWeb,
+    database: &str,
+    place: SessionPlace,
+) -> (DemoSessionStore, Option<SessionSweep>) {
+    let sqlite = store.backend() == Backend::Sqlite;
+    let in_memory = sqlite && (database.contains(":memory:") || database.contains("mode=memory"));
+    let shared = match place {
+        SessionPlace::Auto => !sqlite,
+        SessionPlace::Database => !in_memory,
+        SessionPlace::Memory => false,
+    };
+    if !shared {
+        return (DemoSessionStore::Memory(web.session_store()), None);
+    }
+    let limits = SqlSessionLimits::default().with_pending_ttl(web.service().config().state_ttl);
+    let sessions = store.sessions().with_limits(limits);
+    let sweep = sessions.spawn_sweep(SESSION_SWEEP_PERIOD);
+    (DemoSessionStore::Shared(sessions), Some(sweep))
+}
+
 // --------------------------------------------------------------- webapi-ims
 
 /// The Web API authenticator: local verification and IMS calls through
@@ -387,7 +424,7 @@ impl AppState {
 /// The whole application: pages behind the admin guard, the sign-in pages,
 /// admin-ims's routes, the REST API behind `ImsAuthLayer`, the session layer
 /// around everything and a request log.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState, sessions: DemoSessionStore) -> Router {
     let secure = state.web.clone();
     let pages = Router::new()
         .route("/admin", get(pages::dashboard::show))
@@ -419,7 +456,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .with_state(state)
         // Bounded and expiring: anonymous sign-in starts cannot grow it.
-        .layer(secure.session_layer(secure.session_store()))
+        .layer(secure.session_layer(sessions))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -450,8 +487,12 @@ pub struct RunningDemo {
     pub emulator_url: Option<String>,
     /// The store.
     pub store: Store,
+    /// Whether admin sessions live in the database (shared by instances,
+    /// kept across restarts).
+    pub shared_sessions: bool,
     server: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _sweep: Option<SessionSweep>,
     _ims: ConnectedIms,
 }
 
@@ -499,13 +540,15 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let web = AdminImsWeb::new(Arc::new(admin), IMS_MOUNT)
         .with_secure_cookie(public_base.scheme() == "https")
         .with_after_logout("/admin/login");
+    let (sessions, sweep) = admin_sessions(&store, &web, &common.database, serve.sessions);
+    let shared_sessions = sessions.is_shared();
     let state = AppState {
         store: store.clone(),
         web,
         webapi: Arc::new(webapi),
         emulator_hint: ims.emulator.is_some(),
     };
-    let app = router(state);
+    let app = router(state, sessions);
     let limits = serve.limits.limits();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -523,8 +566,10 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         admin_url: admin_url.to_string(),
         emulator_url: ims.emulator.as_ref().map(|e| e.base().to_owned()),
         store,
+        shared_sessions,
         server,
         shutdown: Some(tx),
+        _sweep: sweep,
         _ims: ims,
     })
 }
@@ -661,6 +706,9 @@ pub async fn serve(common: CommonArgs, serve: ServeArgs) -> Result<(), DemoError
         None => println!("  IMS: {}", common.ims_url.as_deref().unwrap_or_default()),
     }
     println!("  Database: {}", shown_database(&common.database));
+    if demo.shared_sessions {
+        println!("  Sessions: in the database (shared by instances on it, kept across restarts)");
+    }
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| DemoError(format!("waiting for Ctrl-C: {e}")))?;

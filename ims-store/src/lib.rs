@@ -78,6 +78,8 @@ mod crypto;
 mod db;
 mod first_sight;
 mod hashing;
+#[cfg(feature = "sessions")]
+mod sessions;
 mod settings;
 mod store;
 mod token_cache;
@@ -94,10 +96,19 @@ pub use crypto::{EncryptionKey, KeyError};
 pub use db::Backend;
 pub use hashing::{PasswordHashBusy, PasswordHashStats};
 pub use ims_api;
+#[cfg(feature = "sessions")]
+pub use sessions::{
+    ADMIN_IMS_SESSION_KEY, PendingRule, SESSION_LOG_TARGET, SESSION_ROW_OVERHEAD, SessionSweep,
+    SqlSessionLimits, SqlSessionStats, SqlSessionStore,
+};
 pub use settings::SqlSettingsStore;
 pub use store::{
     DEFAULT_PASSWORD_HASH_WAIT, MIGRATIONS_TABLE, PasswordHashCost, Store, StoreOptions,
 };
 pub use token_cache::SqlTokenCache;
+/// The tower-sessions core this crate's [`SqlSessionStore`] implements
+/// (`SessionStore`, `ExpiredDeletion`, `Record`, `Id`).
+#[cfg(feature = "sessions")]
+pub use tower_sessions_core;
 pub use user_profiles::SqlUserProfileRepository;
 pub use webapi_tokens::SqlWebApiTokenRepository;

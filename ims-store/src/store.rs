@@ -318,6 +318,15 @@ impl Store {
         SqlChangeFeed::new(Arc::clone(&self.inner))
     }
 
+    /// The admin sessions (`ims_admin_session`), a tower-sessions store
+    /// shared by every instance on the database, with the default limits
+    /// ([`SqlSessionStore::with_limits`](crate::SqlSessionStore::with_limits)
+    /// changes them). Feature `sessions`.
+    #[cfg(feature = "sessions")]
+    pub fn sessions(&self) -> crate::SqlSessionStore {
+        crate::SqlSessionStore::new(Arc::clone(&self.inner))
+    }
+
     /// Counters of the store's password hashing (the concurrency bound, how
     /// many ran, how many gave up waiting, the most that ran at once).
     pub fn password_hash_stats(&self) -> PasswordHashStats {
@@ -413,6 +422,7 @@ fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
     vec![
         (1, "ims store", per_backend_sql!("0001_ims_store.sql")),
         (2, "webapi trust", per_backend_sql!("0002_webapi_trust.sql")),
+        (3, "sessions", per_backend_sql!("0003_sessions.sql")),
         (4, "changes", per_backend_sql!("0004_changes.sql")),
         (
             5,

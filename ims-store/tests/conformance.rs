@@ -1451,54 +1451,460 @@ mod cases {
     }
 }
 
+/// The session store's cases (feature `sessions`): the same on every
+/// backend, "instance A and B" being two `Store`s on one database.
+#[cfg(feature = "sessions")]
+mod session_cases {
+    use super::*;
+    use ims_api::Clock as _;
+    use ims_store::tower_sessions_core::session::{Id, Record};
+    use ims_store::tower_sessions_core::{ExpiredDeletion, SessionStore};
+    use ims_store::{PendingRule, SqlSessionLimits, SqlSessionStore};
+    use serde_json::json;
+
+    fn record(data: serde_json::Value, expiry: OffsetDateTime) -> Record {
+        Record {
+            id: Id::default(),
+            data: serde_json::from_value(data).unwrap(),
+            expiry_date: expiry,
+        }
+    }
+
+    /// A sign-in in flight: what an anonymous visitor makes (some 500 bytes).
+    fn pending(return_to: &str, expiry: OffsetDateTime) -> Record {
+        record(
+            json!({ "admin_ims": { "pending": [{ "purpose": "Login", "state": "s".repeat(43),
+                "verifier": "v".repeat(43), "return_to": return_to,
+                "expires_at": "2026-06-01T12:10:00Z" }] } }),
+            expiry,
+        )
+    }
+
+    /// A signed-in admin (some 1,700 bytes, an access token among them).
+    fn signed_in(expiry: OffsetDateTime) -> Record {
+        record(
+            json!({ "admin_ims": { "signed_in": { "admin_id": 1, "email": "a@example.com",
+                "access_token": "TOKEN".repeat(300), "last_check": "2026-06-01T12:00:00Z" } } }),
+            expiry,
+        )
+    }
+
+    /// Two instances on the test's database, on its clock.
+    async fn instances(db: &TestDb) -> (Store, Store) {
+        (db.store().await, db.store().await)
+    }
+
+    fn sha256_hex(id: &Id) -> String {
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &id.0.to_le_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub(crate) async fn sessions_create_load_save_delete(db: &TestDb) {
+        let store = db.store().await;
+        let sessions = store.sessions();
+        let mut admin = signed_in(T0 + secs(3600));
+        let given = admin.id;
+        sessions.create(&mut admin).await.unwrap();
+        assert_eq!(admin.id, given, "a free id is kept");
+        let loaded = sessions.load(&admin.id).await.unwrap().unwrap();
+        assert_eq!(loaded, admin);
+
+        // The row is keyed by the id's hash and its data is encrypted.
+        let raw = db
+            .raw_bytes(format!(
+                "SELECT data FROM ims_admin_session WHERE id_hash = '{}'",
+                sha256_hex(&admin.id)
+            ))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("TOKEN"), "the session data is in clear");
+        assert!(!text.contains("signed_in"), "the session data is in clear");
+
+        let mut updated = admin.clone();
+        updated.data.insert("note".to_owned(), json!("kept"));
+        updated.expiry_date = T0 + secs(7200);
+        sessions.save(&updated).await.unwrap();
+        assert_eq!(sessions.load(&admin.id).await.unwrap().unwrap(), updated);
+
+        sessions.delete(&admin.id).await.unwrap();
+        assert!(sessions.load(&admin.id).await.unwrap().is_none());
+        sessions.delete(&admin.id).await.unwrap();
+        assert!(sessions.load(&Id::default()).await.unwrap().is_none());
+
+        // Ids never show in Debug.
+        let debug = format!("{sessions:?}");
+        assert!(!debug.contains(&admin.id.to_string()), "{debug}");
+        assert!(!debug.contains(&admin.id.0.to_string()), "{debug}");
+
+        // A session is data that needs the key: without one, nothing is written.
+        // (These stores run on the system clock: a day from now is live.)
+        let live = OffsetDateTime::now_utc() + time::Duration::days(1);
+        let keyless = db.store_with_key(None).await.sessions();
+        let mut other = signed_in(live);
+        let err = keyless.create(&mut other).await.unwrap_err();
+        assert!(err.to_string().contains("encryption key"), "{err}");
+        // The wrong key reads nothing back.
+        let mut kept = signed_in(live);
+        sessions.create(&mut kept).await.unwrap();
+        let wrong = db
+            .store_with_key(Some(&ims_store::EncryptionKey::generate()))
+            .await
+            .sessions();
+        assert!(wrong.load(&kept.id).await.is_err());
+    }
+
+    pub(crate) async fn sessions_create_regenerates_a_taken_id(db: &TestDb) {
+        let (a, b) = instances(db).await;
+        let mut first = signed_in(T0 + secs(3600));
+        a.sessions().create(&mut first).await.unwrap();
+        let mut second = pending("/x", T0 + secs(3600));
+        second.id = first.id;
+        b.sessions().create(&mut second).await.unwrap();
+        assert_ne!(second.id, first.id, "the taken id was given again");
+        assert_eq!(a.sessions().load(&first.id).await.unwrap().unwrap(), first);
+        let loaded = a.sessions().load(&second.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data, second.data);
+        // An expired row still holds its id until swept: not overwritten.
+        let mut old = signed_in(T0 + secs(10));
+        a.sessions().create(&mut old).await.unwrap();
+        db.clock.advance(Duration::from_secs(10));
+        let mut again = signed_in(T0 + secs(3600));
+        again.id = old.id;
+        a.sessions().create(&mut again).await.unwrap();
+        assert_ne!(again.id, old.id);
+    }
+
+    pub(crate) async fn sessions_are_shared_by_instances(db: &TestDb) {
+        let (a, b) = instances(db).await;
+        let mut admin = signed_in(T0 + secs(3600));
+        a.sessions().create(&mut admin).await.unwrap();
+        let on_b = b.sessions().load(&admin.id).await.unwrap().unwrap();
+        assert_eq!(on_b, admin);
+        let mut changed = on_b.clone();
+        changed.data.insert("seen_by".to_owned(), json!("b"));
+        b.sessions().save(&changed).await.unwrap();
+        assert_eq!(
+            a.sessions().load(&admin.id).await.unwrap().unwrap(),
+            changed
+        );
+        // A restart: a new Store on the same database still has it.
+        a.close().await;
+        let restarted = db.store().await;
+        assert_eq!(
+            restarted.sessions().load(&admin.id).await.unwrap().unwrap(),
+            changed
+        );
+        b.sessions().delete(&admin.id).await.unwrap();
+        assert!(
+            restarted
+                .sessions()
+                .load(&admin.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// A logout on A while B finishes a request with the old session: B's
+    /// save must not bring the session back — in order, and raced.
+    pub(crate) async fn sessions_a_late_save_never_resurrects(db: &TestDb) {
+        let (a, b) = instances(db).await;
+        let (a, b) = (a.sessions(), b.sessions());
+        let mut admin = signed_in(T0 + secs(3600));
+        a.create(&mut admin).await.unwrap();
+        let loaded_on_b = b.load(&admin.id).await.unwrap().unwrap();
+        a.delete(&admin.id).await.unwrap();
+        b.save(&loaded_on_b).await.unwrap();
+        assert!(a.load(&admin.id).await.unwrap().is_none(), "resurrected");
+        assert!(b.load(&admin.id).await.unwrap().is_none(), "resurrected");
+
+        // A save of an id never created stores nothing.
+        let made_up = signed_in(T0 + secs(3600));
+        b.save(&made_up).await.unwrap();
+        assert!(a.load(&made_up.id).await.unwrap().is_none(), "made up");
+
+        // Nor of an expired one, swept or not.
+        let mut short = signed_in(T0 + secs(10));
+        a.create(&mut short).await.unwrap();
+        db.clock.advance(Duration::from_secs(10));
+        short.expiry_date = T0 + secs(3600);
+        b.save(&short).await.unwrap();
+        assert!(a.load(&short.id).await.unwrap().is_none(), "expired");
+
+        // Raced: whichever runs first, the session ends deleted.
+        let far = db.clock.now() + secs(3600);
+        for round in 0..30 {
+            let mut session = signed_in(far);
+            a.create(&mut session).await.unwrap();
+            let stale = b.load(&session.id).await.unwrap().unwrap();
+            let (deleter, saver) = (a.clone(), b.clone());
+            let id = session.id;
+            let delete = tokio::spawn(async move { deleter.delete(&id).await });
+            let save = tokio::spawn(async move { saver.save(&stale).await });
+            delete.await.unwrap().unwrap();
+            save.await.unwrap().unwrap();
+            assert!(
+                a.load(&session.id).await.unwrap().is_none(),
+                "round {round}: resurrected"
+            );
+        }
+    }
+
+    pub(crate) async fn sessions_expire_and_are_swept(db: &TestDb) {
+        let (a, b) = instances(db).await;
+        let limits = SqlSessionLimits::default().with_pending_ttl(Duration::from_secs(600));
+        let (a, b) = (
+            a.sessions().with_limits(limits),
+            b.sessions().with_limits(limits),
+        );
+        let far = T0 + time::Duration::weeks(2);
+        let mut started = pending("/a", far);
+        a.create(&mut started).await.unwrap();
+        let loaded = b.load(&started.id).await.unwrap().unwrap();
+        assert_eq!(loaded.expiry_date, T0 + secs(600), "pending: the state TTL");
+        let mut admin = signed_in(far);
+        a.create(&mut admin).await.unwrap();
+        assert_eq!(b.load(&admin.id).await.unwrap().unwrap().expiry_date, far);
+
+        db.clock.advance(Duration::from_secs(599));
+        assert!(b.load(&started.id).await.unwrap().is_some());
+        db.clock.advance(Duration::from_secs(1));
+        assert!(
+            b.load(&started.id).await.unwrap().is_none(),
+            "expired, before any sweep"
+        );
+        // A write extends a pending session's life from the write.
+        let mut others = Vec::new();
+        for _ in 0..5 {
+            let mut record = pending("/b", far);
+            a.create(&mut record).await.unwrap();
+            others.push(record);
+        }
+        db.clock.advance(Duration::from_secs(300));
+        b.save(&others[0]).await.unwrap();
+        db.clock.advance(Duration::from_secs(300));
+        assert!(b.load(&others[0].id).await.unwrap().is_some(), "extended");
+        assert!(b.load(&others[1].id).await.unwrap().is_none());
+        // The sweep deletes what expired (started, others[1..]), of every
+        // instance, and nothing else.
+        assert_eq!(b.sweep().await.unwrap(), 5);
+        assert_eq!(a.sweep().await.unwrap(), 0);
+        let stats = a.stats().await.unwrap();
+        assert_eq!((stats.pending_sessions, stats.established_sessions), (1, 1));
+        // Established sessions keep their own expiry; ExpiredDeletion sweeps.
+        db.clock.advance(Duration::from_secs(14 * 24 * 3600));
+        assert!(a.load(&admin.id).await.unwrap().is_none());
+        a.delete_expired().await.unwrap();
+        assert_eq!(a.sweep().await.unwrap(), 0);
+        let stats = b.stats().await.unwrap();
+        assert_eq!((stats.pending_sessions, stats.established_sessions), (0, 0));
+        // A session already expired is not kept; saving one ends it.
+        let now = db.clock.now();
+        let mut gone = signed_in(now);
+        a.create(&mut gone).await.unwrap();
+        assert!(a.load(&gone.id).await.unwrap().is_none());
+        let mut live = signed_in(now + secs(60));
+        a.create(&mut live).await.unwrap();
+        live.expiry_date = now;
+        b.save(&live).await.unwrap();
+        assert_eq!(a.sweep().await.unwrap(), 0, "deleted by the save");
+        // The background sweep.
+        let mut short = signed_in(now + secs(1));
+        a.create(&mut short).await.unwrap();
+        db.clock.advance(Duration::from_secs(1));
+        let sweep = b.spawn_sweep(Duration::from_secs(3600));
+        for _ in 0..500 {
+            if sweep.runs() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!((sweep.runs(), sweep.failures(), sweep.deleted()), (1, 0, 1));
+    }
+
+    /// A flood of anonymous starts, from two instances, stays within the
+    /// pending budget, recycles the oldest starts and never evicts a
+    /// signed-in admin; established sessions have a budget of their own.
+    pub(crate) async fn sessions_pending_flood_stays_bounded(db: &TestDb) {
+        let (a, b) = instances(db).await;
+        let limits = SqlSessionLimits::default()
+            .with_pending_bytes(16 << 10)
+            .with_established_bytes(4 * 2_400);
+        let (a, b) = (
+            a.sessions().with_limits(limits),
+            b.sessions().with_limits(limits),
+        );
+        let far = T0 + time::Duration::weeks(2);
+        let mut admin = signed_in(far);
+        a.create(&mut admin).await.unwrap();
+        let long = format!("/{}", "A".repeat(1_000));
+        let mut started = Vec::new();
+        for i in 0..120 {
+            db.clock.advance(Duration::from_secs(1));
+            let store = if i % 2 == 0 { &a } else { &b };
+            let mut record = pending(if i % 3 == 0 { &long } else { "/admin" }, far);
+            store.create(&mut record).await.unwrap();
+            started.push(record.id);
+            let stats = a.stats().await.unwrap();
+            assert!(stats.pending_bytes <= 16 << 10, "{i}: {stats:?}");
+        }
+        let stats = b.stats().await.unwrap();
+        assert!(stats.pending_sessions >= 10, "{stats:?}");
+        assert_eq!(stats.established_sessions, 1, "the admin was never evicted");
+        assert!(b.load(&admin.id).await.unwrap().is_some());
+        // The newest starts are kept, the oldest recycled.
+        assert!(a.load(started.last().unwrap()).await.unwrap().is_some());
+        assert!(a.load(&started[0]).await.unwrap().is_none());
+        let gone = started.len() - usize::try_from(stats.pending_sessions).unwrap();
+        for id in &started[..gone] {
+            assert!(b.load(id).await.unwrap().is_none(), "an old start kept");
+        }
+        for id in &started[gone..] {
+            assert!(b.load(id).await.unwrap().is_some(), "a new start evicted");
+        }
+        let evicted = a.stats().await.unwrap().evicted + b.stats().await.unwrap().evicted;
+        assert_eq!(evicted, gone as u64);
+
+        // Established sessions: a full budget drops those closest to expiry,
+        // never the one being written.
+        let mut admins = vec![admin.id];
+        for n in 1..=5 {
+            let mut other = signed_in(far + secs(n));
+            a.create(&mut other).await.unwrap();
+            admins.push(other.id);
+            let stats = b.stats().await.unwrap();
+            assert!(stats.established_bytes <= 4 * 2_400, "{stats:?}");
+        }
+        assert!(
+            a.load(&admins[0]).await.unwrap().is_none(),
+            "closest to expiry"
+        );
+        assert!(a.load(&admins[5]).await.unwrap().is_some());
+        let mut closest = signed_in(db.clock.now() + secs(3600));
+        a.create(&mut closest).await.unwrap();
+        assert!(
+            a.load(&closest.id).await.unwrap().is_some(),
+            "the one written"
+        );
+        // Pending sessions were not touched by the established budget.
+        assert!(a.load(started.last().unwrap()).await.unwrap().is_some());
+
+        // A session larger than allowed is refused.
+        let mut huge = pending(&"x".repeat(20_000), far);
+        assert!(a.create(&mut huge).await.is_err());
+        assert!(a.load(&huge.id).await.unwrap().is_none());
+
+        // Upgraded in place (no new id): it leaves the pending class.
+        let last = *started.last().unwrap();
+        let upgraded = Record {
+            id: last,
+            ..signed_in(far)
+        };
+        let before = a.stats().await.unwrap();
+        b.save(&upgraded).await.unwrap();
+        let after = a.stats().await.unwrap();
+        assert_eq!(after.pending_sessions + 1, before.pending_sessions);
+
+        // A budget big enough to be weighed only now and then (each time a
+        // store has written 1/64th of it): each instance overshoots by at
+        // most that much, plus the session it is writing.
+        let roomy = limits.with_pending_bytes(64 << 10);
+        let (c, d) = (a.clone().with_limits(roomy), b.clone().with_limits(roomy));
+        for i in 0..300 {
+            let store = if i % 2 == 0 { &c } else { &d };
+            let mut record = pending(if i % 3 == 0 { &long } else { "/admin" }, far);
+            store.create(&mut record).await.unwrap();
+            let stats = c.stats().await.unwrap();
+            assert!(
+                stats.pending_bytes <= (64 << 10) + 2 * (1 << 10) + 2_000,
+                "{i}: {stats:?}"
+            );
+        }
+        assert!(c.stats().await.unwrap().pending_bytes > 60 << 10);
+
+        // A host's own rule: here nothing is pending.
+        let strict = a.clone().with_pending_rule(PendingRule::new(|_| false));
+        let mut anonymous = pending("/c", far);
+        strict.create(&mut anonymous).await.unwrap();
+        assert_eq!(
+            strict
+                .load(&anonymous.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .expiry_date,
+            far,
+            "established: no pending TTL"
+        );
+    }
+
+    #[allow(dead_code)]
+    fn assert_store_is_a_session_store(store: SqlSessionStore) -> impl SessionStore {
+        store
+    }
+}
+
 /// Runs every case of [`cases`] against one backend: `$setup` is an async
 /// function from the test's name to its database (`None`: skipped, and it
 /// has said why).
 macro_rules! conformance_suite {
     ($backend:ident, $setup:path) => {
-        conformance_suite!(@cases $backend, $setup;
-            admin_users_create_find_list,
-            admin_users_set_active,
-            admin_users_lockout,
-            admin_users_concurrent_failures_are_counted_once_each,
-            admin_users_verify_password,
-            admin_users_wrong_passwords_by_user_name_lock,
-            admin_users_sign_in_refusals,
-            admin_users_concurrent_guesses_stop_at_the_lock,
-            webapi_tokens_save_find_replace,
-            webapi_tokens_record_check,
-            webapi_tokens_invalidate,
-            webapi_tokens_save_never_revives_an_invalidated_row,
-            webapi_tokens_revocation_time_is_kept,
-            webapi_tokens_list_newest_first,
-            webapi_tokens_purge_expired,
-            webapi_access_token_encrypted_at_rest,
-            webapi_tokens_keep_the_email_digest,
-            webapi_first_sight_lease,
-            webapi_first_sight_two_stores_race,
-            user_profiles_save_find_delete,
-            settings_round_trip_and_encryption,
-            token_cache_store_load_clear,
-            token_cache_leases,
-            two_pools_see_each_other,
-            a_hundred_concurrent_writers_lose_no_row,
-            concurrent_connects_migrate_once,
-        );
-    };
-    (@cases $backend:ident, $setup:path; $($case:ident),* $(,)?) => {
         mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let name = concat!(stringify!($backend), "::", stringify!($case));
-                    let Some(db) = $setup(name).await else {
-                        return;
-                    };
-                    super::cases::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
+            conformance_suite!(@cases $backend, $setup, cases;
+                admin_users_create_find_list,
+                admin_users_set_active,
+                admin_users_lockout,
+                admin_users_concurrent_failures_are_counted_once_each,
+                admin_users_verify_password,
+                admin_users_wrong_passwords_by_user_name_lock,
+                admin_users_sign_in_refusals,
+                admin_users_concurrent_guesses_stop_at_the_lock,
+                webapi_tokens_save_find_replace,
+                webapi_tokens_record_check,
+                webapi_tokens_invalidate,
+                webapi_tokens_save_never_revives_an_invalidated_row,
+                webapi_tokens_revocation_time_is_kept,
+                webapi_tokens_list_newest_first,
+                webapi_tokens_purge_expired,
+                webapi_access_token_encrypted_at_rest,
+                webapi_tokens_keep_the_email_digest,
+                webapi_first_sight_lease,
+                webapi_first_sight_two_stores_race,
+                user_profiles_save_find_delete,
+                settings_round_trip_and_encryption,
+                token_cache_store_load_clear,
+                token_cache_leases,
+                two_pools_see_each_other,
+                a_hundred_concurrent_writers_lose_no_row,
+                concurrent_connects_migrate_once,
+            );
+            #[cfg(feature = "sessions")]
+            conformance_suite!(@cases $backend, $setup, session_cases;
+                sessions_create_load_save_delete,
+                sessions_create_regenerates_a_taken_id,
+                sessions_are_shared_by_instances,
+                sessions_a_late_save_never_resurrects,
+                sessions_expire_and_are_swept,
+                sessions_pending_flood_stays_bounded,
+            );
         }
+    };
+    (@cases $backend:ident, $setup:path, $module:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let name = concat!(stringify!($backend), "::", stringify!($case));
+                let Some(db) = $setup(name).await else {
+                    return;
+                };
+                crate::$module::$case(&db).await;
+                db.finish().await;
+            }
+        )*
     };
 }
 
