@@ -91,6 +91,13 @@ pub struct ServeArgs {
     /// anonymous sign-in start would be a synchronous write to the file).
     #[arg(long, value_enum, default_value_t = SessionPlace::Auto, env = "IMS_DEMO_SESSIONS")]
     pub sessions: SessionPlace,
+    /// A Redis server (`redis://host:6379`) whose pub/sub wakes the other
+    /// instances at once when something changes (a revocation, the
+    /// integration disabled, an admin locked). Without it, changes travel
+    /// through the database alone: PostgreSQL's LISTEN/NOTIFY, or a poll of
+    /// the change log several times a second on MySQL and SQLite.
+    #[arg(long, env = "IMS_DEMO_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
     /// The HTTP server's limits.
     #[command(flatten)]
     pub limits: ServerLimitArgs,
@@ -117,6 +124,7 @@ impl ServeArgs {
             webapi_client_ids: Vec::new(),
             emulator_control: false,
             sessions: SessionPlace::Auto,
+            redis_url: None,
             limits: ServerLimitArgs::default(),
         }
     }

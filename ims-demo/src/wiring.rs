@@ -27,15 +27,17 @@ use axum::middleware::{self, Next};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use ims_api::{
-    AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettingsStore, NewAdminUser,
-    Password, SystemClock,
+    AdminUserDirectory, ChangeFeed, ClientId, ClientSecret, ImsEnvironment, ImsSettingsStore,
+    NewAdminUser, Password, SystemClock,
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
-use ims_store::{Backend, EncryptionKey, SessionSweep, SqlSessionLimits, Store, StoreOptions};
+use ims_store::{
+    Backend, EncryptionKey, RedisChangeFeed, SessionSweep, SqlSessionLimits, Store, StoreOptions,
+};
 use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
-use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
+use webapi_ims::{ChangeFollower, WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 use crate::cli::{CommonArgs, ServeArgs, SessionPlace, parse_yes_no};
 use crate::sessions::DemoSessionStore;
@@ -379,6 +381,29 @@ pub fn webapi_authenticator(
     Ok(WebApiAuthenticator::new(services, config))
 }
 
+/// Makes the Web API follow the fleet's change feed on the store's database
+/// (woken through Redis when `redis_url` is given), so that a revocation,
+/// a disabled integration or a locked admin on another instance — or by an
+/// operator command — is seen within the feed's delay instead of the hot
+/// cache's 30 s. Keep the follower as long as the server runs: without it
+/// the authenticator re-reads every record on a short interval.
+pub fn follow_changes(
+    store: &Store,
+    webapi: &Arc<WebApiAuthenticator>,
+    redis_url: Option<&str>,
+) -> Result<ChangeFollower, DemoError> {
+    let sql = store.change_feed();
+    let feed: Arc<dyn ChangeFeed> = match redis_url {
+        Some(url) => Arc::new(
+            RedisChangeFeed::connect(sql, url).map_err(err("--redis-url / IMS_DEMO_REDIS_URL"))?,
+        ),
+        None => Arc::new(sql),
+    };
+    webapi
+        .follow_changes(feed)
+        .map_err(|e| DemoError(format!("cannot follow the change feed: {e}")))
+}
+
 /// The default HTTP policy, its deadline (and each attempt) cut to end a
 /// second before `deadline` (at least half of it).
 fn policy_within(deadline: Duration) -> HttpPolicy {
@@ -493,6 +518,7 @@ pub struct RunningDemo {
     server: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _sweep: Option<SessionSweep>,
+    _follower: ChangeFollower,
     _ims: ConnectedIms,
 }
 
@@ -535,7 +561,12 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let ims = connect_ims_with(common.ims_url.as_deref(), serve.emulator_control).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
     configure_integration(&store, &admin, &ims, serve).await?;
-    let webapi = webapi_authenticator(&store, &ims, &serve.webapi_client_ids)?;
+    let webapi = Arc::new(webapi_authenticator(
+        &store,
+        &ims,
+        &serve.webapi_client_ids,
+    )?);
+    let follower = follow_changes(&store, &webapi, serve.redis_url.as_deref())?;
 
     let web = AdminImsWeb::new(Arc::new(admin), IMS_MOUNT)
         .with_secure_cookie(public_base.scheme() == "https")
@@ -545,7 +576,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let state = AppState {
         store: store.clone(),
         web,
-        webapi: Arc::new(webapi),
+        webapi,
         emulator_hint: ims.emulator.is_some(),
     };
     let app = router(state, sessions);
@@ -570,6 +601,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         server,
         shutdown: Some(tx),
         _sweep: sweep,
+        _follower: follower,
         _ims: ims,
     })
 }
