@@ -56,6 +56,9 @@ const MEMBER_PASSWORD: &str = "member-password";
 /// The member's admin user name in the demos.
 const MEMBER_USERNAME: &str = "member";
 
+/// Rounds of disabling the integration.
+const DISABLE_ROUNDS: usize = 3;
+
 /// The goals.
 const PROPAGATION_MAX_MS: f64 = 1000.0;
 const PROPAGATION_MEDIAN_MS: f64 = 200.0;
@@ -442,26 +445,40 @@ fn measure(fleet: &mut Fleet, size: Size) -> Result<Vec<Row>> {
     fleet.subcommand(&["admin:user:unlock", MEMBER_USERNAME])?;
     propagation::wait_until_accepted(fleet, Duration::from_secs(60))?;
 
-    eprintln!("==> fleet: disable the integration (operator command), poll B and C");
+    eprintln!(
+        "==> fleet: disable the integration (operator command) {DISABLE_ROUNDS} times, poll B and C"
+    );
+    // Several rounds: one could land just as an instance's settings copy
+    // expires and look fast by luck.
     let disable = |fleet: &Fleet| fleet.subcommand(&["admin:adobe-ims:disable"]).map(drop);
-    let disabled = propagation::round(fleet, Change::Run(&|| disable(fleet)));
-    rows.push(single_row(
+    let mut disabled = Vec::new();
+    for _ in 0..DISABLE_ROUNDS {
+        let round = propagation::round(fleet, Change::Run(&|| disable(fleet)));
+        let failed = round.is_err();
+        disabled.push(round);
+        fleet.subcommand(&[
+            "admin:adobe-ims:enable",
+            "-o",
+            ORG_ID,
+            "-c",
+            WEB_CLIENT_ID,
+            "-s",
+            WEB_CLIENT_SECRET,
+            "-t",
+            "yes",
+        ])?;
+        propagation::wait_until_accepted(fleet, Duration::from_secs(60))?;
+        if failed {
+            break;
+        }
+    }
+    rows.push(rounds_row(
         "disable",
-        "2c. The integration disabled (`ims-demo admin:adobe-ims:disable`), seen by B and C",
+        &format!(
+            "2c. The integration disabled (`ims-demo admin:adobe-ims:disable`), seen by B and C ({DISABLE_ROUNDS} rounds)"
+        ),
         &disabled,
     ));
-    fleet.subcommand(&[
-        "admin:adobe-ims:enable",
-        "-o",
-        ORG_ID,
-        "-c",
-        WEB_CLIENT_ID,
-        "-s",
-        WEB_CLIENT_SECRET,
-        "-t",
-        "yes",
-    ])?;
-    propagation::wait_until_accepted(fleet, Duration::from_secs(60))?;
 
     let label = "4. `kill -9` of A while it validates a new token";
     rows.push(match leader::kill_the_leader(fleet) {
@@ -571,6 +588,34 @@ fn propagation_row(rounds: &Result<Vec<Round>>, asked: usize) -> Row {
     }
 }
 
+/// Several rounds of one change, judged by the slowest.
+fn rounds_row(key: &str, label: &str, rounds: &[Result<Round>]) -> Row {
+    if let Some(Err(e)) = rounds.iter().find(|r| r.is_err()) {
+        return Row::error(key, label, e);
+    }
+    let seen: Vec<Option<f64>> = rounds
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(Round::fleet_ms)
+        .collect();
+    let shown =
+        |v: &Option<f64>| v.map_or_else(|| format!("> {} s", propagation::CAP.as_secs()), ms);
+    let slowest = seen
+        .iter()
+        .try_fold(0.0_f64, |max, v| v.map(|v| max.max(v)));
+    Row::new(
+        key,
+        label,
+        format!(
+            "max **{}** (rounds: {})",
+            shown(&slowest),
+            seen.iter().map(shown).collect::<Vec<_>>().join(", ")
+        ),
+        "≤ 1 s",
+        !seen.is_empty() && slowest.is_some_and(|v| v <= PROPAGATION_MAX_MS),
+    )
+}
+
 fn single_row(key: &str, label: &str, round: &Result<Round>) -> Row {
     match round {
         Ok(round) => {
@@ -661,7 +706,7 @@ fn header(size: Size) -> String {
         "cargo xtask fleet"
     };
     format!(
-        "- Date: {}, commit `{}`\n- Command: `{command}` (`--backend postgres|mysql` for one; `.ci/run` runs `--short`)\n- Size: 3 × {} requests in the burst, {} revocation rounds, {} processes × {} service-token tasks\n",
+        "- Date: {}, commit `{}`\n- Command: `{command}` (`--backend postgres|mysql` for one; `.ci/run` runs `--short`)\n- Size: 3 × {} requests in the burst, {} revocation rounds, {DISABLE_ROUNDS} disable rounds, {} processes × {} service-token tasks\n",
         date.trim(),
         commit.trim(),
         size.per_instance,
@@ -815,6 +860,16 @@ mod tests {
         assert!(!propagation_row(&Err("boom".into()), 2).met);
         assert!(single_row("lock", "x", &Ok(round(Some(999.0)))).met);
         assert!(!single_row("lock", "x", &Ok(round(None))).met);
+        let lucky = [Ok(round(Some(150.0))), Ok(round(Some(2500.0)))];
+        let row = rounds_row("disable", "x", &lucky);
+        assert!(
+            !row.met && row.figure.contains("max **2500 ms**"),
+            "{}",
+            row.figure
+        );
+        assert!(rounds_row("disable", "x", &[Ok(round(Some(150.0)))]).met);
+        assert!(!rounds_row("disable", "x", &[]).met);
+        assert!(!rounds_row("disable", "x", &[Ok(round(Some(1.0))), Err("e".into())]).met);
 
         let rows = vec![Row::new(
             "burst",
