@@ -39,7 +39,7 @@ mod service_tokens;
 mod session;
 
 use db::{Backend, ScratchDb};
-use procs::{Demo, Emulator, subcommand};
+use procs::{Demo, Emulator, subcommand, subcommand_command};
 use propagation::{Change, Round};
 
 use crate::commands::{Result, target_dir, workspace_root};
@@ -275,35 +275,30 @@ fn run_backend(
         &[],
     )?;
     // A enables the integration at start; B and C use the saved settings.
+    let serve = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut all = vec!["--addr", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        subcommand_command(&binary, &db, &key, &emulator.base, &all, envs)
+    };
     let a = Demo::start(
-        &binary,
         "A",
         &dir,
         &db,
-        &key,
-        &emulator.base,
-        &[
-            "--client-id",
-            WEB_CLIENT_ID,
-            "--client-secret",
-            WEB_CLIENT_SECRET,
-            "--organization-id",
-            ORG_ID,
-            "--2fa",
-            "yes",
-        ],
+        serve(
+            &[
+                "--client-id",
+                WEB_CLIENT_ID,
+                "--organization-id",
+                ORG_ID,
+                "--2fa",
+                "yes",
+            ],
+            &[("IMS_CLIENT_SECRET", WEB_CLIENT_SECRET)],
+        ),
     )?;
     let mut demos = vec![a];
     for name in ["B", "C"] {
-        demos.push(Demo::start(
-            &binary,
-            name,
-            &dir,
-            &db,
-            &key,
-            &emulator.base,
-            &[],
-        )?);
+        demos.push(Demo::start(name, &dir, &db, serve(&[], &[]))?);
     }
     let mut fleet = Fleet {
         demos,

@@ -232,33 +232,15 @@ pub(super) struct Demo {
 }
 
 impl Demo {
-    /// `ims-demo --addr 127.0.0.1:0 --database DB --ims-url EMULATOR EXTRA`.
+    /// Serves with `command` (from [`subcommand_command`], with `--addr`
+    /// and the server's options as its arguments); its log in `dir`.
     pub(super) fn start(
-        binary: &Path,
         name: &'static str,
         dir: &Path,
         db: &ScratchDb,
-        key: &str,
-        emulator: &str,
-        extra: &[&str],
+        mut command: Command,
     ) -> Result<Demo> {
-        let mut command = Command::new(binary);
-        command
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--database",
-                &db.url,
-                "--ims-url",
-                emulator,
-            ])
-            .args(extra)
-            .current_dir(dir)
-            .env("IMS_DEMO_KEY", key)
-            .env_remove("IMS_CLIENT_ID")
-            .env_remove("IMS_CLIENT_SECRET")
-            .env_remove("IMS_ORG_ID")
-            .env("RUST_LOG", "warn");
+        command.current_dir(dir);
         let log = dir.join(format!("ims-demo-{name}.log"));
         let (process, admin) = Process::start(command, &log, db, |l| {
             l.strip_prefix("Admin: ").map(str::to_owned)
@@ -298,7 +280,8 @@ pub(super) fn subcommand(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The command of [`subcommand`], to spawn several at once.
+/// The command of [`subcommand`], to spawn several at once (secrets go in
+/// `envs`, not on the command line).
 pub(super) fn subcommand_command(
     binary: &Path,
     db: &ScratchDb,
@@ -313,6 +296,12 @@ pub(super) fn subcommand_command(
         .args(args)
         .env("IMS_DEMO_KEY", key)
         .env("RUST_LOG", "warn")
+        // Only what the harness gives: none of the caller's IMS settings.
+        .env_remove("IMS_CLIENT_ID")
+        .env_remove("IMS_CLIENT_SECRET")
+        .env_remove("IMS_ORG_ID")
+        .env_remove("IMS_SERVICE_CLIENT_ID")
+        .env_remove("IMS_SERVICE_CLIENT_SECRET")
         .envs(envs.iter().copied())
         .stdin(Stdio::null());
     command
