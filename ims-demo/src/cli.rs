@@ -226,6 +226,63 @@ pub enum Command {
     /// integration is off).
     #[command(name = "admin:user:create")]
     CreateUser(CreateUserArgs),
+    /// Locks an admin user (as too many wrong passwords do): a locked admin
+    /// can neither sign in nor use the Web API until unlocked.
+    #[command(name = "admin:user:lock")]
+    LockUser(LockUserArgs),
+    /// Unlocks an admin user and clears their failed sign-ins.
+    #[command(name = "admin:user:unlock")]
+    UnlockUser(UnlockUserArgs),
+    /// Prints when a server-to-server context's service token expires
+    /// (never the token), obtained through the database's shared token
+    /// cache from `--tasks` concurrent tasks.
+    #[command(name = "service-token")]
+    ServiceToken(ServiceTokenArgs),
+}
+
+/// `admin:user:lock`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct LockUserArgs {
+    /// The admin's user name (or e-mail address).
+    pub username: String,
+    /// How long the lock lasts, in minutes (Magento's default lockout: 30).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=525_600))]
+    pub minutes: u32,
+}
+
+/// `admin:user:unlock`'s options (Magento's).
+#[derive(Debug, Clone, Args)]
+pub struct UnlockUserArgs {
+    /// The admin's user name (or e-mail address).
+    pub username: String,
+}
+
+/// `service-token`'s options: one server-to-server context.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceTokenArgs {
+    /// The context's name (its row in `ims_token_cache`).
+    #[arg(long)]
+    pub context: String,
+    /// The context's client id.
+    #[arg(long, env = "IMS_SERVICE_CLIENT_ID")]
+    pub client_id: String,
+    /// The context's client secret (prefer the environment variable).
+    #[arg(
+        long,
+        env = "IMS_SERVICE_CLIENT_SECRET",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub client_secret: ims_api::ClientSecret,
+    /// The scopes, comma-separated.
+    #[arg(long, env = "IMS_SERVICE_SCOPES", default_value = "openid,AdobeID")]
+    pub scopes: String,
+    /// The organization the token acts in (`…@AdobeOrg`), if any.
+    #[arg(long, env = "IMS_SERVICE_ORG_ID")]
+    pub org_id: Option<String>,
+    /// Concurrent tasks asking for the token (1 to 10000).
+    #[arg(long, default_value_t = 1)]
+    pub tasks: usize,
 }
 
 /// `admin:adobe-ims:enable`'s options (Magento's names).
@@ -267,6 +324,15 @@ pub struct CreateUserArgs {
     /// permissions); any other name is refused.
     #[arg(long, default_value = "Administrators")]
     pub role: String,
+}
+
+/// A client secret: its `Debug` is redacted, so the parsed command line can
+/// be printed.
+fn parse_secret(text: &str) -> Result<ims_api::ClientSecret, String> {
+    match text.trim() {
+        "" => Err("the client secret is empty".to_owned()),
+        secret => Ok(ims_api::ClientSecret::new(secret.to_owned())),
+    }
 }
 
 /// `yes`/`no` as Magento's `--2fa` takes it.

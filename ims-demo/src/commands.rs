@@ -1,13 +1,16 @@
 //! The operator subcommands, with Magento's names and options, acting on the
 //! same database as the server: `admin:adobe-ims:enable|disable|status|info`
-//! (admin-ims's operator operations) and `admin:user:create`.
+//! (admin-ims's operator operations), `admin:user:create|lock|unlock`, and
+//! `service-token` (`service_token.rs`).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use ims_api::{AdminUserDirectory, ClientSecret, NewAdminUser, Password};
 use url::Url;
 
-use crate::cli::{Command, CommonArgs, CreateUserArgs, EnableArgs, parse_yes_no};
+use crate::cli::{
+    Command, CommonArgs, CreateUserArgs, EnableArgs, LockUserArgs, UnlockUserArgs, parse_yes_no,
+};
 use crate::pages::users::{validate_new_user, validate_password};
 use crate::wiring::{self, DemoError};
 
@@ -16,6 +19,9 @@ pub async fn run(common: CommonArgs, command: Command) -> Result<(), DemoError> 
     let store = wiring::open_store(&common.database).await?;
     let result = match command {
         Command::CreateUser(args) => create_user(&store, args).await,
+        Command::LockUser(args) => lock_user(&store, args).await,
+        Command::UnlockUser(args) => unlock_user(&store, args).await,
+        Command::ServiceToken(args) => crate::service_token::run(&store, &common, args).await,
         command => integration(&store, &common, command).await,
     };
     store.close().await;
@@ -55,7 +61,10 @@ async fn integration(
         Command::Disable => println!("{}", admin.disable().await.map_err(storage)?),
         Command::Status => println!("{}", admin.status().await.map_err(storage)?),
         Command::Info => println!("{}", admin.info().await.map_err(storage)?),
-        Command::CreateUser(_) => {}
+        Command::CreateUser(_)
+        | Command::LockUser(_)
+        | Command::UnlockUser(_)
+        | Command::ServiceToken(_) => {}
     }
     Ok(())
 }
@@ -187,5 +196,55 @@ async fn create_user(store: &ims_store::Store, args: CreateUserArgs) -> Result<(
             created.email
         );
     }
+    Ok(())
+}
+
+/// The admin user with this user name or e-mail address.
+async fn find_user(
+    store: &ims_store::Store,
+    username: &str,
+) -> Result<ims_api::AdminUser, DemoError> {
+    let wanted = username.trim();
+    let users = store
+        .admin_users()
+        .list()
+        .await
+        .map_err(|e| DemoError::new(format!("reading admin users: {e}")))?;
+    users
+        .into_iter()
+        .find(|u| u.username == wanted || u.email_matches(wanted))
+        .ok_or_else(|| DemoError::new(format!("no admin user {wanted:?}")))
+}
+
+/// `admin:user:lock`: the lock too many wrong passwords set, for
+/// `--minutes`; the admin can neither sign in nor use the Web API meanwhile.
+async fn lock_user(store: &ims_store::Store, args: LockUserArgs) -> Result<(), DemoError> {
+    let user = find_user(store, &args.username).await?;
+    let policy = ims_api::LockoutPolicy {
+        max_failures: 1,
+        lock_duration: std::time::Duration::from_secs(u64::from(args.minutes) * 60),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let failures = store
+        .admin_users()
+        .record_login_failure(user.id, &policy, now)
+        .await
+        .map_err(|e| DemoError::new(format!("could not lock the admin user: {e}")))?;
+    match failures.lock_expires {
+        Some(until) => println!("Locked Magento User {} until {until}", user.username),
+        None => return Err(DemoError::new("the admin user was not locked")),
+    }
+    Ok(())
+}
+
+/// `admin:user:unlock` (Magento's): clears the lock and the failed sign-ins.
+async fn unlock_user(store: &ims_store::Store, args: UnlockUserArgs) -> Result<(), DemoError> {
+    let user = find_user(store, &args.username).await?;
+    store
+        .admin_users()
+        .reset_login_failures(user.id)
+        .await
+        .map_err(|e| DemoError::new(format!("could not unlock the admin user: {e}")))?;
+    println!("The user account \"{}\" has been unlocked", user.username);
     Ok(())
 }

@@ -8,7 +8,8 @@
 //!   first, copy it into your host.
 //! - [`cli`] is the command line (`cargo run -p ims-demo -- --help`);
 //!   [`commands`] the operator subcommands with Magento's names
-//!   (`admin:adobe-ims:enable|disable|status|info`, `admin:user:create`).
+//!   (`admin:adobe-ims:enable|disable|status|info`,
+//!   `admin:user:create|lock|unlock`) and `service-token`.
 //! - The pages (`src/pages/`), the REST routes (`src/rest.rs`) and the
 //!   password sign-in (`src/password_login.rs`) are small and call the
 //!   library crates for everything IMS-related.
@@ -24,6 +25,7 @@ mod pages;
 mod password_login;
 mod rest;
 pub mod server;
+mod service_token;
 pub mod sessions;
 pub mod wiring;
 

@@ -17,6 +17,10 @@
 //!   zero errors) and the limits' measurements (sign-in starts, concurrent
 //!   wrong passwords, slow connections), written to `BENCHMARKS.md` (needs
 //!   `wrk`).
+//! - `fleet [--backend postgres|mysql|both] [--short] [--record-before]`:
+//!   three release `ims-demo` instances on one PostgreSQL schema / MySQL
+//!   database, measured against issue #15's goals, written to
+//!   `BENCHMARKS.md` (needs `psql` and `mysql`).
 //! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`,
 //!   N seconds each (default 600), into `BENCHMARKS.md` (needs cargo-fuzz).
 //!
@@ -31,6 +35,7 @@ mod benches;
 mod commands;
 mod docs;
 mod e2e;
+mod fleet;
 mod fuzz;
 mod reliability;
 mod report;
@@ -56,6 +61,11 @@ commands:
           within 10 %, zero errors; then the limits: 100,000 anonymous sign-in
           starts, 64 concurrent wrong passwords, 450 trickling + 50 idle
           connections, each against its goal; written to BENCHMARKS.md
+  fleet   [--backend postgres|mysql|both] [--short] [--record-before]
+          3 release ims-demo instances on one fresh PostgreSQL schema / MySQL database
+          (IMS_TEST_POSTGRES_URL / IMS_TEST_MYSQL_URL) and one ims-emulator: one new
+          token's IMS calls, change propagation, shared sessions, kill -9 of a first
+          sight's leader, service tokens; each against its goal, into BENCHMARKS.md
   fuzz    [--seconds N] [TARGET...] run the fuzz targets N s each (default 600),
           fail on a crash, figures into BENCHMARKS.md (needs cargo-fuzz)
 ";
@@ -76,6 +86,7 @@ fn main() -> ExitCode {
         Some("e2e") => e2e::run_e2e(),
         Some("reliability") => reliability::reliability(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fleet") => fleet::fleet(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,5 +1,5 @@
 //! `BENCHMARKS.md`: one file, several writers. Each command that measures
-//! something (`bench`, `fuzz`, `reliability`) owns named sections and
+//! something (`bench`, `fuzz`, `reliability`, `fleet`) owns named sections and
 //! replaces only those, so running one command keeps the others' last
 //! results.
 //!
@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::commands::{Result, workspace_root};
 
 const HEADER: &str = "# Benchmarks\n\n\
-Written by `cargo xtask bench`, `cargo xtask fuzz` and `cargo xtask reliability`\n\
+Written by `cargo xtask bench`, `fuzz`, `reliability` and `fleet`\n\
 (do not edit by hand: each command replaces its own sections). Absolute numbers\n\
 drift between machines; each figure that matters is a ratio against a baseline\n\
 measured side by side in the same run, or a count.\n";
