@@ -57,8 +57,8 @@ pub struct ServeArgs {
     #[arg(long, env = "IMS_CLIENT_ID")]
     pub client_id: Option<String>,
     /// The IMS client secret (prefer the environment variable).
-    #[arg(long, env = "IMS_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
+    #[arg(long, env = "IMS_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub client_secret: Option<ims_api::ClientSecret>,
     /// The IMS organization id (`…@AdobeOrg`).
     #[arg(long, env = "IMS_ORG_ID")]
     pub organization_id: Option<String>,
@@ -295,8 +295,8 @@ pub struct EnableArgs {
     #[arg(short = 'c', long)]
     pub client_id: Option<String>,
     /// Client Secret (prompted for without echo when missing).
-    #[arg(short = 's', long)]
-    pub client_secret: Option<String>,
+    #[arg(short = 's', long, value_parser = parse_secret)]
+    pub client_secret: Option<ims_api::ClientSecret>,
     /// Whether 2FA is enforced by the organization (`yes` is required).
     #[arg(short = 't', long = "2fa", value_name = "yes|no")]
     pub two_factor: Option<String>,
@@ -341,5 +341,32 @@ pub(crate) fn parse_yes_no(value: &str) -> Option<bool> {
         "yes" | "y" | "true" | "1" => Some(true),
         "no" | "n" | "false" | "0" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    /// The parsed command line is `Debug` (and logged by hosts that copy
+    /// the demo): no client secret may show in it.
+    #[test]
+    fn client_secrets_never_show_in_the_parsed_command_line() {
+        let serve = Cli::parse_from(["ims-demo", "--client-secret", "serve-s3cret"]);
+        let enable = Cli::parse_from([
+            "ims-demo",
+            "admin:adobe-ims:enable",
+            "-s",
+            "enable-s3cret",
+        ]);
+        for parsed in [format!("{serve:?}"), format!("{enable:?}")] {
+            assert!(!parsed.contains("s3cret"), "{parsed}");
+        }
+        assert_eq!(
+            serve.serve.client_secret.unwrap().expose_secret(),
+            "serve-s3cret"
+        );
     }
 }

@@ -86,7 +86,7 @@ fn enable_request(args: EnableArgs) -> Result<admin_ims::EnableRequest, DemoErro
     };
     let client_secret = match args.client_secret {
         Some(value) => value,
-        None => prompt_secret("Client Secret: ")?,
+        None => ClientSecret::new(prompt_secret("Client Secret: ")?.trim()),
     };
     let two_factor = match args.two_factor {
         Some(value) => value,
@@ -99,7 +99,7 @@ fn enable_request(args: EnableArgs) -> Result<admin_ims::EnableRequest, DemoErro
     Ok(admin_ims::EnableRequest::new(
         organization_id.trim(),
         client_id.trim(),
-        ClientSecret::new(client_secret.trim()),
+        client_secret,
         two_factor,
     ))
 }

@@ -660,7 +660,7 @@ async fn configure_integration(
                     "2FA is required when enabling the Admin Adobe IMS Module: pass --2fa yes to confirm that your organization enforces it",
                 ));
             }
-            let request = EnableRequest::new(org, client_id, ClientSecret::new(secret), true);
+            let request = EnableRequest::new(org, client_id, secret.clone(), true);
             admin
                 .enable(request)
                 .await
