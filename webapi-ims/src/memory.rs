@@ -505,21 +505,28 @@ mod tests {
         (Memory::new(&config), Fingerprinter::random().unwrap())
     }
 
+    /// Accepts `key` for `admin` as of `T0`, under the current generation.
+    fn accept_key(
+        memory: &Memory,
+        f: &Fingerprinter,
+        key: Fingerprint,
+        admin: i64,
+        expires_at: OffsetDateTime,
+        last_check: OffsetDateTime,
+    ) -> HotEntry {
+        let email = f.of(b"e").unwrap();
+        let generation = memory.generation();
+        memory.accept(
+            key, admin, expires_at, last_check, [0; 32], email, T0, generation,
+        )
+    }
+
     #[test]
     fn an_entry_is_fresh_until_the_earliest_of_expiry_check_and_trust() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
         let expires = T0 + time::Duration::seconds(20);
-        let entry = memory.accept(
-            key,
-            1,
-            expires,
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-            memory.generation(),
-        );
+        let entry = accept_key(&memory, &f, key, 1, expires, T0);
         assert_eq!(entry.fresh_until, expires, "expiry first");
         assert!(
             memory
@@ -528,31 +535,20 @@ mod tests {
         );
         assert!(memory.fresh(&key, expires, memory.feed_state()).is_none());
 
-        let entry = memory.accept(
-            key,
-            1,
-            T0 + time::Duration::hours(1),
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-            memory.generation(),
-        );
+        let entry = accept_key(&memory, &f, key, 1, T0 + time::Duration::hours(1), T0);
         assert_eq!(
             entry.fresh_until,
             T0 + time::Duration::seconds(30),
             "trust next"
         );
         let old_check = T0 - time::Duration::seconds(590);
-        let entry = memory.accept(
+        let entry = accept_key(
+            &memory,
+            &f,
             key,
             1,
             T0 + time::Duration::hours(1),
             old_check,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-            memory.generation(),
         );
         assert_eq!(
             entry.fresh_until,
@@ -565,16 +561,7 @@ mod tests {
     fn a_stale_entry_is_not_fresh_and_a_refusal_expires() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
-        let entry = memory.accept(
-            key,
-            1,
-            T0 + time::Duration::hours(1),
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-            memory.generation(),
-        );
+        let entry = accept_key(&memory, &f, key, 1, T0 + time::Duration::hours(1), T0);
         assert_eq!(entry.stale_at, T0 + time::Duration::seconds(30));
         assert!(
             memory
@@ -605,15 +592,13 @@ mod tests {
         let (memory, f) = memory();
         let later = T0 + time::Duration::hours(1);
         for (token, admin) in [("a1", 1), ("a2", 1), ("b1", 2)] {
-            memory.accept(
+            accept_key(
+                &memory,
+                &f,
                 f.of(token.as_bytes()).unwrap(),
                 admin,
                 later,
                 T0,
-                [0; 32],
-                f.of(b"e").unwrap(),
-                T0,
-                memory.generation(),
             );
         }
         let revoked = TokenRejection::Invalidated("revoked".into());
@@ -639,16 +624,7 @@ mod tests {
             memory.accepted(&key).is_none(),
             "decided under old settings"
         );
-        memory.accept(
-            key,
-            1,
-            later,
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-            memory.generation(),
-        );
+        accept_key(&memory, &f, key, 1, later, T0);
         assert!(memory.accepted(&key).is_some());
     }
 
@@ -802,16 +778,7 @@ mod tests {
         let later = T0 + time::Duration::hours(1);
         for i in 0..1000 {
             let key = f.of(format!("tok {i}").as_bytes()).unwrap();
-            memory.accept(
-                key,
-                1,
-                later,
-                T0,
-                [0; 32],
-                f.of(b"e").unwrap(),
-                T0,
-                memory.generation(),
-            );
+            accept_key(&memory, &f, key, 1, later, T0);
         }
         assert!(memory.accepted_len() <= 100, "{}", memory.accepted_len());
     }
