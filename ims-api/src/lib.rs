@@ -41,7 +41,8 @@
 //!   contexts [`TokenProvider`], [`ContextStore`] and [`TokenCache`].
 //! - **Host side**: [`AdminUserDirectory`], [`WebApiTokenRepository`]
 //!   (`admin_adobe_ims_webapi`), [`UserProfileRepository`]
-//!   (`adobe_user_profile`), [`ImsSettingsStore`], and a [`Clock`].
+//!   (`adobe_user_profile`), [`ImsSettingsStore`], and a [`Clock`]; the
+//!   budgets of an admin session store, [`SessionLimits`].
 //! - **Domain types**: secrets whose `Debug` is redacted ([`AccessToken`],
 //!   [`ClientSecret`], …), typed [`TokenClaims`] (milliseconds parsed from
 //!   strings), [`TokenResponse`] with `expires_in` resolved, [`Profile`],
@@ -74,6 +75,7 @@ mod profile;
 mod revocation;
 mod scopes;
 mod secret;
+mod session_limits;
 mod tokens;
 mod validation;
 
@@ -111,6 +113,7 @@ pub use secret::{
     AccessToken, AnyToken, AuthorizationCode, ClientSecret, IdToken, Passphrase, Password,
     PkceVerifier, PrivateKeyPem, RefreshToken,
 };
+pub use session_limits::SessionLimits;
 pub use tokens::{ContextTokens, ExpiresInUnit, ExpiringToken, TokenProfile, TokenResponse};
 pub use validation::{TokenValidator, TokenValidity, TokenVerifier, VerifiedToken};
 

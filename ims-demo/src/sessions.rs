@@ -75,16 +75,15 @@ mod tests {
 
     use admin_ims::axum::{SESSION_KEY, SessionLimits};
     use ims_api::SystemClock;
-    use ims_store::{ADMIN_IMS_SESSION_KEY, PendingRule};
     use serde_json::json;
 
     use super::*;
+    use crate::wiring::admin_session_rule;
 
-    /// ims-store cannot depend on admin-ims: its default rule is a copy of
-    /// admin-ims's, and this is where the two meet.
+    /// The shared store the demo wires tells pending sessions as admin-ims's
+    /// in-memory store does: the demo hands it admin-ims's rule.
     #[tokio::test]
-    async fn the_sql_store_tells_pending_sessions_as_admin_ims_does() {
-        assert_eq!(SESSION_KEY, ADMIN_IMS_SESSION_KEY);
+    async fn the_shared_store_is_given_admin_ims_rule() {
         let expiry = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
         let samples = [
             json!({ SESSION_KEY: { "pending": [{ "state": "s" }] } }),
@@ -94,7 +93,7 @@ mod tests {
             json!({ "password_admin": 7 }),
             json!({}),
         ];
-        let rule = PendingRule::admin_ims();
+        let rule = admin_session_rule();
         for sample in samples {
             let memory = BoundedSessionStore::new(SessionLimits::default(), Arc::new(SystemClock));
             let mut record = Record {

@@ -26,6 +26,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
+use ims_api::SessionLimits;
 use ims_api::{
     AdminUserDirectory, ChangeFeed, ClientId, ClientSecret, ImsEnvironment, ImsSettingsStore,
     NewAdminUser, Password, SystemClock,
@@ -33,7 +34,7 @@ use ims_api::{
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
 use ims_store::{
-    Backend, EncryptionKey, RedisChangeFeed, SessionSweep, SqlSessionLimits, Store, StoreOptions,
+    Backend, EncryptionKey, PendingRule, RedisChangeFeed, SessionSweep, Store, StoreOptions,
 };
 use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
@@ -287,6 +288,13 @@ pub fn admin_ims(
     Ok(AdminIms::new(services, config))
 }
 
+/// How the shared session store tells pending sessions (sign-ins in flight,
+/// all an anonymous visitor can make) from established ones: admin-ims's
+/// own rule, the one its in-memory store classifies with.
+pub fn admin_session_rule() -> PendingRule {
+    PendingRule::new(admin_ims::axum::is_pending_session)
+}
+
 /// How often expired sessions are deleted from the database.
 pub const SESSION_SWEEP_PERIOD: Duration = Duration::from_secs(60);
 
@@ -317,8 +325,8 @@ pub fn admin_sessions(
     if !shared {
         return (DemoSessionStore::Memory(web.session_store()), None);
     }
-    let limits = SqlSessionLimits::default().with_pending_ttl(web.service().config().state_ttl);
-    let sessions = store.sessions().with_limits(limits);
+    let limits = SessionLimits::default().with_pending_ttl(web.service().config().state_ttl);
+    let sessions = store.sessions(admin_session_rule()).with_limits(limits);
     let sweep = sessions.spawn_sweep(SESSION_SWEEP_PERIOD);
     (DemoSessionStore::Shared(sessions), Some(sweep))
 }

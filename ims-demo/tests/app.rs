@@ -2,12 +2,15 @@
 //! temporary SQLite database, driven over HTTP with reqwest.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use ims_api::{AdminUserDirectory, NewAdminUser, Password};
 use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::wiring::{self, RunningDemo};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
+use support::{location, mint_token};
 
 struct App {
     demo: RunningDemo,
@@ -69,16 +72,7 @@ impl App {
     /// A token the emulator issues to `client_id` for the user `email`.
     async fn mint_for(&self, email: &str, client_id: &str) -> String {
         let emulator = self.demo.emulator_url.as_deref().unwrap();
-        let body: Value = browser()
-            .post(format!("{emulator}/__emulator/tokens"))
-            .json(&json!({"email": email, "client_id": client_id, "scope": "AdobeID,openid"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        mint_token(&browser(), emulator, email, client_id).await
     }
 
     async fn password_admin(&self) {
@@ -98,13 +92,6 @@ impl App {
             .await
             .unwrap();
     }
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

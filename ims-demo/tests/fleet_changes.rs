@@ -4,6 +4,8 @@
 //! instance at once, not after the Web API's 30 s hot cache.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use ims_api::{
@@ -12,7 +14,7 @@ use ims_api::{
 use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::wiring::{self, RunningDemo};
 use ims_emulator::default_seed as seed;
-use serde_json::{Value, json};
+use support::mint_token;
 
 async fn instance(database: &str, ims_url: Option<&str>) -> RunningDemo {
     let common = CommonArgs {
@@ -32,16 +34,7 @@ fn client() -> reqwest::Client {
 }
 
 async fn mint(emulator: &str) -> String {
-    let body: Value = client()
-        .post(format!("{emulator}/__emulator/tokens"))
-        .json(&json!({"email": seed::MEMBER_EMAIL, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+    mint_token(&client(), emulator, seed::MEMBER_EMAIL, "emulator-web").await
 }
 
 async fn me(demo: &RunningDemo, token: &str) -> u16 {

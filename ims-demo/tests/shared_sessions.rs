@@ -4,40 +4,14 @@
 //! logout on one instance ends it on all of them.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use ims_demo::cli::{CommonArgs, ServeArgs, SessionPlace};
 use ims_demo::wiring::{self, RunningDemo};
-use ims_emulator::{SignInForm, default_seed as seed};
+use ims_emulator::default_seed as seed;
 use reqwest::redirect::Policy;
+use support::{location, sign_in_at_ims};
 use url::Url;
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Fills in the emulator's sign-in page at `authorize` as the member; the
-/// URL IMS sends the browser back to.
-async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
-    let redirect = browser.get(authorize).send().await.unwrap();
-    assert_eq!(redirect.status(), 302, "IMS redirects to its sign-in page");
-    let sign_in = location(&redirect);
-    let html = browser
-        .get(&sign_in)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = SignInForm::parse(&html).unwrap();
-    let fields = form.fields(seed::MEMBER_EMAIL, seed::MEMBER_PASSWORD, "login");
-    let target = Url::parse(&sign_in).unwrap().join(&form.action).unwrap();
-    let answer = browser.post(target).form(&fields).send().await.unwrap();
-    assert_eq!(answer.status(), 302, "IMS redirects back");
-    location(&answer)
-}
 
 /// The fleet's public address (its load balancer's): the redirect URIs at
 /// IMS are the same whichever instance starts a sign-in. Nothing listens

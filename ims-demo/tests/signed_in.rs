@@ -3,38 +3,16 @@
 //! re-authentication, a Web API token and its revocation, sign out.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use ims_api::ImsSettingsStore;
 use ims_demo::cli::{CommonArgs, ServeArgs};
 use ims_demo::wiring::{self, COLLEAGUE_EMAIL};
-use ims_emulator::{SignInForm, default_seed as seed};
+use ims_emulator::default_seed as seed;
 use reqwest::redirect::Policy;
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::{location, mint_token, sign_in_at_ims};
 use url::Url;
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Fills in the emulator's sign-in page at `authorize` as the member; the
-/// URL IMS sends the browser back to.
-async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
-    // IMS sends the browser on to its sign-in page.
-    let redirect = browser.get(authorize).send().await.unwrap();
-    assert_eq!(redirect.status(), 302, "IMS redirects to its sign-in page");
-    let sign_in = location(&redirect);
-    let page = browser.get(&sign_in).send().await.unwrap();
-    assert_eq!(page.status(), 200, "the emulator's sign-in page");
-    let html = page.text().await.unwrap();
-    let form = SignInForm::parse(&html).unwrap();
-    let fields = form.fields(seed::MEMBER_EMAIL, seed::MEMBER_PASSWORD, "login");
-    let target = Url::parse(&sign_in).unwrap().join(&form.action).unwrap();
-    let answer = browser.post(target).form(&fields).send().await.unwrap();
-    assert_eq!(answer.status(), 302, "IMS redirects back");
-    location(&answer)
-}
 
 struct SignedIn {
     demo: wiring::RunningDemo,
@@ -176,16 +154,8 @@ async fn an_admin_signs_in_creates_a_user_and_revokes_a_token() {
     assert!(location(&again).starts_with("/admin/ims/reauth"));
 
     // A Web API token of the new admin: recorded, then revoked.
-    let minted: Value = browser
-        .post(format!("{}/__emulator/tokens", demo.emulator_url.as_deref().unwrap()))
-        .json(&json!({"email": COLLEAGUE_EMAIL, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = minted["access_token"].as_str().unwrap();
+    let emulator = demo.emulator_url.as_deref().unwrap();
+    let token = &mint_token(browser, emulator, COLLEAGUE_EMAIL, "emulator-web").await;
     let me = browser
         .get(url("/rest/V1/me"))
         .bearer_auth(token)
@@ -314,16 +284,7 @@ async fn a_whole_session_logged_at_trace_level_holds_no_secret() {
     );
 
     // REST calls with a bearer token.
-    let minted: Value = browser
-        .post(format!("{emulator}/__emulator/tokens"))
-        .json(&json!({"email": seed::MEMBER_EMAIL, "client_id": "emulator-web", "scope": "AdobeID,openid"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = minted["access_token"].as_str().unwrap().to_owned();
+    let token = mint_token(&browser, &emulator, seed::MEMBER_EMAIL, "emulator-web").await;
     for _ in 0..3 {
         let me = browser
             .get(url("/rest/V1/me"))

@@ -390,16 +390,27 @@ impl Pool {
     {
         let mut attempt = 0;
         loop {
-            match op().await {
+            let err = match op().await {
                 Ok(value) => return Ok(value),
-                Err(err) if attempt < TRANSIENT_RETRIES && is_transient(self.backend(), &err) => {
-                    attempt += 1;
-                    let pause = Duration::from_millis(5 * u64::from(attempt.min(10)));
-                    tokio::time::sleep(pause).await;
-                }
-                Err(err) => return Err(storage_error(what, err)),
+                Err(err) => err,
+            };
+            if !self.pause_before_retry(&mut attempt, &err).await {
+                return Err(storage_error(what, err));
             }
         }
+    }
+
+    /// After attempt `attempt` failed with `err`: when it is SQLite's busy
+    /// or locked and tries remain, counts the attempt, waits a short,
+    /// growing pause and says to try again; otherwise says to give up.
+    async fn pause_before_retry(&self, attempt: &mut u32, err: &sqlx::Error) -> bool {
+        if *attempt >= TRANSIENT_RETRIES || !is_transient(self.backend(), err) {
+            return false;
+        }
+        *attempt += 1;
+        let pause = Duration::from_millis(5 * u64::from((*attempt).min(10)));
+        tokio::time::sleep(pause).await;
+        true
     }
 }
 
@@ -556,16 +567,15 @@ impl Pool {
         F: for<'t> FnMut(&'t mut Tx) -> TxFuture<'t, T> + Send,
         T: Send,
     {
+        // Not `retrying`: each attempt's future borrows `body`.
         let mut attempt = 0;
         loop {
-            match self.try_transaction(&mut body).await {
+            let err = match self.try_transaction(&mut body).await {
                 Ok(value) => return Ok(value),
-                Err(err) if attempt < TRANSIENT_RETRIES && is_transient(self.backend(), &err) => {
-                    attempt += 1;
-                    let pause = Duration::from_millis(5 * u64::from(attempt.min(10)));
-                    tokio::time::sleep(pause).await;
-                }
-                Err(err) => return Err(storage_error(what, err)),
+                Err(err) => err,
+            };
+            if !self.pause_before_retry(&mut attempt, &err).await {
+                return Err(storage_error(what, err));
             }
         }
     }

@@ -98,8 +98,8 @@ pub use hashing::{PasswordHashBusy, PasswordHashStats};
 pub use ims_api;
 #[cfg(feature = "sessions")]
 pub use sessions::{
-    ADMIN_IMS_SESSION_KEY, PendingRule, SESSION_LOG_TARGET, SESSION_ROW_OVERHEAD, SessionSweep,
-    SqlSessionLimits, SqlSessionStats, SqlSessionStore,
+    PendingRule, SESSION_LOG_TARGET, SESSION_ROW_OVERHEAD, SessionSweep, SqlSessionStats,
+    SqlSessionStore,
 };
 pub use settings::SqlSettingsStore;
 pub use store::{

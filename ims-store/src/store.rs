@@ -319,12 +319,15 @@ impl Store {
     }
 
     /// The admin sessions (`ims_admin_session`), a tower-sessions store
-    /// shared by every instance on the database, with the default limits
-    /// ([`SqlSessionStore::with_limits`](crate::SqlSessionStore::with_limits)
+    /// shared by every instance on the database, telling pending sessions
+    /// from established ones with `rule` (for admin-ims's sessions,
+    /// `PendingRule::new(admin_ims::axum::is_pending_session)`; there is no
+    /// default: see [`PendingRule`](crate::PendingRule)), with the default
+    /// limits ([`SqlSessionStore::with_limits`](crate::SqlSessionStore::with_limits)
     /// changes them). Feature `sessions`.
     #[cfg(feature = "sessions")]
-    pub fn sessions(&self) -> crate::SqlSessionStore {
-        crate::SqlSessionStore::new(Arc::clone(&self.inner))
+    pub fn sessions(&self, rule: crate::PendingRule) -> crate::SqlSessionStore {
+        crate::SqlSessionStore::new(Arc::clone(&self.inner), rule)
     }
 
     /// Counters of the store's password hashing (the concurrency bound, how

@@ -520,8 +520,8 @@ impl WebApiAuthenticator {
             seen.digest,
             self.email_key(&admin.email)?,
             now,
+            trust.generation,
         );
-        self.memory.keep_if_current(&key, trust.generation);
         Ok(entry)
     }
 
@@ -562,14 +562,7 @@ impl WebApiAuthenticator {
             // says so) or the refusal expires: an unlock then costs a read
             // of the database, not IMS.
             self.memory.stale_key(&key);
-            self.memory.refuse_for_admin(
-                key,
-                TokenRejection::UnknownUser,
-                row.admin_user_id.0,
-                now,
-            );
-            tracing::info!("Web API token refused: {}", TokenRejection::UnknownUser);
-            return Err(AuthError::InvalidToken(TokenRejection::UnknownUser));
+            return Err(self.refuse_for_admin_state(key, row.admin_user_id));
         };
         if row.admin_user_id.0 != entry.admin || self.email_key(&admin.email)? != entry.email {
             // The admin's address changed since the token's profile
@@ -587,8 +580,8 @@ impl WebApiAuthenticator {
             entry.digest,
             entry.email,
             now,
+            trust.generation,
         );
-        self.memory.keep_if_current(&key, trust.generation);
         Ok(entry)
     }
 
@@ -699,8 +692,8 @@ impl WebApiAuthenticator {
                     entry.digest,
                     entry.email,
                     now,
+                    trust.generation,
                 );
-                self.memory.keep_if_current(&key, trust.generation);
                 Ok(entry)
             }
             Ok(TokenValidity::Invalid { reason }) => {
@@ -817,7 +810,7 @@ impl WebApiAuthenticator {
             // What was accepted (or refused) for the old client or
             // organization does not hold for the new ones; decisions in
             // flight under the old ones are not kept either (see
-            // `Memory::keep_if_current`).
+            // `Memory::accept`).
             self.memory.clear();
             tracing::info!("IMS client or organization changed: Web API token caches cleared");
         }

@@ -160,25 +160,19 @@ pub(crate) struct Memory {
     changes: AtomicU64,
 }
 
-fn map<V: Clone>(capacity: u64) -> Map<V> {
+/// A cache of at most `capacity` entries (at least one), keyed by
+/// fingerprint, with this `lifecycle`.
+fn bounded<V: Clone, L: Lifecycle<Fingerprint, V> + Clone>(
+    capacity: u64,
+    lifecycle: L,
+) -> Cache<Fingerprint, V, UnitWeighter, FingerprintHash, L> {
     let capacity = capacity.max(1);
     Cache::with(
         usize::try_from(capacity).unwrap_or(usize::MAX),
         capacity,
         UnitWeighter,
         FingerprintHash,
-        DefaultLifecycle::default(),
-    )
-}
-
-fn hot_map(capacity: u64) -> HotMap {
-    let capacity = capacity.max(1);
-    Cache::with(
-        usize::try_from(capacity).unwrap_or(usize::MAX),
-        capacity,
-        UnitWeighter,
-        FingerprintHash,
-        Evictions,
+        lifecycle,
     )
 }
 
@@ -190,8 +184,8 @@ fn after(now: OffsetDateTime, duration: Duration) -> OffsetDateTime {
 impl Memory {
     pub(crate) fn new(config: &WebApiConfig) -> Self {
         Memory {
-            hot: hot_map(config.hot_cache_capacity),
-            refused: map(config.negative_cache_capacity),
+            hot: bounded(config.hot_cache_capacity, Evictions),
+            refused: bounded(config.negative_cache_capacity, DefaultLifecycle::default()),
             admin_changes: Mutex::new(HashMap::new()),
             by_admin: AdminIndex::new(),
             hot_ttl: config.hot_cache_ttl,
@@ -312,7 +306,9 @@ impl Memory {
         self.hot.peek(key).is_some_and(|entry| entry.admin == admin)
     }
 
-    /// Remembers an accepted token as of `now`.
+    /// Remembers an accepted token as of `now`, decided under `generation`
+    /// (read with the settings the decision used): if the caches were
+    /// cleared since, the entry is not kept.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn accept(
         &self,
@@ -323,6 +319,7 @@ impl Memory {
         digest: Digest,
         email: Fingerprint,
         now: OffsetDateTime,
+        generation: u64,
     ) -> HotEntry {
         let stale_at = after(now, self.hot_ttl);
         let next_check = after(last_check, self.revalidate_after);
@@ -346,6 +343,7 @@ impl Memory {
             self.by_admin
                 .remove_unless(key, admin, |key| self.holds(key, admin));
         }
+        self.keep_if_current(&key, generation);
         entry
     }
 
@@ -447,7 +445,7 @@ impl Memory {
     ///
     /// The generation moves first: a decision still in flight under the
     /// old ones, inserted after this, is removed by
-    /// [`keep_if_current`](Self::keep_if_current).
+    /// [`accept`](Self::accept).
     pub(crate) fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         // The index first: an entry inserted in between is then either
@@ -465,7 +463,7 @@ impl Memory {
     /// After inserting `key` under `generation`: removes it again if the
     /// caches were cleared since (checked after the insert, so that a clear
     /// in between cannot be missed).
-    pub(crate) fn keep_if_current(&self, key: &Fingerprint, generation: u64) {
+    fn keep_if_current(&self, key: &Fingerprint, generation: u64) {
         if self.generation() != generation {
             self.hot.remove(key);
         }
@@ -507,12 +505,28 @@ mod tests {
         (Memory::new(&config), Fingerprinter::random().unwrap())
     }
 
+    /// Accepts `key` for `admin` as of `T0`, under the current generation.
+    fn accept_key(
+        memory: &Memory,
+        f: &Fingerprinter,
+        key: Fingerprint,
+        admin: i64,
+        expires_at: OffsetDateTime,
+        last_check: OffsetDateTime,
+    ) -> HotEntry {
+        let email = f.of(b"e").unwrap();
+        let generation = memory.generation();
+        memory.accept(
+            key, admin, expires_at, last_check, [0; 32], email, T0, generation,
+        )
+    }
+
     #[test]
     fn an_entry_is_fresh_until_the_earliest_of_expiry_check_and_trust() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
         let expires = T0 + time::Duration::seconds(20);
-        let entry = memory.accept(key, 1, expires, T0, [0; 32], f.of(b"e").unwrap(), T0);
+        let entry = accept_key(&memory, &f, key, 1, expires, T0);
         assert_eq!(entry.fresh_until, expires, "expiry first");
         assert!(
             memory
@@ -521,29 +535,20 @@ mod tests {
         );
         assert!(memory.fresh(&key, expires, memory.feed_state()).is_none());
 
-        let entry = memory.accept(
-            key,
-            1,
-            T0 + time::Duration::hours(1),
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-        );
+        let entry = accept_key(&memory, &f, key, 1, T0 + time::Duration::hours(1), T0);
         assert_eq!(
             entry.fresh_until,
             T0 + time::Duration::seconds(30),
             "trust next"
         );
         let old_check = T0 - time::Duration::seconds(590);
-        let entry = memory.accept(
+        let entry = accept_key(
+            &memory,
+            &f,
             key,
             1,
             T0 + time::Duration::hours(1),
             old_check,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
         );
         assert_eq!(
             entry.fresh_until,
@@ -556,15 +561,7 @@ mod tests {
     fn a_stale_entry_is_not_fresh_and_a_refusal_expires() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
-        let entry = memory.accept(
-            key,
-            1,
-            T0 + time::Duration::hours(1),
-            T0,
-            [0; 32],
-            f.of(b"e").unwrap(),
-            T0,
-        );
+        let entry = accept_key(&memory, &f, key, 1, T0 + time::Duration::hours(1), T0);
         assert_eq!(entry.stale_at, T0 + time::Duration::seconds(30));
         assert!(
             memory
@@ -595,13 +592,12 @@ mod tests {
         let (memory, f) = memory();
         let later = T0 + time::Duration::hours(1);
         for (token, admin) in [("a1", 1), ("a2", 1), ("b1", 2)] {
-            memory.accept(
+            accept_key(
+                &memory,
+                &f,
                 f.of(token.as_bytes()).unwrap(),
                 admin,
                 later,
-                T0,
-                [0; 32],
-                f.of(b"e").unwrap(),
                 T0,
             );
         }
@@ -623,21 +619,28 @@ mod tests {
         let later = T0 + time::Duration::hours(1);
         let before = memory.generation();
         memory.clear();
-        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
-        memory.keep_if_current(&key, before);
+        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0, before);
         assert!(
             memory.accepted(&key).is_none(),
             "decided under old settings"
         );
-        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
-        memory.keep_if_current(&key, memory.generation());
+        accept_key(&memory, &f, key, 1, later, T0);
         assert!(memory.accepted(&key).is_some());
     }
 
     fn accept(memory: &Memory, f: &Fingerprinter, token: &str, admin: i64, now: OffsetDateTime) {
         let later = T0 + time::Duration::hours(1);
         let (key, email) = (f.of(token.as_bytes()).unwrap(), f.of(b"e").unwrap());
-        memory.accept(key, admin, later, now, [0; 32], email, now);
+        memory.accept(
+            key,
+            admin,
+            later,
+            now,
+            [0; 32],
+            email,
+            now,
+            memory.generation(),
+        );
     }
 
     fn trusted(memory: &Memory, f: &Fingerprinter, token: &str, now: OffsetDateTime) -> bool {
@@ -775,7 +778,7 @@ mod tests {
         let later = T0 + time::Duration::hours(1);
         for i in 0..1000 {
             let key = f.of(format!("tok {i}").as_bytes()).unwrap();
-            memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0);
+            accept_key(&memory, &f, key, 1, later, T0);
         }
         assert!(memory.accepted_len() <= 100, "{}", memory.accepted_len());
     }

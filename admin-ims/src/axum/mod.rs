@@ -54,7 +54,8 @@ use crate::{AdminIms, AdminSession, CallbackQuery, MSG_REAUTH_REQUIRED, MSG_UNAB
 
 mod store;
 
-pub use store::{BoundedSessionStore, ENTRY_OVERHEAD, SessionLimits, SessionStoreStats};
+pub use ims_api::SessionLimits;
+pub use store::{BoundedSessionStore, ENTRY_OVERHEAD, SessionStoreStats, is_pending_session};
 
 /// The key under which the [`AdminSession`] is kept in the tower-sessions
 /// session.

@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use ims_api::Clock;
+use ims_api::{Clock, SessionLimits};
 use time::OffsetDateTime;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
@@ -19,73 +18,6 @@ use crate::service::{LOG_TARGET, to_time};
 /// What one stored session costs beyond its serialised data: the map slots,
 /// the expiry index and the allocations' headers (a generous upper bound).
 pub const ENTRY_OVERHEAD: usize = 256;
-
-/// The budgets of a [`BoundedSessionStore`].
-///
-/// ```
-/// use std::time::Duration;
-/// use admin_ims::axum::SessionLimits;
-///
-/// let limits = SessionLimits::default().with_pending_ttl(Duration::from_secs(300));
-/// assert_eq!(limits.pending_bytes, 8 << 20);
-/// assert_eq!(limits.pending_ttl, Duration::from_secs(300));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SessionLimits {
-    /// Bytes all pending sessions (sign-ins in flight, nobody signed in)
-    /// may weigh together (default 8 MiB: some 15,000 sign-ins in flight
-    /// with short return paths, 3,500 with the longest).
-    pub pending_bytes: usize,
-    /// Bytes all established sessions (a signed-in admin, or host data) may
-    /// weigh together (default 32 MiB).
-    pub established_bytes: usize,
-    /// How long a pending session lives after its last write (default
-    /// 600 s, the default state TTL; [`AdminImsWeb::session_store`](super::AdminImsWeb::session_store)
-    /// uses the service's).
-    pub pending_ttl: Duration,
-    /// The most one session may weigh (default 64 KiB); a bigger one is
-    /// refused with an error.
-    pub max_session_bytes: usize,
-}
-
-impl SessionLimits {
-    /// With this budget for pending sessions.
-    pub fn with_pending_bytes(mut self, bytes: usize) -> Self {
-        self.pending_bytes = bytes;
-        self
-    }
-
-    /// With this budget for established sessions.
-    pub fn with_established_bytes(mut self, bytes: usize) -> Self {
-        self.established_bytes = bytes;
-        self
-    }
-
-    /// With this lifetime for pending sessions (use the service's
-    /// [`state_ttl`](crate::AdminImsConfig::state_ttl)).
-    pub fn with_pending_ttl(mut self, ttl: Duration) -> Self {
-        self.pending_ttl = ttl;
-        self
-    }
-
-    /// With this largest session.
-    pub fn with_max_session_bytes(mut self, bytes: usize) -> Self {
-        self.max_session_bytes = bytes;
-        self
-    }
-}
-
-impl Default for SessionLimits {
-    fn default() -> Self {
-        SessionLimits {
-            pending_bytes: 8 << 20,
-            established_bytes: 32 << 20,
-            pending_ttl: Duration::from_secs(600),
-            max_session_bytes: 64 << 10,
-        }
-    }
-}
 
 /// What a [`BoundedSessionStore`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,9 +168,32 @@ impl fmt::Debug for BoundedSessionStore {
     }
 }
 
-/// Whether a session holds nothing but sign-ins in flight (what an anonymous
-/// visitor can make).
-fn is_pending(record: &Record) -> bool {
+/// Whether a session is **pending**: it holds nothing but admin-ims's part
+/// ([`SESSION_KEY`]) and nobody is signed in there — sign-ins in flight, all
+/// an anonymous visitor can make. An empty session is pending too; any other
+/// key makes a session established.
+///
+/// The one rule of admin-ims's sessions: [`BoundedSessionStore`] classifies
+/// with it, and a shared store takes it from the host (ims-store's
+/// `SqlSessionStore`: `store.sessions(PendingRule::new(is_pending_session))`).
+///
+/// ```
+/// use admin_ims::axum::{SESSION_KEY, is_pending_session};
+/// use tower_sessions::session::{Id, Record};
+///
+/// let session = |data: serde_json::Value| Record {
+///     id: Id::default(),
+///     data: serde_json::from_value(data).unwrap(),
+///     expiry_date: time::OffsetDateTime::UNIX_EPOCH,
+/// };
+/// let started = session(serde_json::json!({ SESSION_KEY: { "pending": [] } }));
+/// assert!(is_pending_session(&started));
+/// let signed_in = session(serde_json::json!({ SESSION_KEY: { "signed_in": { "admin_id": 1 } } }));
+/// assert!(!is_pending_session(&signed_in));
+/// let host_data = session(serde_json::json!({ SESSION_KEY: { "pending": [] }, "cart": 3 }));
+/// assert!(!is_pending_session(&host_data));
+/// ```
+pub fn is_pending_session(record: &Record) -> bool {
     record.data.iter().all(|(key, value)| {
         key == SESSION_KEY
             && value
@@ -291,7 +246,7 @@ impl BoundedSessionStore {
     /// meanwhile stays gone.
     fn put(&self, id: Id, record: &Record, update_only: bool) -> session_store::Result<()> {
         let now = self.clock.now();
-        let (class, budget, expires_at) = if is_pending(record) {
+        let (class, budget, expires_at) = if is_pending_session(record) {
             let ttl_end = now.saturating_add(to_time(self.limits.pending_ttl));
             (
                 Class::Pending,
@@ -409,6 +364,7 @@ mod tests {
     use super::*;
     use ims_api::ManualClock;
     use serde_json::json;
+    use std::time::Duration;
 
     fn record(data: serde_json::Value, expiry: OffsetDateTime) -> Record {
         Record {

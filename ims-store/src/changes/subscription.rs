@@ -102,6 +102,33 @@ impl fmt::Debug for SqlSubscription {
     }
 }
 
+/// Evaluates `$read` with `$executor` bound to `$reader`'s connection (the
+/// pool on SQLite, the reader's own connection elsewhere): one query text,
+/// each backend's executor type. [`Down`] when the reader has no connection.
+macro_rules! on_reader {
+    ($reader:expr, $executor:ident => $read:expr) => {
+        match $reader {
+            #[cfg(feature = "sqlite")]
+            Reader::Sqlite(ref pool) => {
+                let $executor = pool;
+                $read
+            }
+            #[cfg(feature = "mysql")]
+            Reader::MySql { ref mut conn, .. } => match conn {
+                Some($executor) => $read,
+                None => Err(Down),
+            },
+            #[cfg(feature = "postgres")]
+            Reader::Postgres {
+                ref mut listener, ..
+            } => match listener {
+                Some($executor) => $read,
+                None => Err(Down),
+            },
+        }
+    };
+}
+
 /// `future`, failed as [`Down`] when it errs or outlasts `limit`.
 pub(super) async fn within<T, E>(
     limit: Duration,
@@ -244,64 +271,22 @@ impl SqlSubscription {
 
     async fn read_epoch(&mut self) -> Result<i64, Down> {
         let limit = self.options.timeout;
-        macro_rules! read {
-            ($executor:expr) => {
-                within(
-                    limit,
-                    sqlx::query_scalar::<_, i64>(READ_EPOCH).fetch_one($executor),
-                )
-                .await
-            };
-        }
-        match self.reader {
-            #[cfg(feature = "sqlite")]
-            Reader::Sqlite(ref pool) => read!(pool),
-            #[cfg(feature = "mysql")]
-            Reader::MySql { ref mut conn, .. } => match conn {
-                Some(conn) => read!(conn),
-                None => Err(Down),
-            },
-            #[cfg(feature = "postgres")]
-            Reader::Postgres {
-                ref mut listener, ..
-            } => match listener {
-                Some(listener) => read!(listener),
-                None => Err(Down),
-            },
-        }
+        on_reader!(self.reader, executor => {
+            let read = sqlx::query_scalar::<_, i64>(READ_EPOCH).fetch_one(executor);
+            within(limit, read).await
+        })
     }
 
     async fn read_log(&mut self, after: i64, upto: i64) -> Result<Vec<LogRow>, Down> {
         let limit = self.options.timeout;
         let text = read_log(self.inner.pool.backend());
-        macro_rules! read {
-            ($executor:expr) => {
-                within(
-                    limit,
-                    sqlx::query_as::<_, LogRow>(text)
-                        .bind(after)
-                        .bind(upto)
-                        .fetch_all($executor),
-                )
-                .await
-            };
-        }
-        match self.reader {
-            #[cfg(feature = "sqlite")]
-            Reader::Sqlite(ref pool) => read!(pool),
-            #[cfg(feature = "mysql")]
-            Reader::MySql { ref mut conn, .. } => match conn {
-                Some(conn) => read!(conn),
-                None => Err(Down),
-            },
-            #[cfg(feature = "postgres")]
-            Reader::Postgres {
-                ref mut listener, ..
-            } => match listener {
-                Some(listener) => read!(listener),
-                None => Err(Down),
-            },
-        }
+        on_reader!(self.reader, executor => {
+            let read = sqlx::query_as::<_, LogRow>(text)
+                .bind(after)
+                .bind(upto)
+                .fetch_all(executor);
+            within(limit, read).await
+        })
     }
 
     /// Waits for a reason to read the epoch: the poll interval, or a

@@ -2,7 +2,7 @@
 //! tower-sessions [`SessionStore`] over the store's pool (feature
 //! `sessions`). See [`SqlSessionStore`].
 
-mod limits;
+mod pending;
 mod sweep;
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use aws_lc_rs::digest;
-use ims_api::Error;
+use ims_api::{Error, SessionLimits};
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, ExpiredDeletion, SessionStore};
 
@@ -20,10 +20,15 @@ use crate::crypto::aad;
 use crate::db::{Sql, Value, unique_violation};
 use crate::store::Inner;
 
-pub use limits::{ADMIN_IMS_SESSION_KEY, PendingRule, SESSION_ROW_OVERHEAD, SqlSessionLimits};
+pub use pending::PendingRule;
 pub use sweep::SessionSweep;
 
 const TABLE: &str = "ims_admin_session";
+
+/// What one stored session costs beyond its (encrypted) data: the row's
+/// other columns, its primary key and its index entries (a generous upper
+/// bound, the same figure admin-ims's in-memory store uses).
+pub const SESSION_ROW_OVERHEAD: usize = 256;
 
 /// The tracing target of the store's few events (an established session
 /// evicted, a failed sweep). They never carry a session id.
@@ -105,7 +110,7 @@ pub struct SqlSessionStats {
 /// - Every session is weighed: its stored data plus
 ///   [`SESSION_ROW_OVERHEAD`].
 /// - **Pending** sessions (what an anonymous visitor can make: see
-///   [`PendingRule`]) share one budget ([`SqlSessionLimits::pending_bytes`],
+///   [`PendingRule`]) share one budget ([`SessionLimits::pending_bytes`],
 ///   8 MiB); **established** ones another (32 MiB). A write that overfills
 ///   its class's budget evicts that class's sessions closest to expiry
 ///   (never the one written): a flood of anonymous sign-in starts recycles
@@ -113,7 +118,7 @@ pub struct SqlSessionStats {
 ///   class (a sum over its index) each time it has written 1/64th of the
 ///   budget since it last did, not on every write: each instance may
 ///   overshoot a budget by that much (1.6 %) until its next check.
-/// - Pending sessions expire [`SqlSessionLimits::pending_ttl`] after their
+/// - Pending sessions expire [`SessionLimits::pending_ttl`] after their
 ///   last write; established ones at the expiry tower-sessions gives them.
 ///   An expired row is never loaded nor updated; [`SqlSessionStore::sweep`]
 ///   (or [`SqlSessionStore::spawn_sweep`]) deletes them.
@@ -133,14 +138,18 @@ pub struct SqlSessionStats {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use ims_store::{EncryptionKey, SqlSessionLimits, Store, StoreOptions};
+/// use ims_store::ims_api::SessionLimits;
+/// use ims_store::{EncryptionKey, PendingRule, Store, StoreOptions};
 /// use ims_store::tower_sessions_core::{SessionStore, session::{Id, Record}};
 ///
 /// let options = StoreOptions::new().with_encryption_key(EncryptionKey::generate());
 /// let store = Store::connect("sqlite::memory:", options).await?;
+/// // admin-ims's sessions take `PendingRule::new(admin_ims::axum::is_pending_session)`;
+/// // this host's anonymous visitors have no "user" yet.
+/// let rule = PendingRule::new(|record: &Record| !record.data.contains_key("user"));
 /// let sessions = store
-///     .sessions()
-///     .with_limits(SqlSessionLimits::default().with_pending_ttl(Duration::from_secs(600)));
+///     .sessions(rule)
+///     .with_limits(SessionLimits::default().with_pending_ttl(Duration::from_secs(600)));
 ///
 /// let mut record = Record {
 ///     id: Id::default(),
@@ -161,7 +170,7 @@ pub struct SqlSessionStats {
 #[derive(Clone)]
 pub struct SqlSessionStore {
     inner: Arc<Inner>,
-    limits: SqlSessionLimits,
+    limits: SessionLimits,
     rule: PendingRule,
     evicted: Arc<AtomicU64>,
     /// Per class (established, pending): bytes written since this store
@@ -215,11 +224,11 @@ fn to_i64(n: usize) -> i64 {
 }
 
 impl SqlSessionStore {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<Inner>, rule: PendingRule) -> Self {
         SqlSessionStore {
             inner,
-            limits: SqlSessionLimits::default(),
-            rule: PendingRule::default(),
+            limits: SessionLimits::default(),
+            rule,
             evicted: Arc::new(AtomicU64::new(0)),
             unchecked: Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]),
         }
@@ -227,20 +236,20 @@ impl SqlSessionStore {
 
     /// With these budgets and pending lifetime (every instance on the
     /// database should use the same).
-    pub fn with_limits(mut self, limits: SqlSessionLimits) -> Self {
+    pub fn with_limits(mut self, limits: SessionLimits) -> Self {
         self.limits = limits;
         self
     }
 
-    /// With this rule for pending sessions (default:
-    /// [`PendingRule::admin_ims`]).
+    /// With another rule for pending sessions than the one
+    /// [`Store::sessions`](crate::Store::sessions) was given.
     pub fn with_pending_rule(mut self, rule: PendingRule) -> Self {
         self.rule = rule;
         self
     }
 
     /// The budgets.
-    pub fn limits(&self) -> &SqlSessionLimits {
+    pub fn limits(&self) -> &SessionLimits {
         &self.limits
     }
 

@@ -19,11 +19,12 @@ use super::{SESSION_LOG_TARGET, SqlSessionStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> ims_api::Result<()> {
 /// use std::time::Duration;
-/// use ims_store::{Store, StoreOptions};
+/// use ims_store::{PendingRule, Store, StoreOptions};
 ///
 /// let store = Store::connect("sqlite::memory:", StoreOptions::new()).await?;
+/// # let rule = PendingRule::new(|_| true); // admin-ims's: `admin_ims::axum::is_pending_session`
 /// // Keep the handle as long as the app runs (in its state, or a `let`).
-/// let sweep = store.sessions().spawn_sweep(Duration::from_secs(60));
+/// let sweep = store.sessions(rule).spawn_sweep(Duration::from_secs(60));
 /// // ... serve ...
 /// println!("{} expired sessions deleted in {} sweeps", sweep.deleted(), sweep.runs());
 /// sweep.stop();

@@ -282,10 +282,16 @@ impl WebApiAuthenticator {
         }
         // In memory before the revocation is read: a revocation on this
         // instance that this read misses forgets the entry after it.
-        let entry = self
-            .memory
-            .accept(key, admin.id.0, expires_at, now, digest, email_key, now);
-        self.memory.keep_if_current(&key, trust.generation);
+        let entry = self.memory.accept(
+            key,
+            admin.id.0,
+            expires_at,
+            now,
+            digest,
+            email_key,
+            now,
+            trust.generation,
+        );
         let revoked = self
             .services
             .tokens
