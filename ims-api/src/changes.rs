@@ -1,46 +1,5 @@
-//! The change feed: how the instances of a fleet that share one database
-//! tell each other that something they may have cached has changed.
-//!
-//! An instance caches what it decided (a token accepted, the settings, an
-//! admin found usable) so that a request costs no database read. On its
-//! own that makes a change made on another instance — a revocation, the
-//! integration disabled, an admin locked — reach this one only when its
-//! cache expires. A [`ChangeFeed`] carries those changes to every instance
-//! as they happen, so caches can be long and still never stale for more
-//! than the feed's delay.
-//!
-//! The contract has two halves:
-//!
-//! - [`ChangeFeed::publish`] announces a [`Change`]. Stores that record
-//!   changes together with the data (`ims-store` does, in the same
-//!   transaction) announce their own; `publish` is for changes a host
-//!   makes elsewhere.
-//! - [`ChangeFeed::subscribe`] yields [`FeedEvent`]s. A subscription starts
-//!   *lost*: until its first [`FeedEvent::Resumed`] the consumer must not
-//!   trust its caches beyond a short re-read interval. After a
-//!   [`FeedEvent::Lost`] the same holds until the next `Resumed`, and at
-//!   `Resumed` the consumer drops (or re-reads) everything it cached,
-//!   because what happened while the feed was down is not known.
-//!
-//! ```
-//! use ims_api::{AdminUserId, Change, FeedEvent};
-//!
-//! // What a consumer does with each event.
-//! fn apply(event: &FeedEvent) -> &'static str {
-//!     match event {
-//!         FeedEvent::Changed(Change::Admin(_)) => "forget what was decided for that admin",
-//!         FeedEvent::Changed(Change::Settings) => "reload the settings",
-//!         FeedEvent::Changed(_) => "unknown change: drop everything",
-//!         FeedEvent::Lost => "re-read records on every request until resumed",
-//!         FeedEvent::Resumed => "drop everything cached, then trust the feed",
-//!         _ => "unknown event: drop everything",
-//!     }
-//! }
-//! assert_eq!(
-//!     apply(&FeedEvent::Changed(Change::Admin(AdminUserId(7)))),
-//!     "forget what was decided for that admin"
-//! );
-//! ```
+//! The change feed: how the instances of a fleet tell each other what
+//! they may have cached has changed (see [`ChangeFeed`]).
 
 use std::fmt;
 
@@ -98,7 +57,49 @@ pub trait ChangeSubscription: Send + fmt::Debug {
     async fn next(&mut self) -> FeedEvent;
 }
 
-/// The fleet's change feed (see the [module docs](self)).
+/// The change feed: how the instances of a fleet that share one database
+/// tell each other that something they may have cached has changed.
+///
+/// An instance caches what it decided (a token accepted, the settings, an
+/// admin found usable) so that a request costs no database read. On its
+/// own that makes a change made on another instance — a revocation, the
+/// integration disabled, an admin locked — reach this one only when its
+/// cache expires. A [`ChangeFeed`] carries those changes to every instance
+/// as they happen, so caches can be long and still never stale for more
+/// than the feed's delay.
+///
+/// The contract has two halves:
+///
+/// - [`ChangeFeed::publish`] announces a [`Change`]. Stores that record
+///   changes together with the data (`ims-store` does, in the same
+///   transaction) announce their own; `publish` is for changes a host
+///   makes elsewhere.
+/// - [`ChangeFeed::subscribe`] yields [`FeedEvent`]s. A subscription starts
+///   *lost*: until its first [`FeedEvent::Resumed`] the consumer must not
+///   trust its caches beyond a short re-read interval. After a
+///   [`FeedEvent::Lost`] the same holds until the next `Resumed`, and at
+///   `Resumed` the consumer drops (or re-reads) everything it cached,
+///   because what happened while the feed was down is not known.
+///
+/// ```
+/// use ims_api::{AdminUserId, Change, FeedEvent};
+///
+/// // What a consumer does with each event.
+/// fn apply(event: &FeedEvent) -> &'static str {
+///     match event {
+///         FeedEvent::Changed(Change::Admin(_)) => "forget what was decided for that admin",
+///         FeedEvent::Changed(Change::Settings) => "reload the settings",
+///         FeedEvent::Changed(_) => "unknown change: drop everything",
+///         FeedEvent::Lost => "re-read records on every request until resumed",
+///         FeedEvent::Resumed => "drop everything cached, then trust the feed",
+///         _ => "unknown event: drop everything",
+///     }
+/// }
+/// assert_eq!(
+///     apply(&FeedEvent::Changed(Change::Admin(AdminUserId(7)))),
+///     "forget what was decided for that admin"
+/// );
+/// ```
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ChangeFeed: Send + Sync {

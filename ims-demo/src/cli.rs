@@ -355,12 +355,7 @@ mod tests {
     #[test]
     fn client_secrets_never_show_in_the_parsed_command_line() {
         let serve = Cli::parse_from(["ims-demo", "--client-secret", "serve-s3cret"]);
-        let enable = Cli::parse_from([
-            "ims-demo",
-            "admin:adobe-ims:enable",
-            "-s",
-            "enable-s3cret",
-        ]);
+        let enable = Cli::parse_from(["ims-demo", "admin:adobe-ims:enable", "-s", "enable-s3cret"]);
         for parsed in [format!("{serve:?}"), format!("{enable:?}")] {
             assert!(!parsed.contains("s3cret"), "{parsed}");
         }

@@ -61,10 +61,11 @@ pub struct WebApiConfig {
     /// How long an instance's lease on a new token's first sight lasts
     /// when the record is shared with other instances (see
     /// `WebApiTokenRepository::begin_first_sight`): while it holds, other
-    /// instances wait for its record instead of asking IMS themselves. It
-    /// should cover a first sight's IMS calls (validation, profile,
-    /// membership: three `ims_deadline`s); a leader that dies holds up the
-    /// token's first sight elsewhere until it expires.
+    /// instances wait for its record instead of asking IMS themselves. The
+    /// leader extends it before each of its IMS calls (validation, profile,
+    /// membership), so it should cover one call: `ims_deadline` and a
+    /// margin (default 6 s). A leader that dies holds up the token's first
+    /// sight elsewhere until it expires; the next request then takes over.
     pub first_sight_lease: Duration,
     /// How often an instance following another's first sight looks for its
     /// record (it never waits longer than `ims_deadline` in all).
@@ -86,7 +87,7 @@ impl Default for WebApiConfig {
             unfollowed_reread: Duration::from_millis(250),
             store_tokens: false,
             allowed_client_ids: Vec::new(),
-            first_sight_lease: Duration::from_secs(15),
+            first_sight_lease: Duration::from_secs(6),
             first_sight_poll: Duration::from_millis(25),
         }
     }

@@ -395,3 +395,48 @@ async fn a_record_found_by_another_instance_costs_no_ims_call() {
     assert_eq!(second.admin_user_id, first.admin_user_id);
     assert_eq!(fleet.ims_calls(), (1, 1, 1), "not even the profile");
 }
+
+/// The leader extends its lease before each IMS call: a first sight whose
+/// three calls together outlast the lease is still one first sight, and the
+/// lease need only cover one call (so a dead leader is taken over soon).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_extends_its_lease_before_each_ims_call() {
+    let config = WebApiConfig::default();
+    let lease = config.first_sight_lease;
+    let fleet = fleet(2, config).await;
+    let token = fleet.mint(seed::MEMBER_EMAIL);
+    for (call_path, latency) in [("/ims/validate_token", 600), ("/ims/profile", 1500)] {
+        fleet
+            .ims
+            .inject_fault(FaultSpec::new(call_path).latency_ms(latency).count(1))
+            .unwrap();
+    }
+    let leader = {
+        let auth = fleet.instances[0].clone();
+        let token = token.clone();
+        tokio::spawn(async move { call(&auth, &token).await })
+    };
+    // Most of the lease passes while IMS validates…
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fleet.clock.advance(lease - Duration::from_secs(1));
+    // …the leader, done validating, is asking for the profile…
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while fleet.calls(VALIDATE) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the leader asked IMS");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // …when the lease it took at first would have run out.
+    fleet.clock.advance(Duration::from_secs(2));
+    let follower = call(&fleet.instances[1], &token).await.unwrap();
+    let led = leader.await.unwrap().unwrap();
+    assert_eq!(follower.admin_user_id, led.admin_user_id);
+    assert_eq!(
+        fleet.ims_calls(),
+        (1, 1, 1),
+        "the follower waited for the leader's record instead of leading"
+    );
+    assert_eq!(fleet.rows().await, 1);
+}

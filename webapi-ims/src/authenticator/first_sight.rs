@@ -150,6 +150,28 @@ impl WebApiAuthenticator {
         answer
     }
 
+    /// Extends this instance's lease before its next IMS call, so that the
+    /// lease needs to cover one call (`ims_deadline`), not the whole first
+    /// sight: a leader that dies is then taken over within about one IMS
+    /// deadline. A failure, or a lease lost meanwhile, changes nothing here
+    /// (the record's save is the same whoever makes it).
+    async fn renew_first_sight(&self, hash: &TokenHash) {
+        match self
+            .services
+            .tokens
+            .begin_first_sight(hash, &self.holder, self.config.first_sight_lease)
+            .await
+        {
+            Ok(FirstSight::Lead) => {}
+            Ok(_) => {
+                tracing::debug!("a Web API token's first-sight lease passed to another instance")
+            }
+            Err(err) => {
+                tracing::warn!("could not extend a Web API token's first-sight lease: {err}")
+            }
+        }
+    }
+
     /// The answer of a follower whose leader did not finish within
     /// `ims_deadline`: 503, retried once the leader's lease ends (at most
     /// `retry_after` from now, at least a second).
@@ -201,6 +223,8 @@ impl WebApiAuthenticator {
             Ok(_) => return Err(AuthError::Internal("unknown validation verdict".into())),
             Err(err) => return Err(self.refuse_error(key, err).await),
         };
+        self.renew_first_sight(&TokenHash::from_digest(digest))
+            .await;
         let profile = match self
             .ims(self.services.profiles.profile(token, client))
             .await
@@ -229,6 +253,8 @@ impl WebApiAuthenticator {
             tracing::info!(admin_user_id = admin.id.0, "Web API token refused: {why}");
             return Err(self.refuse_for_admin_state(key, admin.id));
         }
+        self.renew_first_sight(&TokenHash::from_digest(digest))
+            .await;
         match self
             .ims(self.services.organizations.is_member(token, &trust.org))
             .await
