@@ -208,3 +208,66 @@ async fn an_unreachable_redis_never_fails_a_mutation() {
     store.close().await;
     db.finish().await;
 }
+
+/// Anyone who can reach the Redis server can publish on the channel: a
+/// forged or garbage message, or a flood of them, only wakes subscriptions
+/// to read the SQL log. It makes no change appear, and a real change after
+/// the flood is delivered, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_forged_on_the_channel_deliver_nothing() {
+    let Some(url) = redis_url("messages_forged_on_the_channel_deliver_nothing") else {
+        return;
+    };
+    let db = TestDb::sqlite().await.unwrap();
+    let channel = support::unique("ims_store_test_forged");
+    let store = db.store().await;
+    let feed = feed(&store, &url, &channel);
+    let mut events = feed.subscribe().await.unwrap();
+    assert_eq!(next(&mut events).await, FeedEvent::Resumed);
+
+    let attacker = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = attacker.get_multiplexed_async_connection().await.unwrap();
+    for payload in [
+        "settings",
+        "admin:1",
+        "admin 1",
+        "{\"kind\":\"settings\"}",
+        "\0\u{ff}",
+    ] {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    for n in 0..2_000 {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(n)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), events.next())
+            .await
+            .is_err(),
+        "a forged message made an event"
+    );
+
+    feed.publish(Change::Settings).await.unwrap();
+    assert_eq!(
+        next(&mut events).await,
+        FeedEvent::Changed(Change::Settings)
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), events.next())
+            .await
+            .is_err(),
+        "the real change was delivered once"
+    );
+    drop(events);
+    store.close().await;
+    db.finish().await;
+}
