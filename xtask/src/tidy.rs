@@ -270,10 +270,12 @@ mod tests {
         assert!(found.is_empty(), "{}", found.join("\n"));
     }
 
-    /// Cycles allowed until the helper who owns the crate removes them.
+    /// Cycles allowed until the helper who owns the files removes them.
     /// TODO(issue #16): admin-ims's operator/service cycle goes when the
-    /// admin-ims work of issue #16 lands; the lead removes this entry.
-    const KNOWN_CYCLES: &[&str] = &["admin-ims: "];
+    /// admin-ims work of issue #16 lands, and xtask's bench/benches cycle
+    /// (`benches::ALL` names `bench::warm_path`, `bench` walks
+    /// `benches::ALL`) with the bench work; the lead removes these entries.
+    const KNOWN_CYCLES: &[&str] = &["admin-ims: ", "xtask: bench -> benches -> bench "];
 
     #[test]
     fn no_crate_has_an_import_cycle_between_its_modules() {

@@ -3,7 +3,8 @@
 //! Reads every crate's `src/**/*.rs`, maps each file to its module path
 //! (`src/a/b.rs` and `src/a/b/mod.rs` are `a::b`), and collects the paths it
 //! names with `crate::…`, `super::…` and `self::…` (in `use` lists and in
-//! code; comments are skipped). A path resolves to the deepest module it
+//! code; comments are skipped, and so is an inline `#[cfg(test)] mod`, by
+//! convention at the end of its file: a test may use the whole crate). A path resolves to the deepest module it
 //! names, and through one `pub use` re-export in that module's file.
 //!
 //! The graphs checked are the top-level modules of each crate and the
@@ -82,7 +83,7 @@ impl CrateSource {
         for (module, (file, text)) in &self.files {
             let is_dir_module =
                 file.ends_with("mod.rs") || file.ends_with("lib.rs") || file.ends_with("main.rs");
-            for path in referenced_paths(text) {
+            for path in referenced_paths(without_test_module(text)) {
                 let Some(target) = resolve(module, is_dir_module, &path) else {
                     continue;
                 };
@@ -120,6 +121,26 @@ impl CrateSource {
         }
         found
     }
+}
+
+/// `text` up to its inline test module (`#[cfg(test)]` on the line before
+/// `mod …`), which ends the file by convention.
+fn without_test_module(text: &str) -> &str {
+    let mut offset = 0;
+    let mut previous_is_cfg_test = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if previous_is_cfg_test && trimmed.starts_with("mod ") && trimmed.ends_with('{') {
+            let cfg_start = text[..offset]
+                .trim_end()
+                .rfind("#[cfg(test)]")
+                .unwrap_or(offset);
+            return &text[..cfg_start];
+        }
+        previous_is_cfg_test = trimmed == "#[cfg(test)]";
+        offset += line.len();
+    }
+    text
 }
 
 /// `a/b.rs`, `a/b/mod.rs` -> `[a, b]`; `lib.rs`, `main.rs` -> `[]`;
@@ -547,7 +568,10 @@ mod tests {
                 "mod inner;\nuse self::inner::Y;\nuse crate::b::Z;\n",
             ),
             ("a/inner.rs", "use super::X;\nuse crate::b::Z;\n"),
-            ("b.rs", "use crate::Root;\n"),
+            (
+                "b.rs",
+                "use crate::Root;\n#[cfg(test)]\nmod tests {\n    use crate::a::X;\n}\n",
+            ),
         ]);
         assert!(cycles("ok", &crate_source.edges()).is_empty());
     }
