@@ -301,12 +301,17 @@ fn resolve(module: &[String], _is_dir_module: bool, path: &[String]) -> Option<M
 /// `pub(crate) use a::{Item, …}`), as a path to resolve from that module.
 fn reexport_origin(text: &str, item: &str) -> Option<Vec<String>> {
     for statement in text.split(';') {
-        let statement = statement.trim();
-        let Some(used) = statement
-            .strip_prefix("pub use ")
-            .or_else(|| statement.strip_prefix("pub(crate) use "))
-            .or_else(|| statement.strip_prefix("pub(super) use "))
-        else {
+        // The statement starts at its `pub … use` line (comments and
+        // attributes may come before it).
+        let Some(used) = statement.lines().enumerate().find_map(|(n, line)| {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("pub use ")
+                .or_else(|| line.strip_prefix("pub(crate) use "))
+                .or_else(|| line.strip_prefix("pub(super) use "))?;
+            let after: Vec<&str> = statement.lines().skip(n + 1).collect();
+            Some(format!("{rest}\n{}", after.join("\n")))
+        }) else {
             continue;
         };
         let mut paths = Vec::new();
