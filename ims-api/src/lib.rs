@@ -64,6 +64,7 @@ mod authorize;
 mod changes;
 mod claims;
 mod clock;
+mod constant_time;
 mod context;
 mod environment;
 mod error;
@@ -85,6 +86,7 @@ pub use authorize::{
 pub use changes::{Change, ChangeFeed, ChangeSubscription, FeedEvent};
 pub use claims::{ClaimScalar, TokenClaims, TokenType, from_unix_millis, to_unix_millis};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use constant_time::constant_time_eq;
 pub use context::{
     ConfigLocation, ContextCredentials, ContextStore, ImsContext, JwtContext, OAuthUserContext,
     PrivateKeySource, ServerToServerContext, TokenCache, TokenProvider,

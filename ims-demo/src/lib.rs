@@ -19,6 +19,7 @@
 
 use std::process::ExitCode;
 
+mod admins;
 pub mod cli;
 pub mod commands;
 mod pages;
@@ -27,6 +28,7 @@ mod rest;
 pub mod server;
 mod service_token;
 pub mod sessions;
+mod state;
 pub mod wiring;
 
 /// Runs the command line: the server without a subcommand, else the

@@ -21,19 +21,11 @@ use tower::{Layer as _, ServiceExt as _};
 use tower_sessions::Session;
 
 use crate::pages::{self, escape};
-use crate::wiring::AppState;
+use crate::state::AppState;
+pub(crate) use crate::state::SignInKind;
 
 /// The session key of a password sign-in (admin-ims keeps its own).
 const PASSWORD_KEY: &str = "demo_password_admin";
-
-/// How the current admin signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SignInKind {
-    /// With Adobe ID (admin-ims's session).
-    AdobeId,
-    /// With a password (the integration is off).
-    Password,
-}
 
 /// The admin signed in with a password, while that is allowed and the user
 /// may still sign in.

@@ -28,8 +28,8 @@ use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use ims_api::SessionLimits;
 use ims_api::{
-    AdminUserDirectory, ChangeFeed, ClientId, ClientSecret, ImsEnvironment, ImsSettingsStore,
-    NewAdminUser, Password, SystemClock,
+    AdminUserDirectory, ChangeFeed, ClientId, ClientSecret, ImsEnvironment, NewAdminUser,
+    SystemClock,
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, RunningEmulator, Seed, SeedUser, default_seed};
@@ -40,31 +40,15 @@ use url::Url;
 use webapi_ims::axum::ImsAuthLayer;
 use webapi_ims::{ChangeFollower, WebApiAuthenticator, WebApiConfig, WebApiServices};
 
+pub(crate) use crate::admins::random_password;
+pub use crate::admins::{ADMIN_ROLE, ROLES, is_known_role};
 use crate::cli::{CommonArgs, ServeArgs, SessionPlace, parse_yes_no};
 use crate::sessions::DemoSessionStore;
+pub(crate) use crate::state::AppState;
 use crate::{pages, password_login, rest};
 
 /// Where admin-ims's routes are mounted (its callbacks live below).
 pub const IMS_MOUNT: &str = "/admin/ims";
-
-/// The role the demo gives the admins it creates: any role other than
-/// none or "Adobe Ims" grants the whole (small) admin area.
-pub const ADMIN_ROLE: &str = "Administrators";
-
-/// The roles the demo has, with what each grants: [`ADMIN_ROLE`] and
-/// Magento's permission-less "Adobe Ims" role. Any other name would still
-/// grant the whole admin (only none and "Adobe Ims" grant nothing), so
-/// every place that assigns a role accepts these names only, spelled
-/// exactly ([`is_known_role`]).
-pub const ROLES: [(&str, &str); 2] = [
-    (ADMIN_ROLE, "Administrators — the whole admin"),
-    (ims_api::ADOBE_IMS_ROLE, "Adobe Ims — no permissions"),
-];
-
-/// Whether `role` is one of the demo's [`ROLES`], spelled exactly.
-pub fn is_known_role(role: &str) -> bool {
-    ROLES.iter().any(|(name, _)| *name == role)
-}
 
 /// The environment variable holding the store's encryption key (base64).
 pub const KEY_ENV: &str = "IMS_DEMO_KEY";
@@ -427,33 +411,6 @@ fn policy_within(deadline: Duration) -> HttpPolicy {
 
 // ------------------------------------------------------------------ the app
 
-/// What the pages and REST handlers share.
-#[derive(Debug, Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Store,
-    pub(crate) web: AdminImsWeb,
-    pub(crate) webapi: Arc<WebApiAuthenticator>,
-    /// Set when the demo runs its own emulator (the sign-in page says how).
-    pub(crate) emulator_hint: bool,
-}
-
-impl AppState {
-    pub(crate) fn ims(&self) -> &AdminIms {
-        self.web.service()
-    }
-
-    /// Whether the integration is on (a storage failure counts as on, so
-    /// password sign-in fails closed).
-    pub(crate) async fn ims_enabled(&self) -> bool {
-        self.store
-            .settings()
-            .load()
-            .await
-            .map(|s| s.enabled)
-            .unwrap_or(true)
-    }
-}
-
 /// The whole application: pages behind the admin guard, the sign-in pages,
 /// admin-ims's routes, the REST API behind `ImsAuthLayer`, the session layer
 /// around everything and a request log.
@@ -709,18 +666,6 @@ async fn ensure_admin(
         .await
         .map_err(err("creating the emulator member's admin user"))?;
     Ok(())
-}
-
-/// Magento's password for admins who sign in with Adobe ID: 100 random
-/// characters of `[0-9a-zA-Z_-.]`.
-pub(crate) fn random_password() -> Password {
-    use rand::RngExt as _;
-    const CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.";
-    let mut rng = rand::rng();
-    let text: String = (0..100)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect();
-    Password::new(text)
 }
 
 /// `cargo run -p ims-demo`: starts, prints where to go, serves until Ctrl-C.

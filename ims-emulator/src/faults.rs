@@ -7,21 +7,14 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::error::ImsError;
-use crate::state::{AppState, lock};
-use crate::stats::is_control_path;
+use crate::locks::lock;
 
 /// A failure to inject, as posted to `POST /__emulator/faults`.
 ///
@@ -136,7 +129,7 @@ impl FaultTable {
     }
 
     /// The first fault matching `path`, counting it down.
-    fn take(&self, path: &str) -> Option<FaultSpec> {
+    pub(crate) fn take(&self, path: &str) -> Option<FaultSpec> {
         let mut faults = lock(&self.faults);
         let index = faults
             .iter()
@@ -152,51 +145,6 @@ impl FaultTable {
     }
 }
 
-fn error_code(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        429 => "too_many_requests",
-        503 => "temporarily_unavailable",
-        500 => "server_error",
-        s if s >= 500 => "server_error",
-        _ => "injected_fault",
-    }
-}
-
-/// Middleware: applies the first matching fault.
-pub(crate) async fn apply_faults(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    if is_control_path(&path) {
-        return next.run(request).await;
-    }
-    let Some(fault) = state.faults.take(&path) else {
-        return next.run(request).await;
-    };
-    if let Some(ms) = fault.latency_ms {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-    if fault.drop_connection {
-        if let Some(ConnectInfo(conn)) = request.extensions().get::<ConnectInfo<ConnHandle>>() {
-            conn.kill();
-        }
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    match fault.status.and_then(|s| StatusCode::from_u16(s).ok()) {
-        Some(status) => {
-            let mut error =
-                ImsError::new(status, error_code(status), "fault injected by ims-emulator");
-            error.retry_after = fault
-                .retry_after
-                .or_else(|| matches!(status.as_u16(), 429 | 503).then_some(1));
-            error.into_response()
-        }
-        None => next.run(request).await,
-    }
-}
-
 /// Per-connection handle (the `ConnectInfo`): lets a fault close the connection.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnHandle {
@@ -204,7 +152,7 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    fn kill(&self) {
+    pub(crate) fn kill(&self) {
         self.kill.store(true, Ordering::SeqCst);
     }
 }

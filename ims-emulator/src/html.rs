@@ -2,22 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// Text and attribute values alike: `&<>"'/` as entities.
+use html_escape::encode_safe;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f4f4;margin:0}\
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:6px;box-shadow:0 1px 4px #0002}\
@@ -32,7 +18,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
-        title = escape(title),
+        title = encode_safe(title),
     );
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
@@ -63,23 +49,23 @@ pub(crate) fn sign_in_page(
     });
     body.push_str(&format!(
         "<p>to continue to <strong>{}</strong></p>",
-        escape(client_name)
+        encode_safe(client_name)
     ));
     if let Some(error) = error {
         body.push_str(&format!(
             "<p class=\"error\" role=\"alert\">{}</p>",
-            escape(error)
+            encode_safe(error)
         ));
     }
     body.push_str(&format!(
         "<form method=\"post\" action=\"{}\">",
-        escape(action)
+        encode_safe(action)
     ));
     for (name, value) in hidden {
         body.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(name),
-            escape(value)
+            encode_safe(name),
+            encode_safe(value)
         ));
     }
     body.push_str(&format!(
@@ -90,7 +76,7 @@ pub(crate) fn sign_in_page(
 <div class=\"buttons\"><button type=\"submit\" name=\"action\" value=\"login\">Continue</button>\
 <button type=\"submit\" name=\"action\" value=\"cancel\" formnovalidate>Cancel</button></div></form>\
 <p class=\"note\">ims-emulator — a local Adobe IMS for tests. Never enter real credentials here.</p>",
-        escape(email)
+        encode_safe(email)
     ));
     page(status, "Sign in — ims-emulator", &body)
 }
@@ -100,15 +86,19 @@ pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> 
     let body = format!(
         "<h1>Sign-in error</h1><p class=\"error\" role=\"alert\"><strong>{}</strong>: {}</p>\
 <p class=\"note\">ims-emulator did not redirect because the request cannot be trusted.</p>",
-        escape(error),
-        escape(description)
+        encode_safe(error),
+        encode_safe(description)
     );
     page(status, "Error — ims-emulator", &body)
 }
 
 /// A plain confirmation page (front-channel logout without a redirect URI).
 pub(crate) fn message_page(title: &str, message: &str) -> Response {
-    let body = format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message));
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        encode_safe(title),
+        encode_safe(message)
+    );
     page(StatusCode::OK, title, &body)
 }
 
@@ -119,8 +109,8 @@ pub(crate) fn index_page(base: &str, sign_in_link: &str) -> Response {
 <p><a href=\"{link}\">Try the sign-in page</a> (web client, redirects to <code>/demo/callback</code>).</p>\
 <p>Discovery: <a href=\"{base}/ims/.well-known/openid-configuration\">/ims/.well-known/openid-configuration</a><br>\
 Keys: <a href=\"{base}/ims/keys\">/ims/keys</a><br>Seed: <a href=\"{base}/__emulator/seed\">/__emulator/seed</a></p>",
-        base = escape(base),
-        link = escape(sign_in_link),
+        base = encode_safe(base),
+        link = encode_safe(sign_in_link),
     );
     page(StatusCode::OK, "ims-emulator", &body)
 }
@@ -133,8 +123,8 @@ pub(crate) fn callback_page(params: &[(String, String)]) -> Response {
     for (k, v) in params {
         body.push_str(&format!(
             "<dt><strong>{}</strong></dt><dd><code style=\"word-break:break-all\">{}</code></dd>",
-            escape(k),
-            escape(v)
+            encode_safe(k),
+            encode_safe(v)
         ));
     }
     body.push_str("</dl>");

@@ -38,6 +38,8 @@ mod error;
 mod faults;
 mod html;
 mod keys;
+mod locks;
+mod middleware;
 mod params;
 mod routes;
 mod seed;

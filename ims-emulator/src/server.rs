@@ -15,13 +15,14 @@ use tokio::task::JoinHandle;
 
 use crate::control::{ControlHandle, MintTokenRequest};
 use crate::error::{EmulatorError, ImsError};
-use crate::faults::{ConnHandle, FaultSpec, KillableListener, apply_faults};
+use crate::faults::{ConnHandle, FaultSpec, KillableListener};
 use crate::keys::KeyStore;
+use crate::middleware::{apply_faults, count_requests};
 use crate::params::Params;
 use crate::routes::{authorize, discovery, jwt_exchange, logout, profile, token, validate};
 use crate::seed::Seed;
 use crate::state::{AppState, Inner};
-use crate::stats::{Stats, count_requests};
+use crate::stats::Stats;
 use crate::{html, tokens};
 
 /// Entry point: `Emulator::builder()`.

@@ -61,13 +61,9 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     Some(unescape(&tag[start..end]))
 }
 
-/// The inverse of the pages' escaping.
+/// The inverse of the pages' escaping (any HTML entity, as a browser reads it).
 fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    html_escape::decode_html_entities(text).into_owned()
 }
 
 #[cfg(test)]

@@ -1,26 +1,14 @@
 //! Shared server state: seed, keys, issued-token bookkeeping, sessions, stats and faults.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::faults::FaultTable;
 use crate::keys::KeyStore;
+use crate::locks::{lock, read, write};
 use crate::seed::Seed;
 use crate::stats::StatsTable;
 use crate::tokens::{self, Minted, TokenProblem, TokenSpec, Verified};
-
-/// Locks a mutex, recovering from poisoning (a panicked holder cannot leave these tables broken).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// A browser session created by the sign-in page.
 #[derive(Debug, Clone)]

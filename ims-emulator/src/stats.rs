@@ -3,12 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::state::{AppState, lock};
+use crate::locks::lock;
 
 /// A snapshot of the request counters, as served by `GET /__emulator/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,19 +49,4 @@ impl StatsTable {
 /// Whether `path` belongs to the test-control API.
 pub(crate) fn is_control_path(path: &str) -> bool {
     path == "/__emulator" || path.starts_with("/__emulator/")
-}
-
-/// Middleware: counts every non-control request.
-pub(crate) async fn count_requests(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let key = format!("{} {}", request.method(), request.uri().path());
-    if !is_control_path(request.uri().path()) {
-        state.stats.record(key.clone());
-    }
-    let response = next.run(request).await;
-    tracing::debug!(request = %key, status = response.status().as_u16(), "handled");
-    response
 }

@@ -14,9 +14,9 @@ use ims_api::{
 use time::OffsetDateTime;
 
 use crate::changes::record;
+use crate::context::{PasswordHashCost, StoreContext};
 use crate::db::{Row, Sql, TxFuture, Value, unique_violation};
 use crate::hashing::PasswordHashBusy;
-use crate::store::{Inner, PasswordHashCost};
 
 macro_rules! select_users {
     ($($rest:literal)?) => {
@@ -76,7 +76,7 @@ const SWAP_ATTEMPTS: u32 = 100;
 /// unique); user names exactly.
 #[derive(Clone)]
 pub struct SqlAdminUserDirectory {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for SqlAdminUserDirectory {
@@ -88,7 +88,7 @@ impl fmt::Debug for SqlAdminUserDirectory {
 }
 
 impl SqlAdminUserDirectory {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlAdminUserDirectory { inner }
     }
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use ims_api::{Error, FirstSight, FirstSightOutcome, InvalidValue, Result, TokenHash};
 use time::OffsetDateTime;
 
+use crate::context::StoreContext;
 use crate::db::{Sql, Value};
-use crate::store::Inner;
 
 /// The longest holder name: the column's width on MySQL.
 const MAX_HOLDER: usize = 64;
@@ -89,7 +89,7 @@ fn until(now: OffsetDateTime, after: Duration) -> OffsetDateTime {
 
 /// [`ims_api::WebApiTokenRepository::begin_first_sight`].
 pub(crate) async fn begin(
-    inner: &Inner,
+    inner: &StoreContext,
     hash: &TokenHash,
     holder: &str,
     lease: Duration,
@@ -138,7 +138,7 @@ pub(crate) async fn begin(
 
 /// [`ims_api::WebApiTokenRepository::end_first_sight`].
 pub(crate) async fn end(
-    inner: &Inner,
+    inner: &StoreContext,
     hash: &TokenHash,
     holder: &str,
     outcome: &FirstSightOutcome,
@@ -179,7 +179,7 @@ pub(crate) async fn end(
 }
 
 /// [`ims_api::WebApiTokenRepository::purge_first_sights`].
-pub(crate) async fn purge(inner: &Inner, now: OffsetDateTime) -> Result<u64> {
+pub(crate) async fn purge(inner: &StoreContext, now: OffsetDateTime) -> Result<u64> {
     inner
         .pool
         .execute(

@@ -74,6 +74,7 @@
 
 mod admin_users;
 mod changes;
+mod context;
 mod crypto;
 mod db;
 mod first_sight;
@@ -92,6 +93,7 @@ pub use changes::{
 };
 #[cfg(feature = "redis")]
 pub use changes::{DEFAULT_REDIS_CHANNEL, RedisChangeFeed};
+pub use context::PasswordHashCost;
 pub use crypto::{EncryptionKey, KeyError};
 pub use db::Backend;
 pub use hashing::{PasswordHashBusy, PasswordHashStats};
@@ -102,9 +104,7 @@ pub use sessions::{
     SqlSessionStore,
 };
 pub use settings::SqlSettingsStore;
-pub use store::{
-    DEFAULT_PASSWORD_HASH_WAIT, MIGRATIONS_TABLE, PasswordHashCost, Store, StoreOptions,
-};
+pub use store::{DEFAULT_PASSWORD_HASH_WAIT, MIGRATIONS_TABLE, Store, StoreOptions};
 pub use token_cache::SqlTokenCache;
 /// The tower-sessions core this crate's [`SqlSessionStore`] implements
 /// (`SessionStore`, `ExpiredDeletion`, `Record`, `Id`).

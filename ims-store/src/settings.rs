@@ -10,9 +10,9 @@ use ims_api::{
 };
 
 use crate::changes::record;
+use crate::context::StoreContext;
 use crate::crypto::aad;
 use crate::db::{Sql, TxFuture, Value};
-use crate::store::Inner;
 
 const SECRET_AAD: (&str, &str, &str) = ("adobe_ims_settings", "client_secret", "1");
 
@@ -41,7 +41,7 @@ static SAVE: Sql = Sql::with_mysql(
 /// `Misconfigured` error too (never garbage, never a panic).
 #[derive(Clone)]
 pub struct SqlSettingsStore {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for SqlSettingsStore {
@@ -53,7 +53,7 @@ impl fmt::Debug for SqlSettingsStore {
 }
 
 impl SqlSettingsStore {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlSettingsStore { inner }
     }
 }

@@ -11,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use crate::admin_users::SqlAdminUserDirectory;
 use crate::changes::SqlChangeFeed;
+use crate::context::{PasswordHashCost, StoreContext};
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::db::{Backend, Pool};
 use crate::hashing::{HashLimiter, PasswordHashStats};
@@ -22,52 +23,6 @@ use crate::webapi_tokens::SqlWebApiTokenRepository;
 /// The table in which the store records its applied migrations (its own, so
 /// that it never mixes with a host's own sqlx migrations in one database).
 pub const MIGRATIONS_TABLE: &str = "_ims_store_migrations";
-
-/// The cost of the argon2id hashes of `admin_user` passwords.
-///
-/// The default is OWASP's recommendation for argon2id (19 MiB, 2 passes,
-/// 1 lane). Hashes record their own parameters, so changing the cost later
-/// still verifies old hashes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PasswordHashCost {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Passes over the memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-impl Default for PasswordHashCost {
-    fn default() -> Self {
-        PasswordHashCost {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-        }
-    }
-}
-
-impl PasswordHashCost {
-    /// A custom cost.
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Self {
-        PasswordHashCost {
-            memory_kib,
-            iterations,
-            parallelism,
-        }
-    }
-
-    /// The cheapest cost argon2 accepts: for tests only, never production.
-    pub fn insecure_for_tests() -> Self {
-        PasswordHashCost {
-            memory_kib: 8,
-            iterations: 1,
-            parallelism: 1,
-        }
-    }
-}
 
 /// How to connect: the encryption key, pool size, SQLite busy timeout, the
 /// clock (for lease expiry) and the password-hash cost.
@@ -191,29 +146,6 @@ impl StoreOptions {
     }
 }
 
-pub(crate) struct Inner {
-    pub(crate) pool: Pool,
-    pub(crate) sealer: Sealer,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) password_hash_cost: PasswordHashCost,
-    pub(crate) hasher: HashLimiter,
-    /// Bumped after each committed transaction that logged a change: wakes
-    /// this store's change-feed subscriptions (and a Redis publisher).
-    pub(crate) committed: tokio::sync::watch::Sender<u64>,
-}
-
-impl fmt::Debug for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("backend", &self.pool.backend())
-            .field(
-                "encryption_key",
-                &self.sealer.has_key().then_some("[REDACTED]"),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
 /// A connected store: the pool, the encryption key, and the repositories.
 /// Cheap to clone; every repository it hands out shares the pool.
 ///
@@ -230,7 +162,7 @@ impl fmt::Debug for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for Store {
@@ -260,7 +192,7 @@ impl Store {
             return Err(err);
         }
         Ok(Store {
-            inner: Arc::new(Inner {
+            inner: Arc::new(StoreContext {
                 pool,
                 sealer: Sealer::new(options.encryption_key),
                 clock: options.clock,

@@ -9,9 +9,9 @@ use ims_api::{
     AccessToken, ContextName, ContextTokens, ExpiringToken, RefreshToken, Result, TokenCache,
 };
 
+use crate::context::StoreContext;
 use crate::crypto::aad;
 use crate::db::{Sql, Value, millis};
-use crate::store::Inner;
 
 const TABLE: &str = "ims_token_cache";
 
@@ -65,7 +65,7 @@ static RELEASE_LEASE: Sql = Sql::new(
 /// both hold it; its expiry is timed by the store's clock.
 #[derive(Clone)]
 pub struct SqlTokenCache {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for SqlTokenCache {
@@ -77,7 +77,7 @@ impl fmt::Debug for SqlTokenCache {
 }
 
 impl SqlTokenCache {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlTokenCache { inner }
     }
 }

@@ -8,9 +8,9 @@ use ims_api::{
     AccessToken, AdminUserId, RefreshToken, Result, UserProfileRecord, UserProfileRepository,
 };
 
+use crate::context::StoreContext;
 use crate::crypto::aad;
 use crate::db::{Sql, Value};
-use crate::store::Inner;
 
 const TABLE: &str = "adobe_user_profile";
 
@@ -44,7 +44,7 @@ static DELETE_BY_ADMIN: Sql = Sql::new("DELETE FROM adobe_user_profile WHERE adm
 /// profile with a token but no configured key is a `Misconfigured` error.
 #[derive(Clone)]
 pub struct SqlUserProfileRepository {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for SqlUserProfileRepository {
@@ -56,7 +56,7 @@ impl fmt::Debug for SqlUserProfileRepository {
 }
 
 impl SqlUserProfileRepository {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlUserProfileRepository { inner }
     }
 }

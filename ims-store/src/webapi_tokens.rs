@@ -12,10 +12,10 @@ use ims_api::{
 use time::OffsetDateTime;
 
 use crate::changes::record;
+use crate::context::StoreContext;
 use crate::crypto::aad;
 use crate::db::{Row, Sql, TxFuture, Value};
 use crate::first_sight;
-use crate::store::Inner;
 
 const TABLE: &str = "admin_adobe_ims_webapi";
 const VALIDATED: &str = "validated";
@@ -116,7 +116,7 @@ static PURGE_EXPIRED: Sql =
 /// record with a token but no configured key is a `Misconfigured` error.
 #[derive(Clone)]
 pub struct SqlWebApiTokenRepository {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
 }
 
 impl fmt::Debug for SqlWebApiTokenRepository {
@@ -128,7 +128,7 @@ impl fmt::Debug for SqlWebApiTokenRepository {
 }
 
 impl SqlWebApiTokenRepository {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlWebApiTokenRepository { inner }
     }
 

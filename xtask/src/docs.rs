@@ -19,7 +19,40 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
-use crate::commands::Result;
+use std::process::Command;
+
+use crate::commands::{Result, cargo, run, workspace_root};
+
+/// `cargo xtask docs`.
+pub(crate) fn run_docs() -> Result {
+    let mut doc = cargo();
+    doc.args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+        "--locked",
+    ]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc (warnings denied)", doc)?;
+
+    let book = workspace_root().join("docs");
+    let mut mdbook = Command::new("mdbook");
+    mdbook.arg("build").arg(&book);
+    if Command::new("mdbook").arg("--version").output().is_err() {
+        return Err(
+            "mdbook is not installed: run `cargo install --locked mdbook` (or .ci/run)".into(),
+        );
+    }
+    run("mdbook build docs", mdbook)?;
+    check_links(&book.join("src"))?;
+
+    // The guides' code: every example builds, so the book cannot show code
+    // that does not compile.
+    let mut examples = cargo();
+    examples.args(["build", "-p", "ims-examples", "--all-targets", "--locked"]);
+    run("cargo build -p ims-examples (the guides' code)", examples)
+}
 
 /// One link that leads nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]

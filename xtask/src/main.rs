@@ -32,6 +32,7 @@
 
 mod bench;
 mod benches;
+mod ci;
 mod commands;
 mod docs;
 mod e2e;
@@ -74,8 +75,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => commands::test(&args[1..]),
-        Some("ci") => commands::ci(),
-        Some("docs") => commands::docs(),
+        Some("ci") => ci::run_ci(),
+        Some("docs") => docs::run_docs(),
         Some("bench") => match args.get(1).map(String::as_str) {
             None => bench::bench(),
             Some("--only") => benches::only(args.get(2).map(String::as_str)),

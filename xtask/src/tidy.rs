@@ -12,7 +12,13 @@
 //!   OpenSSL, native-tls, RustCrypto's AEADs): aws-lc-rs is the one. This
 //!   one asks `cargo tree`, which, unlike `cargo metadata`'s resolve, leaves
 //!   out optional dependencies no feature turns on (the lock file lists
-//!   `ring`, which nothing builds).
+//!   `ring`, which nothing builds);
+//! - no crate has an import cycle between its modules
+//!   ([`module_cycles`]);
+//! - no tracked file cites a file outside the repository ([`citations`]).
+
+mod citations;
+mod module_cycles;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -262,6 +268,58 @@ mod tests {
             found.extend(provider_violation(provider, &tree));
         }
         assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    /// Cycles allowed until the helper who owns the files removes them.
+    /// TODO(issue #16): admin-ims's operator/service cycle goes when the
+    /// admin-ims work of issue #16 lands, and xtask's bench/benches cycle
+    /// (`benches::ALL` names `bench::warm_path`, `bench` walks
+    /// `benches::ALL`) with the bench work; the lead removes these entries.
+    const KNOWN_CYCLES: &[&str] = &["admin-ims: ", "xtask: bench -> benches -> bench "];
+
+    #[test]
+    fn no_crate_has_an_import_cycle_between_its_modules() {
+        let root = crate::commands::workspace_root();
+        let mut found = Vec::new();
+        for (name, dir) in module_cycles::workspace_crates(&root) {
+            let source = module_cycles::CrateSource::read(&name, &dir).expect("sources read");
+            found.extend(
+                module_cycles::cycles(&name, &source.edges())
+                    .into_iter()
+                    .filter(|cycle| !KNOWN_CYCLES.iter().any(|k| cycle.starts_with(k))),
+            );
+        }
+        assert!(
+            found.is_empty(),
+            "import cycles between modules (move what both use into a module below them):\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn no_tracked_file_cites_a_file_outside_the_repository() {
+        let root = crate::commands::workspace_root();
+        let output = Command::new("git")
+            .current_dir(&root)
+            .args(["ls-files", "-z"])
+            .output()
+            .expect("git ls-files runs");
+        assert!(output.status.success(), "git ls-files failed");
+        let mut found = Vec::new();
+        for path in String::from_utf8_lossy(&output.stdout).split('\0') {
+            if path.is_empty() {
+                continue;
+            }
+            // Binary and missing files (a sparse checkout) have no citations.
+            if let Ok(text) = std::fs::read_to_string(root.join(path)) {
+                found.extend(citations::mentions(path, &text));
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "files cite what the repository does not hold (the wire protocol is docs/src/wire-protocol.md):\n{}",
+            found.join("\n")
+        );
     }
 
     #[test]

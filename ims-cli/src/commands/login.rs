@@ -11,7 +11,6 @@ use ims_api::{
 use ims_core::{PkcePair, random_state};
 use indicatif::ProgressBar;
 use serde_json::json;
-use subtle::ConstantTimeEq as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
@@ -250,8 +249,7 @@ fn parse_callback(head: &str, expected_state: &str) -> Parsed {
             .map(|(_, v)| v.into_owned())
     };
     let state_ok = param("state").is_some_and(|given| {
-        given.len() == expected_state.len()
-            && bool::from(given.as_bytes().ct_eq(expected_state.as_bytes()))
+        ims_api::constant_time_eq(given.as_bytes(), expected_state.as_bytes())
     });
     if !state_ok {
         return Parsed::BadState;

@@ -9,16 +9,16 @@ pub(crate) mod token;
 pub(crate) mod validate;
 
 use axum::http::StatusCode;
-use subtle::ConstantTimeEq as _;
 
 use crate::error::ImsError;
 use crate::params::Params;
 use crate::seed::SeedClient;
 use crate::state::Inner;
 
-/// Constant-time string comparison.
+/// Constant-time string comparison (the workspace's one:
+/// [`ims_api::constant_time_eq`]).
 pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    ims_api::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 /// Authenticates the client by `client_secret_basic` or `client_secret_post`. Confidential

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::error::{ImsError, token_response};
 use crate::params::Params;
@@ -106,7 +105,7 @@ fn token(state: &Inner, version: Version, params: &Params) -> Result<Response, I
 fn pkce_ok(challenge: &str, method: &str, verifier: &str) -> bool {
     match method {
         "S256" => {
-            let digest = Sha256::digest(verifier.as_bytes());
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
             let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
             secrets_equal(&computed, challenge)
         }

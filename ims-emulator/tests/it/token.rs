@@ -3,14 +3,16 @@ use ims_emulator::default_seed as d;
 use reqwest::StatusCode;
 use reqwest::multipart::Form;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::support::*;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mJ92IZBcZ3AWCVkNq4tJsr0G5rXBsw";
 
 fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ))
 }
 
 #[tokio::test]

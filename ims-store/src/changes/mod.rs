@@ -6,6 +6,7 @@ mod log;
 #[cfg(feature = "redis")]
 mod redis;
 mod subscription;
+mod wake;
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,13 +15,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ims_api::{Change, ChangeFeed, ChangeSubscription, Result};
 
+use crate::context::StoreContext;
 use crate::db::{TxFuture, Value};
-use crate::store::Inner;
 
 pub(crate) use log::record;
 #[cfg(feature = "redis")]
 pub use redis::{DEFAULT_REDIS_CHANNEL, RedisChangeFeed};
-use subscription::{SqlSubscription, Wake};
+use subscription::SqlSubscription;
+use wake::Wake;
 
 /// How often subscriptions read the epoch by default (MySQL/MariaDB, SQLite).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -120,7 +122,7 @@ impl Default for FeedOptions {
 /// ```
 #[derive(Clone)]
 pub struct SqlChangeFeed {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
     options: FeedOptions,
 }
 
@@ -136,7 +138,7 @@ impl fmt::Debug for SqlChangeFeed {
 }
 
 impl SqlChangeFeed {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
         SqlChangeFeed {
             inner,
             options: FeedOptions::default(),
@@ -194,13 +196,13 @@ impl SqlChangeFeed {
     }
 
     #[cfg(feature = "redis")]
-    fn inner(&self) -> &Arc<Inner> {
+    fn inner(&self) -> &Arc<StoreContext> {
         &self.inner
     }
 }
 
 /// Deletes changes older than `retention` on the store's clock.
-pub(crate) async fn prune(inner: &Inner, retention: Duration) -> Result<u64> {
+pub(crate) async fn prune(inner: &StoreContext, retention: Duration) -> Result<u64> {
     let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::MAX);
     let cutoff = inner
         .clock
@@ -233,7 +235,7 @@ impl ChangeFeed for SqlChangeFeed {
     }
 }
 
-impl Inner {
+impl StoreContext {
     /// Runs `body` in a transaction (see [`Pool::transaction`](crate::db::Pool::transaction));
     /// when it logged a change and committed, wakes this store's
     /// subscriptions (and a Redis publisher, if one listens).

@@ -8,12 +8,11 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt as _;
 use ims_api::{Change, ChangeFeed, ChangeSubscription, Error, Result};
 use tokio::sync::watch;
 
 use super::SqlChangeFeed;
-use super::subscription::{Down, Wake, within};
+use super::wake::{RedisWake, Wake};
 
 /// The channel wake-ups go to unless told otherwise.
 pub const DEFAULT_REDIS_CHANNEL: &str = "ims_store_changes";
@@ -157,39 +156,6 @@ async fn publish_commits(
             if !matches!(published, Ok(Ok(_))) {
                 connection = None;
             }
-        }
-    }
-}
-
-/// A subscription's Redis side: its own pub/sub connection.
-pub(crate) struct RedisWake {
-    client: redis::Client,
-    channel: String,
-    stream: Option<redis::aio::PubSubStream>,
-}
-
-impl RedisWake {
-    /// Subscribes (before the subscription reads the epoch, so that no
-    /// change falls between the two).
-    pub(super) async fn connect(&mut self, limit: Duration) -> std::result::Result<(), Down> {
-        let mut pubsub = within(limit, self.client.get_async_pubsub()).await?;
-        within(limit, pubsub.subscribe(&self.channel)).await?;
-        self.stream = Some(pubsub.into_on_message());
-        Ok(())
-    }
-
-    pub(super) fn disconnect(&mut self) {
-        self.stream = None;
-    }
-
-    /// Waits for a message; `Down` when the connection is gone.
-    pub(super) async fn woken(&mut self) -> std::result::Result<(), Down> {
-        let Some(stream) = self.stream.as_mut() else {
-            return Err(Down);
-        };
-        match stream.next().await {
-            Some(_) => Ok(()),
-            None => Err(Down),
         }
     }
 }

@@ -18,7 +18,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,27 +28,15 @@ use tokio::time::Instant;
 
 use super::FeedOptions;
 use super::log::{READ_EPOCH, decode, read_log};
+use super::wake::{Down, Wake, within};
+use crate::context::StoreContext;
 use crate::db::{Backend, Pool};
-use crate::store::Inner;
 
 /// More changes than this behind: drop everything instead of reading them.
 const MAX_BATCH: i64 = 1000;
 
-/// What wakes a subscription besides changes made through its own store.
-pub(crate) enum Wake {
-    /// The database: PostgreSQL's notifications (with a safety poll), else
-    /// polling.
-    Database,
-    /// Redis pub/sub messages, with a safety poll of the database.
-    #[cfg(feature = "redis")]
-    Redis(super::redis::RedisWake),
-}
-
 /// A log row: epoch, kind, admin user id.
 type LogRow = (i64, String, Option<i64>);
-
-/// A read or connection failed, or took too long.
-pub(super) struct Down;
 
 /// How the subscription reads the log.
 enum Reader {
@@ -73,7 +60,7 @@ enum Reader {
 }
 
 pub(crate) struct SqlSubscription {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
     options: FeedOptions,
     reader: Reader,
     wake: Wake,
@@ -129,19 +116,8 @@ macro_rules! on_reader {
     };
 }
 
-/// `future`, failed as [`Down`] when it errs or outlasts `limit`.
-pub(super) async fn within<T, E>(
-    limit: Duration,
-    future: impl Future<Output = Result<T, E>>,
-) -> Result<T, Down> {
-    match tokio::time::timeout(limit, future).await {
-        Ok(Ok(value)) => Ok(value),
-        _ => Err(Down),
-    }
-}
-
 impl SqlSubscription {
-    pub(crate) fn new(inner: Arc<Inner>, options: FeedOptions, wake: Wake) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>, options: FeedOptions, wake: Wake) -> Self {
         let reader = match inner.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(ref pool) => Reader::Sqlite(pool.clone()),

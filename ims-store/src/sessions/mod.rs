@@ -16,9 +16,9 @@ use ims_api::{Error, SessionLimits};
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{self, ExpiredDeletion, SessionStore};
 
+use crate::context::StoreContext;
 use crate::crypto::aad;
 use crate::db::{Sql, Value, unique_violation};
-use crate::store::Inner;
 
 pub use pending::PendingRule;
 pub use sweep::SessionSweep;
@@ -169,7 +169,7 @@ pub struct SqlSessionStats {
 /// ```
 #[derive(Clone)]
 pub struct SqlSessionStore {
-    inner: Arc<Inner>,
+    inner: Arc<StoreContext>,
     limits: SessionLimits,
     rule: PendingRule,
     evicted: Arc<AtomicU64>,
@@ -224,7 +224,7 @@ fn to_i64(n: usize) -> i64 {
 }
 
 impl SqlSessionStore {
-    pub(crate) fn new(inner: Arc<Inner>, rule: PendingRule) -> Self {
+    pub(crate) fn new(inner: Arc<StoreContext>, rule: PendingRule) -> Self {
         SqlSessionStore {
             inner,
             limits: SessionLimits::default(),

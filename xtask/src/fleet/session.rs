@@ -82,9 +82,10 @@ pub(super) fn sign_in(demo: &Demo) -> Result<Jar> {
     Ok(jar)
 }
 
-/// What B and C answered with A's cookie.
+/// A session shared across the fleet: what B and C answered with the cookie
+/// of a sign-in on A.
 #[derive(Debug)]
-pub(super) struct Shared {
+pub(super) struct SessionOnOtherInstances {
     /// A's own answer to `GET /admin` with the cookie (the sign-in worked).
     pub(super) on_a: u16,
     /// Per other instance: name, status, where it redirected.
@@ -94,14 +95,14 @@ pub(super) struct Shared {
     pub(super) ims_summary: String,
 }
 
-impl Shared {
+impl SessionOnOtherInstances {
     pub(super) fn met(&self) -> bool {
         self.on_a == 200 && self.ims_calls == 0 && self.others.iter().all(|(_, s, _)| *s == 200)
     }
 }
 
 /// Signs in on A, then `GET /admin` on B and C with A's cookie.
-pub(super) fn shared_session(fleet: &Fleet, jar: &Jar) -> Result<Shared> {
+pub(super) fn shared_session(fleet: &Fleet, jar: &Jar) -> Result<SessionOnOtherInstances> {
     let cookie = jar.header();
     let [a, others @ ..] = fleet.demos.as_slice() else {
         return Err("no instance".into());
@@ -128,7 +129,7 @@ pub(super) fn shared_session(fleet: &Fleet, jar: &Jar) -> Result<Shared> {
         ));
     }
     let stats = fleet.emulator.stats()?;
-    Ok(Shared {
+    Ok(SessionOnOtherInstances {
         on_a: on_a.status,
         others: answers,
         ims_calls: stats.total(),
