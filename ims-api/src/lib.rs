@@ -80,7 +80,8 @@ mod tokens;
 mod validation;
 
 pub use authorize::{
-    AuthorizeRequest, AuthorizeUrlBuilder, PkceChallenge, PkceMethod, Prompt, ResponseMode,
+    AuthorizeRedirect, AuthorizeRequest, AuthorizeUrlBuilder, ImsProbe, PkceChallenge, PkceMethod,
+    ProbeAnswer, Prompt, ResponseMode,
 };
 pub use changes::{Change, ChangeFeed, ChangeSubscription, FeedEvent};
 pub use claims::{ClaimScalar, TokenClaims, TokenType, from_unix_millis, to_unix_millis};
@@ -117,10 +118,24 @@ pub use session_limits::SessionLimits;
 pub use tokens::{ContextTokens, ExpiresInUnit, ExpiringToken, TokenProfile, TokenResponse};
 pub use validation::{TokenValidator, TokenValidity, TokenVerifier, VerifiedToken};
 
+/// Whether `a` and `b` are equal, in time that depends on their lengths
+/// only, never on where they differ (over `subtle`): for comparing a secret
+/// (a `state`, a key) with what a client sent.
+///
+/// ```
+/// assert!(ims_api::constant_time_eq(b"abc", b"abc"));
+/// assert!(!ims_api::constant_time_eq(b"abc", b"abd"));
+/// assert!(!ims_api::constant_time_eq(b"abc", b"abcd"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 /// The `mockall` mocks of every trait (feature `mock`).
 #[cfg(feature = "mock")]
 pub mod mock {
-    pub use crate::authorize::MockAuthorizeUrlBuilder;
+    pub use crate::authorize::{MockAuthorizeUrlBuilder, MockImsProbe};
     pub use crate::changes::MockChangeFeed;
     pub use crate::clock::MockClock;
     pub use crate::context::{MockContextStore, MockTokenCache, MockTokenProvider};
