@@ -82,7 +82,7 @@ mod session;
 pub use callback::{CallbackQuery, MAX_CALLBACK_QUERY_LEN};
 pub use config::{AdminImsConfig, OutagePolicy, ProvisioningPolicy};
 pub use error::{
-    ImsOwnedField, LoginError, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
+    ImsOwnedField, LoginError, LoginOutcome, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
     MSG_NO_ACCESS, MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_WITH_ADOBE_ID,
     MSG_UNABLE, PasswordLoginRefused, ReauthRequired,
 };
