@@ -237,6 +237,33 @@ async fn reauth(h: &Harness, browser: &reqwest::Client, email: &str, password: &
 }
 
 #[tokio::test]
+async fn the_reauth_page_at_ims_is_prefilled_with_the_admins_email() {
+    let (h, browser) = signed_in().await;
+    let answer = browser
+        .get(h.url("/admin/ims/reauth"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&answer);
+    let to_sign_in = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(to_sign_in.status(), 302);
+    let page = Url::parse(&authorize)
+        .unwrap()
+        .join(&location(&to_sign_in))
+        .unwrap();
+    let html = browser
+        .get(page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefilled = format!("name=\"email\" value=\"{}\"", seed::MEMBER_EMAIL);
+    assert!(html.contains(&prefilled), "{html}");
+}
+
+#[tokio::test]
 async fn reauth_unlocks_one_sensitive_action() {
     let (h, browser) = signed_in().await;
     let (status, body) = visit(&h, &browser, "/admin/users/new").await;
