@@ -55,6 +55,10 @@ impl Default for OutagePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdminImsConfig {
+    /// Where the routes are mounted in the host (`/admin/ims`; empty for
+    /// the root), normalized: one leading `/`, no trailing one. The axum
+    /// adapter mounts its routes here.
+    pub mount_prefix: String,
     /// Where IMS sends the browser back after sign-in (registered for the
     /// client at IMS): host base URL + mount prefix + `/callback`.
     pub callback_url: Url,
@@ -113,6 +117,11 @@ impl AdminImsConfig {
             Ok(url)
         };
         Ok(AdminImsConfig {
+            mount_prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("/{prefix}")
+            },
             callback_url: join("callback")?,
             reauth_callback_url: join("reauth/callback")?,
             scopes: Scopes::admin_default(),

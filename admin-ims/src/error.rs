@@ -121,28 +121,7 @@ pub enum LoginError {
 impl LoginError {
     /// The message the user sees (Magento's wording).
     pub fn user_message(&self) -> &'static str {
-        match self {
-            LoginError::InvalidState(_)
-            | LoginError::ExpiredState
-            | LoginError::MalformedCallback(_) => MSG_INVALID_STATE,
-            LoginError::Disabled => MSG_DISABLED,
-            LoginError::NotMember
-            | LoginError::Inactive { .. }
-            | LoginError::Locked { .. }
-            | LoginError::DifferentUser { .. } => MSG_NO_ACCESS,
-            LoginError::NoMatchingUser => MSG_NO_MATCHING_USER,
-            LoginError::Provisioned { .. } | LoginError::NoPermissions { .. } => {
-                MSG_MORE_PERMISSIONS
-            }
-            LoginError::NotSignedIn => MSG_REAUTH_REQUIRED,
-            LoginError::ImsDenied { .. }
-            | LoginError::Misconfigured(_)
-            | LoginError::CodeExchange(_)
-            | LoginError::Ims(_)
-            | LoginError::NoEmail
-            | LoginError::ReauthTokenInvalid(_)
-            | LoginError::Storage(_) => MSG_UNABLE,
-        }
+        self.outcome().user_message()
     }
 
     /// The HTTP status to answer with: 400 for a bad callback (state
@@ -163,39 +142,56 @@ impl LoginError {
     /// assert_eq!(cancel.http_status(), 403);
     /// ```
     pub fn http_status(&self) -> u16 {
-        fn ims_failure(err: &ims_api::Error) -> u16 {
-            match err {
-                ims_api::Error::Storage { .. } | ims_api::Error::Misconfigured(_) => 500,
-                _ => 502,
-            }
-        }
+        self.outcome().http_status()
+    }
+
+    /// What the user is told, as a [`LoginOutcome`]: its
+    /// [`kind`](LoginOutcome::kind) travels in a redirect to the host's page
+    /// (`?ims_error=`), its [`http_status`](LoginOutcome::http_status) is
+    /// this error's.
+    ///
+    /// ```
+    /// use admin_ims::{LoginError, LoginOutcome};
+    ///
+    /// let cancel = LoginError::ImsDenied { error: "access_denied".into(), description: String::new() };
+    /// assert_eq!(cancel.outcome(), LoginOutcome::Cancelled);
+    /// assert_eq!(cancel.outcome().kind(), "cancelled");
+    /// assert_eq!(LoginOutcome::from_kind("cancelled"), Some(LoginOutcome::Cancelled));
+    /// ```
+    pub fn outcome(&self) -> LoginOutcome {
         match self {
             LoginError::InvalidState(_)
             | LoginError::ExpiredState
-            | LoginError::MalformedCallback(_) => 400,
+            | LoginError::MalformedCallback(_) => LoginOutcome::InvalidState,
             LoginError::ImsDenied { error, .. } => match error.as_str() {
-                "server_error" => 502,
-                "temporarily_unavailable" => 503,
-                _ => 403,
+                "access_denied" => LoginOutcome::Cancelled,
+                "server_error" => LoginOutcome::ImsFailed,
+                "temporarily_unavailable" => LoginOutcome::ImsUnavailable,
+                _ => LoginOutcome::Refused,
             },
             LoginError::CodeExchange(ims_api::Error::Refused(refusal))
                 if refusal.error == "invalid_grant" =>
             {
-                400
+                LoginOutcome::CodeRejected
             }
-            LoginError::CodeExchange(err) | LoginError::Ims(err) => ims_failure(err),
-            LoginError::Disabled
-            | LoginError::NotSignedIn
-            | LoginError::NoEmail
-            | LoginError::NotMember
-            | LoginError::NoMatchingUser
-            | LoginError::Provisioned { .. }
-            | LoginError::NoPermissions { .. }
+            LoginError::CodeExchange(err) | LoginError::Ims(err) => match err {
+                ims_api::Error::Storage { .. } | ims_api::Error::Misconfigured(_) => {
+                    LoginOutcome::Internal
+                }
+                _ => LoginOutcome::ImsFailed,
+            },
+            LoginError::Disabled => LoginOutcome::Disabled,
+            LoginError::NotSignedIn => LoginOutcome::ReauthRequired,
+            LoginError::NotMember
             | LoginError::Inactive { .. }
             | LoginError::Locked { .. }
-            | LoginError::ReauthTokenInvalid(_)
-            | LoginError::DifferentUser { .. } => 403,
-            LoginError::Misconfigured(_) | LoginError::Storage(_) => 500,
+            | LoginError::DifferentUser { .. } => LoginOutcome::NoAccess,
+            LoginError::NoMatchingUser => LoginOutcome::NoMatchingUser,
+            LoginError::Provisioned { .. } | LoginError::NoPermissions { .. } => {
+                LoginOutcome::MorePermissions
+            }
+            LoginError::NoEmail | LoginError::ReauthTokenInvalid(_) => LoginOutcome::Refused,
+            LoginError::Misconfigured(_) | LoginError::Storage(_) => LoginOutcome::Internal,
         }
     }
 
@@ -246,6 +242,145 @@ impl LoginError {
                 | LoginError::Ims(_)
                 | LoginError::Storage(_)
         )
+    }
+}
+
+/// What a sign-in or re-authentication ended with, as the user is told:
+/// the typed form of a [`LoginError`] a host renders in its own style. Its
+/// [`kind`](Self::kind) is stable (it travels in `?ims_error=` to the
+/// host's page), its [`http_status`](Self::http_status) says who is at
+/// fault: 4xx for the browser, the user or their account (Cancel at IMS, a
+/// bad or expired state, an outsider), 5xx only when IMS or the host
+/// failed.
+///
+/// ```
+/// use admin_ims::LoginOutcome;
+///
+/// for outcome in LoginOutcome::ALL {
+///     assert_eq!(LoginOutcome::from_kind(outcome.kind()), Some(*outcome));
+/// }
+/// assert_eq!(LoginOutcome::Cancelled.http_status(), 403);
+/// assert_eq!(LoginOutcome::InvalidState.http_status(), 400);
+/// assert_eq!(LoginOutcome::ImsFailed.http_status(), 502);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// The callback's state is missing, unknown, used or expired, or the
+    /// callback is malformed: [`MSG_INVALID_STATE`], 400.
+    InvalidState,
+    /// IMS refused the authorization code (replayed, expired):
+    /// [`MSG_UNABLE`], 400.
+    CodeRejected,
+    /// The user pressed Cancel on IMS's page (`error=access_denied`):
+    /// [`MSG_UNABLE`], 403.
+    Cancelled,
+    /// IMS or the account refused otherwise (another IMS error, no e-mail,
+    /// a re-authentication token IMS rejects): [`MSG_UNABLE`], 403.
+    Refused,
+    /// The integration is disabled: [`MSG_DISABLED`], 403.
+    Disabled,
+    /// Not a member of the organization; an inactive or locked admin; a
+    /// re-authentication by someone else: [`MSG_NO_ACCESS`], 403.
+    NoAccess,
+    /// No admin has the Adobe ID's e-mail: [`MSG_NO_MATCHING_USER`], 403.
+    NoMatchingUser,
+    /// The admin has no role that grants anything:
+    /// [`MSG_MORE_PERMISSIONS`], 403.
+    MorePermissions,
+    /// Re-authentication needs a signed-in admin, or a sensitive action a
+    /// fresh re-authentication: [`MSG_REAUTH_REQUIRED`], 403.
+    ReauthRequired,
+    /// IMS failed (unreachable, an error answer): [`MSG_UNABLE`], 502.
+    ImsFailed,
+    /// IMS says it is temporarily unavailable: [`MSG_UNABLE`], 503.
+    ImsUnavailable,
+    /// The host failed (storage, configuration): [`MSG_UNABLE`], 500.
+    Internal,
+}
+
+impl LoginOutcome {
+    /// Every outcome.
+    pub const ALL: &'static [LoginOutcome] = &[
+        LoginOutcome::InvalidState,
+        LoginOutcome::CodeRejected,
+        LoginOutcome::Cancelled,
+        LoginOutcome::Refused,
+        LoginOutcome::Disabled,
+        LoginOutcome::NoAccess,
+        LoginOutcome::NoMatchingUser,
+        LoginOutcome::MorePermissions,
+        LoginOutcome::ReauthRequired,
+        LoginOutcome::ImsFailed,
+        LoginOutcome::ImsUnavailable,
+        LoginOutcome::Internal,
+    ];
+
+    /// The stable kind (`invalid_state`, `cancelled`, `no_access`, …).
+    pub fn kind(self) -> &'static str {
+        match self {
+            LoginOutcome::InvalidState => "invalid_state",
+            LoginOutcome::CodeRejected => "code_rejected",
+            LoginOutcome::Cancelled => "cancelled",
+            LoginOutcome::Refused => "refused",
+            LoginOutcome::Disabled => "disabled",
+            LoginOutcome::NoAccess => "no_access",
+            LoginOutcome::NoMatchingUser => "no_matching_user",
+            LoginOutcome::MorePermissions => "more_permissions",
+            LoginOutcome::ReauthRequired => "reauth_required",
+            LoginOutcome::ImsFailed => "ims_failed",
+            LoginOutcome::ImsUnavailable => "ims_unavailable",
+            LoginOutcome::Internal => "internal",
+        }
+    }
+
+    /// The outcome of a [`kind`](Self::kind); `None` for anything else.
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        LoginOutcome::ALL
+            .iter()
+            .copied()
+            .find(|outcome| outcome.kind() == kind)
+    }
+
+    /// The message the user sees (Magento's wording).
+    pub fn user_message(self) -> &'static str {
+        match self {
+            LoginOutcome::InvalidState => MSG_INVALID_STATE,
+            LoginOutcome::Disabled => MSG_DISABLED,
+            LoginOutcome::NoAccess => MSG_NO_ACCESS,
+            LoginOutcome::NoMatchingUser => MSG_NO_MATCHING_USER,
+            LoginOutcome::MorePermissions => MSG_MORE_PERMISSIONS,
+            LoginOutcome::ReauthRequired => MSG_REAUTH_REQUIRED,
+            LoginOutcome::CodeRejected
+            | LoginOutcome::Cancelled
+            | LoginOutcome::Refused
+            | LoginOutcome::ImsFailed
+            | LoginOutcome::ImsUnavailable
+            | LoginOutcome::Internal => MSG_UNABLE,
+        }
+    }
+
+    /// The HTTP status of a page showing it.
+    pub fn http_status(self) -> u16 {
+        match self {
+            LoginOutcome::InvalidState | LoginOutcome::CodeRejected => 400,
+            LoginOutcome::Cancelled
+            | LoginOutcome::Refused
+            | LoginOutcome::Disabled
+            | LoginOutcome::NoAccess
+            | LoginOutcome::NoMatchingUser
+            | LoginOutcome::MorePermissions
+            | LoginOutcome::ReauthRequired => 403,
+            LoginOutcome::Internal => 500,
+            LoginOutcome::ImsFailed => 502,
+            LoginOutcome::ImsUnavailable => 503,
+        }
+    }
+
+    /// Whether the user (or their browser or account) caused it, rather
+    /// than IMS or the host (a 4xx).
+    pub fn is_client_caused(self) -> bool {
+        self.http_status() < 500
     }
 }
 

@@ -50,7 +50,6 @@
 //!
 //! - `axum`: routes, a layer and an extractor requiring a signed-in admin,
 //!   and the tower-sessions cookie settings (the `admin_ims::axum` module).
-//! - `reqwest`: `ReqwestProbe`, the HTTP probe `enable` sends to IMS.
 //! - `log-file`: `error_log_layer`, Magento's `adminadobe-ims.log`.
 //!
 //! ## Logging
@@ -71,10 +70,11 @@ pub mod axum;
 mod callback;
 mod config;
 mod error;
+mod hooks;
 #[cfg(feature = "log-file")]
 mod log_file;
 mod operator;
-mod random;
+mod password;
 mod return_path;
 mod service;
 mod session;
@@ -82,22 +82,25 @@ mod session;
 pub use callback::{CallbackQuery, MAX_CALLBACK_QUERY_LEN};
 pub use config::{AdminImsConfig, OutagePolicy, ProvisioningPolicy};
 pub use error::{
-    ImsOwnedField, LoginError, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
+    ImsOwnedField, LoginError, LoginOutcome, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
     MSG_NO_ACCESS, MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_WITH_ADOBE_ID,
     MSG_UNABLE, PasswordLoginRefused, ReauthRequired,
 };
+pub use hooks::IntegrationHooks;
 pub use ims_api;
+/// The probe `enable` sends (the trait and its answer live in `ims-api`;
+/// `ims_core::ImsClient` implements it over its one transport).
+pub use ims_api::{ImsProbe, ProbeAnswer};
 #[cfg(feature = "log-file")]
 pub use log_file::{ERROR_LOG_FILE_NAME, error_log_layer};
-#[cfg(feature = "reqwest")]
-pub use operator::ReqwestProbe;
-pub use operator::{
-    EnableError, EnableReport, EnableRequest, ImsProbe, IntegrationHooks, IntegrationInfo,
-    IntegrationStatus, ProbeAnswer,
-};
+pub use operator::{EnableError, EnableReport, EnableRequest, IntegrationInfo, IntegrationStatus};
+pub use password::{PASSWORD_ALPHABET, PASSWORD_LEN, random_password};
 pub use return_path::{MAX_RETURN_PATH_LEN, sanitize_return_path};
 pub use service::{
-    AdminIms, AdminImsServices, ClaimedCallback, LOG_TARGET, LoginSuccess, LogoutOutcome,
-    ReauthSuccess, SessionEnd, SessionState,
+    AdminIms, AdminImsServices, CallbackFlow, CallbackSuccess, ClaimedCallback, LoginSuccess,
+    LogoutOutcome, ReauthSuccess, SessionEnd, SessionState,
 };
+
+/// The `tracing` target of every event this crate emits.
+pub const LOG_TARGET: &str = "admin_ims";
 pub use session::AdminSession;

@@ -3,88 +3,12 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
-use ims_api::{ADOBE_IMS_ROLE, AuthorizeRequest, ClientId, ClientSecret, ImsSettings, OrgId};
+use ims_api::{
+    ADOBE_IMS_ROLE, AuthorizeRequest, ClientId, ClientSecret, ImsSettings, OrgId, ProbeAnswer,
+};
 use url::Url;
 
-use crate::AdminIms;
-use crate::service::LOG_TARGET;
-
-/// The answer to the probe: status and `Location`, nothing followed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProbeAnswer {
-    /// HTTP status.
-    pub status: u16,
-    /// The `Location` header, if any.
-    pub location: Option<String>,
-}
-
-impl ProbeAnswer {
-    /// An answer.
-    pub fn new(status: u16, location: Option<String>) -> Self {
-        ProbeAnswer { status, location }
-    }
-}
-
-/// One HTTP GET that does not follow redirects: how `enable` checks that IMS
-/// accepts the client before saving it (Magento's `testAuth`).
-#[async_trait]
-pub trait ImsProbe: Send + Sync {
-    /// GETs `url` and reports the status and `Location`.
-    async fn get_without_redirects(&self, url: &Url) -> ims_api::Result<ProbeAnswer>;
-}
-
-/// The probe over reqwest (feature `reqwest`).
-#[cfg(feature = "reqwest")]
-#[derive(Debug, Clone)]
-pub struct ReqwestProbe {
-    client: reqwest::Client,
-}
-
-#[cfg(feature = "reqwest")]
-impl ReqwestProbe {
-    /// A probe with a 10 s timeout that never follows redirects.
-    pub fn new() -> ims_api::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|err| ims_api::Error::Misconfigured(format!("HTTP client: {err}")))?;
-        Ok(ReqwestProbe { client })
-    }
-}
-
-#[cfg(feature = "reqwest")]
-#[async_trait]
-impl ImsProbe for ReqwestProbe {
-    async fn get_without_redirects(&self, url: &Url) -> ims_api::Result<ProbeAnswer> {
-        let response = self.client.get(url.clone()).send().await.map_err(|err| {
-            ims_api::Error::Unavailable {
-                detail: err.without_url().to_string(),
-                retry_after: None,
-            }
-        })?;
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        Ok(ProbeAnswer::new(response.status().as_u16(), location))
-    }
-}
-
-/// What enabling the integration asks of the host beyond saving settings.
-#[async_trait]
-pub trait IntegrationHooks: Send + Sync {
-    /// Revokes every password-based admin API token (they must not outlive
-    /// the switch to IMS); how many.
-    async fn revoke_password_admin_tokens(&self) -> ims_api::Result<u64>;
-
-    /// Creates the role [`ADOBE_IMS_ROLE`] (granting nothing) unless it
-    /// exists.
-    async fn ensure_adobe_ims_role(&self) -> ims_api::Result<()>;
-}
+use crate::{AdminIms, LOG_TARGET};
 
 /// `admin:adobe-ims:enable`'s input.
 #[derive(Clone)]
@@ -299,15 +223,17 @@ impl AdminIms {
         let request = AuthorizeRequest::new(
             client_id.clone(),
             self.config.callback_url.clone(),
-            crate::random::new_state(),
+            String::new(),
         )
         .with_scopes(self.config.scopes.clone());
+        // A real sign-in's URL (fresh state, PKCE): its secrets are dropped.
         let url = self
             .services
             .authorize
-            .authorize_url(&request)
+            .begin_authorization(request)
             .await
-            .map_err(|err| EnableError::ProbeFailed(err.to_string()))?;
+            .map_err(|err| EnableError::ProbeFailed(err.to_string()))?
+            .url;
         let answer = probe
             .get_without_redirects(&url)
             .await

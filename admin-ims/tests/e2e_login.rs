@@ -238,7 +238,7 @@ async fn non_member_is_refused_and_logged_out_at_ims() {
     assert!(
         landing
             .body
-            .contains("You don&#39;t have access to this Commerce instance"),
+            .contains("You don&#x27;t have access to this Commerce instance"),
         "{}",
         landing.body
     );
@@ -346,7 +346,7 @@ async fn inactive_admin_is_refused_and_failures_lock_the_account() {
     assert!(
         landing
             .body
-            .contains("You don&#39;t have access to this Commerce instance")
+            .contains("You don&#x27;t have access to this Commerce instance")
     );
     assert_eq!(h.admins.get(h.member_id).login_failures.count, 1);
 
@@ -375,7 +375,7 @@ async fn inactive_admin_is_refused_and_failures_lock_the_account() {
     assert!(
         landing
             .body
-            .contains("You don&#39;t have access to this Commerce instance")
+            .contains("You don&#x27;t have access to this Commerce instance")
     );
     assert_eq!(h.ims.stats().count("POST /ims/logout/v1"), 3);
 
@@ -415,7 +415,7 @@ async fn locked_admin_is_refused() {
     assert!(
         landing
             .body
-            .contains("You don&#39;t have access to this Commerce instance")
+            .contains("You don&#x27;t have access to this Commerce instance")
     );
     assert_eq!(visit(&h, &browser, "/admin").await.0, 302);
 }
@@ -509,11 +509,76 @@ async fn cancelled_sign_in_is_refused() {
         query_value(&callback, "error").as_deref(),
         Some("access_denied")
     );
+    // The callback redirects at once: no page is shown at an address that
+    // holds IMS's answer.
+    let answer = browser.get(&callback).send().await.unwrap();
+    assert_eq!(answer.status(), 303, "never a 502, never a page");
+    assert_eq!(location(&answer), "/admin/ims/outcome?kind=cancelled");
     let landing = land(&browser, &callback).await;
-    // The user's choice, not an IMS failure: a 403.
-    assert_eq!(landing.status, 403);
-    assert!(landing.body.contains("Unable to sign in with the Adobe ID"));
+    // (The state is spent: the second landing is an invalid state.)
+    assert_eq!(landing.status, 400);
+    // The outcome page: the user's choice, not an IMS failure: a 403.
+    let page = browser
+        .get(h.url("/admin/ims/outcome?kind=cancelled"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Unable to sign in with the Adobe ID")
+    );
     assert_eq!(h.ims.stats().count("POST /ims/token/v3"), 0);
+}
+
+#[tokio::test]
+async fn a_host_page_receives_the_outcome_and_signed_out_visitors() {
+    let h = Harness::start().await;
+    let web = admin_ims::axum::AdminImsWeb::new(h.service.clone())
+        .with_secure_cookie(false)
+        .with_host_page("/admin/login");
+    // Signed-out page requests go to the host's page, with the return path.
+    let app = axum::Router::new()
+        .route("/admin", axum::routing::get(|| async { "dashboard" }))
+        .route_layer(web.require_admin())
+        .merge(web.routes())
+        .layer(web.session_layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let browser = browser();
+    let answer = browser.get(format!("{base}/admin")).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    assert_eq!(location(&answer), "/admin/login?return_to=%2Fadmin");
+    assert!(
+        web.sign_in_button_to(Some("/admin"))
+            .contains("href=\"/admin/ims/login?return_to=%2Fadmin\"")
+    );
+    // A cancelled sign-in lands on the host's page with its kind.
+    let answer = browser
+        .get(format!("{base}/admin/ims/login"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&answer);
+    let callback = submit_ims_form(&browser, &authorize, "", "", "cancel").await;
+    let callback = Url::parse(&base).unwrap().join(&callback).unwrap();
+    let callback = format!(
+        "{base}{}?{}",
+        callback.path(),
+        callback.query().unwrap_or_default()
+    );
+    let answer = browser.get(&callback).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    let landed = location(&answer);
+    assert_eq!(landed, "/admin/login?ims_error=cancelled");
+    assert!(!landed.contains("code") && !landed.contains("state"));
+    assert_eq!(
+        admin_ims::LoginOutcome::from_kind("cancelled").map(|o| o.http_status()),
+        Some(403)
+    );
 }
 
 #[tokio::test]
@@ -534,8 +599,11 @@ async fn disabled_integration_refuses_sign_in() {
     let landing = land(&browser, &callback).await;
     assert_eq!(landing.status, 403);
     assert!(landing.body.contains("Adobe Sign-In is disabled."));
-    // And at the start.
+    // And at the start: a redirect to the outcome page, which says why.
     let answer = browser.get(h.url("/admin/ims/login")).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer), "/admin/ims/outcome?kind=disabled");
+    let answer = browser.get(h.url(&location(&answer))).send().await.unwrap();
     assert_eq!(answer.status(), 403);
     assert!(
         answer

@@ -226,8 +226,41 @@ async fn reauth(h: &Harness, browser: &reqwest::Client, email: &str, password: &
         url.query_pairs()
             .any(|(k, v)| k == "redirect_uri" && v == h.url("/admin/ims/reauth/callback"))
     );
+    // IMS pre-fills the signed-in admin's e-mail address.
+    assert!(
+        url.query_pairs()
+            .any(|(k, v)| k == "login_hint" && v == seed::MEMBER_EMAIL),
+        "{authorize}"
+    );
     let callback = submit_ims_form(browser, &authorize, email, password, "login").await;
     land(browser, &callback).await
+}
+
+#[tokio::test]
+async fn the_reauth_page_at_ims_is_prefilled_with_the_admins_email() {
+    let (h, browser) = signed_in().await;
+    let answer = browser
+        .get(h.url("/admin/ims/reauth"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&answer);
+    let to_sign_in = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(to_sign_in.status(), 302);
+    let page = Url::parse(&authorize)
+        .unwrap()
+        .join(&location(&to_sign_in))
+        .unwrap();
+    let html = browser
+        .get(page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefilled = format!("name=\"email\" value=\"{}\"", seed::MEMBER_EMAIL);
+    assert!(html.contains(&prefilled), "{html}");
 }
 
 #[tokio::test]
@@ -276,7 +309,7 @@ async fn reauth_by_a_different_ims_user_is_refused() {
     assert!(
         landing
             .body
-            .contains("You don&#39;t have access to this Commerce instance")
+            .contains("You don&#x27;t have access to this Commerce instance")
     );
     let (status, body) = visit(&h, &browser, "/admin/users/new").await;
     assert_eq!(status, 403);
@@ -312,9 +345,19 @@ async fn reauth_needs_a_session_and_its_own_state() {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 403);
+    assert_eq!(answer.status(), 303);
+    let outcome = location(&answer);
+    assert_eq!(
+        outcome,
+        "/admin/ims/outcome?kind=reauth_required&flow=reauth"
+    );
+    let page = stranger.get(h.url(&outcome)).send().await.unwrap();
+    assert_eq!(page.status(), 403);
 
-    // A re-auth state cannot complete a sign-in, and the other way round.
+    // One callback handler: the pending authorization the state names
+    // decides the flow, whichever callback route IMS sent the browser to.
+    // A re-auth state on the sign-in route completes the re-auth (its code
+    // was issued for the re-auth redirect URI, which the exchange uses).
     let browser = browser();
     sign_in(
         &h,
@@ -340,8 +383,14 @@ async fn reauth_needs_a_session_and_its_own_state() {
     .await;
     let crossed = callback.replace("/admin/ims/reauth/callback", "/admin/ims/callback");
     let landing = land(&browser, &crossed).await;
-    assert_eq!(landing.status, 400);
-    assert!(landing.body.contains("Invalid state"));
+    assert_eq!(landing.status, 303);
+    assert_eq!(landing.outcome_redirect, None);
+    let (status, _) = visit(&h, &browser, "/admin/users/new").await;
+    assert_eq!(status, 200, "the re-auth proof is there");
+    // Its state is spent: the same callback on the re-auth route is refused.
+    let replay = land(&browser, &callback).await;
+    assert_eq!(replay.status, 400);
+    assert!(replay.body.contains("Invalid state"));
 }
 
 /// An administrator locks the admin, deactivates them, takes their role

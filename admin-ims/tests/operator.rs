@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use admin_ims::{
     AdminIms, AdminImsConfig, AdminImsServices, EnableError, EnableRequest, IntegrationStatus,
-    ProbeAnswer, ReqwestProbe,
+    ProbeAnswer,
 };
 use ims_api::{AdminUser, AdminUserId, ClientSecret, ImsSettings, ManualClock};
 use ims_emulator::{Emulator, RunningEmulator, default_seed as seed};
@@ -25,6 +25,12 @@ struct Operator {
 }
 
 async fn operator(probe: Arc<dyn admin_ims::ImsProbe>) -> Operator {
+    operator_with(Some(probe)).await
+}
+
+/// With `probe`, or with the IMS client's own (`None`): `AdminImsServices::new`
+/// takes the probe from the IMS implementation.
+async fn operator_with(probe: Option<Arc<dyn admin_ims::ImsProbe>>) -> Operator {
     let ims = Emulator::builder().start().await.unwrap();
     let settings = Arc::new(MemorySettings(Mutex::new(ImsSettings::default())));
     let hooks = Arc::new(CountingHooks::default());
@@ -34,8 +40,11 @@ async fn operator(probe: Arc<dyn admin_ims::ImsProbe>) -> Operator {
         settings.clone(),
         Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
     )
-    .with_hooks(hooks.clone())
-    .with_probe(probe);
+    .with_hooks(hooks.clone());
+    let services = match probe {
+        Some(probe) => services.with_probe(probe),
+        None => services,
+    };
     let config =
         AdminImsConfig::new(Url::parse("http://127.0.0.1:8080").unwrap(), "/admin/ims").unwrap();
     Operator {
@@ -201,9 +210,10 @@ async fn enable_refuses_what_the_probe_refuses() {
 
 #[tokio::test]
 async fn enable_probes_the_real_authorize_endpoint_over_http() {
-    // The emulator answers an unknown client with an error page, not a
+    // The probe is ims-core's client itself (its one transport). The
+    // emulator answers an unknown client with an error page, not a
     // redirect: enabling must fail and save nothing.
-    let op = operator(Arc::new(ReqwestProbe::new().unwrap())).await;
+    let op = operator_with(None).await;
     let err = op
         .service
         .enable(request(seed::ORG_ID, "unknown-client", "whatever", true))
@@ -229,12 +239,13 @@ async fn enable_probes_the_real_authorize_endpoint_over_http() {
 #[tokio::test]
 async fn without_a_probe_enable_refuses() {
     let ims = Emulator::builder().start().await.unwrap();
-    let services = AdminImsServices::new(
+    let mut services = AdminImsServices::new(
         Arc::new(ims_client(&ims, http_policy())),
         Arc::new(MemoryAdmins::default()),
         Arc::new(MemorySettings::default()),
         Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
     );
+    services.probe = None;
     let config = AdminImsConfig::new(Url::parse("http://127.0.0.1:1").unwrap(), "").unwrap();
     let service = AdminIms::new(services, config);
     let err = service

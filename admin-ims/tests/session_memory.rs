@@ -68,11 +68,14 @@ async fn anonymous_callbacks_store_nothing() {
             _ => format!("/admin/ims/reauth/callback?code=c{i}&state=s{i}"),
         };
         let response = anonymous(&h, &uri).await;
-        assert!(
-            response.status().is_client_error(),
-            "{uri}: {}",
-            response.status()
-        );
+        // A redirect to the outcome page, whose status is a 4xx.
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{uri}");
+        let location = response.headers()["location"].to_str().unwrap();
+        let kind = location
+            .strip_prefix("/admin/ims/outcome?kind=")
+            .unwrap_or_else(|| panic!("{uri}: {location}"));
+        let outcome = admin_ims::LoginOutcome::from_kind(kind).unwrap();
+        assert!(outcome.is_client_caused(), "{uri}: {outcome:?}");
         assert!(
             response.headers().get("set-cookie").is_none(),
             "{uri}: an anonymous failed callback gets no session"

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use crate::{ClientId, Result, Scopes};
+use crate::{ClientId, PkceVerifier, Result, Scopes};
 
 /// How the authorization code comes back (`response_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,6 +118,9 @@ pub struct AuthorizeRequest {
     pub response_mode: Option<ResponseMode>,
     /// `reauth=check`: ask the user to confirm their identity again.
     pub reauth: bool,
+    /// `login_hint`: the e-mail address IMS pre-fills on its sign-in page
+    /// (re-authentication of a known admin).
+    pub login_hint: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -135,6 +138,7 @@ impl AuthorizeRequest {
             prompt: None,
             response_mode: None,
             reauth: false,
+            login_hint: None,
         }
     }
 
@@ -179,6 +183,45 @@ impl AuthorizeRequest {
         self.reauth = true;
         self
     }
+
+    /// Sets `login_hint`, the e-mail address IMS pre-fills.
+    pub fn with_login_hint(mut self, email: impl Into<String>) -> Self {
+        self.login_hint = Some(email.into());
+        self
+    }
+}
+
+/// An authorize URL and what the client keeps until IMS's callback: the
+/// fresh `state` the URL carries and the PKCE verifier of its S256
+/// challenge. `Debug` shows neither.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AuthorizeRedirect {
+    /// Where to send the browser.
+    pub url: Url,
+    /// The `state` in `url` (256 random bits, base64url).
+    pub state: String,
+    /// The verifier of the challenge in `url`, for the code exchange.
+    pub verifier: PkceVerifier,
+}
+
+impl AuthorizeRedirect {
+    /// A redirect (for implementations of [`AuthorizeUrlBuilder`]).
+    pub fn new(url: Url, state: impl Into<String>, verifier: PkceVerifier) -> Self {
+        AuthorizeRedirect {
+            url,
+            state: state.into(),
+            verifier,
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthorizeRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeRedirect")
+            .field("url", &self.url.path())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds the URL that sends a browser to IMS's sign-in.
@@ -187,6 +230,40 @@ impl AuthorizeRequest {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuthorizeUrlBuilder: Send + Sync {
-    /// The authorize URL (`/ims/authorize/v2?client_id=…&state=…`).
+    /// The authorize URL (`/ims/authorize/v2?client_id=…&state=…`) of
+    /// `request` as it is.
     async fn authorize_url(&self, request: &AuthorizeRequest) -> Result<Url>;
+
+    /// Starts a browser sign-in: `request` with a fresh `state` and a fresh
+    /// PKCE S256 challenge in place of whatever it carried, its URL, and the
+    /// state and verifier the client keeps for the callback. The one place
+    /// those random values are made (`ims-core`'s `pkce` module).
+    async fn begin_authorization(&self, request: AuthorizeRequest) -> Result<AuthorizeRedirect>;
+}
+
+/// The answer to an [`ImsProbe`]: status and `Location`, nothing followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
+}
+
+impl ProbeAnswer {
+    /// An answer.
+    pub fn new(status: u16, location: Option<String>) -> Self {
+        ProbeAnswer { status, location }
+    }
+}
+
+/// One HTTP GET of an authorize URL that does not follow redirects: how an
+/// operator's `enable` checks that IMS accepts the client before saving it
+/// (Magento's `testAuth`). Implemented by `ims-core` over its one transport.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ImsProbe: Send + Sync {
+    /// GETs `url` and reports the status and `Location`.
+    async fn get_without_redirects(&self, url: &Url) -> Result<ProbeAnswer>;
 }

@@ -81,7 +81,8 @@ mod tokens;
 mod validation;
 
 pub use authorize::{
-    AuthorizeRequest, AuthorizeUrlBuilder, PkceChallenge, PkceMethod, Prompt, ResponseMode,
+    AuthorizeRedirect, AuthorizeRequest, AuthorizeUrlBuilder, ImsProbe, PkceChallenge, PkceMethod,
+    ProbeAnswer, Prompt, ResponseMode,
 };
 pub use changes::{Change, ChangeFeed, ChangeSubscription, FeedEvent};
 pub use claims::{ClaimScalar, TokenClaims, TokenType, from_unix_millis, to_unix_millis};
@@ -122,7 +123,7 @@ pub use validation::{TokenValidator, TokenValidity, TokenVerifier, VerifiedToken
 /// The `mockall` mocks of every trait (feature `mock`).
 #[cfg(feature = "mock")]
 pub mod mock {
-    pub use crate::authorize::MockAuthorizeUrlBuilder;
+    pub use crate::authorize::{MockAuthorizeUrlBuilder, MockImsProbe};
     pub use crate::changes::MockChangeFeed;
     pub use crate::clock::MockClock;
     pub use crate::context::{MockContextStore, MockTokenCache, MockTokenProvider};

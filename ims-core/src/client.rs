@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ims_api::{
-    AccessToken, AnyToken, AuthorizeRequest, AuthorizeUrlBuilder, ClientCredentials, ClientId,
-    Clock, CodeExchange, Error, ImsEnvironment, ImsRefusal, InvalidateRequest, JwtServiceAccount,
-    OrgId, Organization, OrganizationReader, Profile, ProfileReader, RefreshRequest, Result,
-    ServerToServer, SystemClock, TokenClaims, TokenGrants, TokenRejection, TokenResponse,
-    TokenRevoker, TokenValidator, TokenValidity, UserInfo,
+    AccessToken, AnyToken, AuthorizeRedirect, AuthorizeRequest, AuthorizeUrlBuilder,
+    ClientCredentials, ClientId, Clock, CodeExchange, Error, ImsEnvironment, ImsRefusal,
+    InvalidateRequest, JwtServiceAccount, OrgId, Organization, OrganizationReader, Profile,
+    ProfileReader, RefreshRequest, Result, ServerToServer, SystemClock, TokenClaims, TokenGrants,
+    TokenRejection, TokenResponse, TokenRevoker, TokenValidator, TokenValidity, UserInfo,
 };
 use url::Url;
 
@@ -121,6 +121,11 @@ impl ImsClient {
         self
     }
 
+    /// The one transport, for the other modules of this crate.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     /// The environment this client talks to.
     pub fn environment(&self) -> &ImsEnvironment {
         &self.env
@@ -204,8 +209,15 @@ impl AuthorizeUrlBuilder for ImsClient {
             if request.reauth {
                 query.append_pair("reauth", "check");
             }
+            if let Some(hint) = &request.login_hint {
+                query.append_pair("login_hint", hint);
+            }
         }
         Ok(url)
+    }
+
+    async fn begin_authorization(&self, request: AuthorizeRequest) -> Result<AuthorizeRedirect> {
+        crate::pkce::begin_authorization(self, request).await
     }
 }
 

@@ -92,6 +92,8 @@ pub(crate) struct Call {
     basic: Option<(String, String)>,
     headers: Vec<(&'static str, String)>,
     retry: Retry,
+    /// A 3xx is the answer (status and `Location`), still never followed.
+    answer_redirects: bool,
 }
 
 impl fmt::Debug for Call {
@@ -125,6 +127,7 @@ impl Call {
             basic: None,
             headers: Vec::new(),
             retry: Retry::Safe,
+            answer_redirects: false,
         }
     }
 
@@ -160,6 +163,14 @@ impl Call {
         self
     }
 
+    /// Makes a redirect the answer (its status and `Location`) instead of a
+    /// refusal; it is still never followed. For the operator's probe of the
+    /// authorize URL, which carries no credentials.
+    pub(crate) fn answer_redirects(mut self) -> Self {
+        self.answer_redirects = true;
+        self
+    }
+
     /// Marks the call as single-use: never retried.
     pub(crate) fn never_retry(mut self) -> Self {
         self.retry = Retry::Never;
@@ -174,6 +185,9 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     /// The `x-debug-id` header.
     pub(crate) debug_id: Option<String>,
+    /// The `Location` header of a redirect answered by
+    /// [`Call::answer_redirects`].
+    pub(crate) location: Option<String>,
     /// The body.
     pub(crate) body: Bytes,
 }
@@ -356,6 +370,14 @@ impl Transport {
         let status = response.status();
         let debug_id = header(response.headers(), "x-debug-id");
         let retry_after = retry_after(response.headers());
+        if status.is_redirection() && call.answer_redirects {
+            return Attempt::Answer(Answer {
+                status,
+                location: header(response.headers(), "location"),
+                debug_id,
+                body: Bytes::new(),
+            });
+        }
         if status.is_redirection() {
             tracing::debug!(
                 method = %call.method,
@@ -399,6 +421,7 @@ impl Transport {
             Attempt::Answer(Answer {
                 status,
                 debug_id,
+                location: None,
                 body,
             })
         } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {

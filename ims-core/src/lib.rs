@@ -73,6 +73,7 @@ mod http;
 mod jwt;
 mod keys;
 mod pkce;
+mod probe;
 mod provider;
 mod token_cache;
 mod validation_cache;

@@ -1,10 +1,15 @@
-//! Random values for the browser flow: CSRF `state`, nonces and PKCE pairs.
+//! Random values for the browser flow: CSRF `state`, nonces and PKCE pairs
+//! — the one place in the workspace they are made (hosts get them through
+//! [`AuthorizeUrlBuilder::begin_authorization`]).
 
+use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ims_api::{PkceChallenge, PkceMethod, PkceVerifier};
+use ims_api::{
+    AuthorizeRedirect, AuthorizeRequest, AuthorizeUrlBuilder, PkceChallenge, PkceMethod,
+    PkceVerifier, Result,
+};
 use rand::RngExt as _;
-use sha2::{Digest, Sha256};
 
 /// A random URL-safe string carrying `bytes` bytes of entropy (from the
 /// operating system's generator through `rand::rng()`).
@@ -65,8 +70,22 @@ impl PkcePair {
 
     /// `BASE64URL(SHA256(verifier))`, the S256 transformation.
     pub fn s256(verifier: &str) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
     }
+}
+
+/// [`AuthorizeUrlBuilder::begin_authorization`] for any builder: a fresh
+/// state and PKCE pair put into `request`, its URL built by `builder`.
+pub(crate) async fn begin_authorization<B: AuthorizeUrlBuilder + ?Sized>(
+    builder: &B,
+    mut request: AuthorizeRequest,
+) -> Result<AuthorizeRedirect> {
+    let state = random_state();
+    let pair = PkcePair::generate();
+    request.state = state.clone();
+    request.pkce = Some(pair.challenge);
+    let url = builder.authorize_url(&request).await?;
+    Ok(AuthorizeRedirect::new(url, state, pair.verifier))
 }
 
 #[cfg(test)]

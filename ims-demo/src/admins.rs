@@ -23,14 +23,8 @@ pub fn is_known_role(role: &str) -> bool {
     ROLES.iter().any(|(name, _)| *name == role)
 }
 
-/// Magento's password for admins who sign in with Adobe ID: 100 random
-/// characters of `[0-9a-zA-Z_-.]`.
+/// Magento's password for admins who sign in with Adobe ID: admin-ims's
+/// (100 random characters of `[0-9a-zA-Z_-.]`).
 pub(crate) fn random_password() -> Password {
-    use rand::RngExt as _;
-    const CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.";
-    let mut rng = rand::rng();
-    let text: String = (0..100)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect();
-    Password::new(text)
+    admin_ims::random_password()
 }

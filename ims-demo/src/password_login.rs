@@ -87,6 +87,10 @@ fn sign_in_target(path: &str) -> String {
 #[derive(Debug, Deserialize)]
 pub(crate) struct SignInQuery {
     return_to: Option<String>,
+    /// An admin-ims outcome's kind (`LoginOutcome::kind`).
+    ims_error: Option<String>,
+    /// `reauth` when the outcome ended a re-authentication.
+    flow: Option<String>,
 }
 
 /// `GET /admin/login`: "Sign in with Adobe ID" while the integration is on,
@@ -98,6 +102,24 @@ pub(crate) async fn sign_in_page(
 ) -> Response {
     // Already signed in: to the dashboard. (An Adobe ID session counts only
     // while the integration is on; otherwise /admin would send us back here.)
+    // admin-ims sends every sign-in outcome here (`?ims_error=<kind>`):
+    // shown in the demo's own style, with the outcome's status.
+    if let Some((outcome, status)) = query
+        .ims_error
+        .as_deref()
+        .and_then(pages::outcome::ims_outcome)
+    {
+        let reauth = query.flow.as_deref() == Some("reauth");
+        let mut body = outcome;
+        if reauth && ims_signed_in(&session).await {
+            body.push_str("<p class=\"actions\"><a class=\"button\" href=\"/admin\">Back to the dashboard</a></p>");
+            return with_status(pages::page("Sign in", None, &body).into_response(), status);
+        }
+        return with_status(
+            render_sign_in_after(&state, query.return_to.as_deref(), &body).await,
+            status,
+        );
+    }
     let signed_in = password_admin(&state, &session).await.is_some()
         || (ims_signed_in(&session).await && state.ims_enabled().await);
     if signed_in {
@@ -121,15 +143,31 @@ async fn render_sign_in(
     error: Option<&str>,
     username: &str,
 ) -> Response {
-    let mut body = String::new();
-    if let Some(error) = error {
-        body.push_str(&pages::alert(error));
-    }
+    let before = error.map(pages::alert).unwrap_or_default();
+    render_sign_in_with(state, return_to, &before, username).await
+}
+
+/// The sign-in page under an admin-ims outcome's box.
+async fn render_sign_in_after(
+    state: &AppState,
+    return_to: Option<&str>,
+    outcome: &str,
+) -> Response {
+    render_sign_in_with(state, return_to, outcome, "").await
+}
+
+async fn render_sign_in_with(
+    state: &AppState,
+    return_to: Option<&str>,
+    before: &str,
+    username: &str,
+) -> Response {
+    let mut body = before.to_owned();
     if state.ims_enabled().await {
         body.push_str("<p>This admin signs its users in with their Adobe ID.</p>");
         body.push_str(&format!(
             "<p class=\"actions\">{}</p>",
-            state.web.sign_in_button()
+            state.web.sign_in_button_to(return_to)
         ));
         if state.emulator_hint {
             body.push_str(&format!(

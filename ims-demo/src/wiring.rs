@@ -18,9 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use admin_ims::axum::AdminImsWeb;
-use admin_ims::{
-    AdminIms, AdminImsConfig, AdminImsServices, EnableRequest, ImsProbe, ReqwestProbe,
-};
+use admin_ims::{AdminIms, AdminImsConfig, AdminImsServices, EnableRequest};
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -257,15 +255,14 @@ pub fn admin_ims(
     ims: &ConnectedIms,
     public_base: &Url,
 ) -> Result<AdminIms, DemoError> {
-    let probe: Arc<dyn ImsProbe> = Arc::new(ReqwestProbe::new().map_err(err("the IMS probe"))?);
+    // The IMS client is also the probe `enable` sends (one transport).
     let services = AdminImsServices::new(
         ims.client.clone(),
         Arc::new(store.admin_users()),
         Arc::new(store.settings()),
         Arc::new(SystemClock),
     )
-    .with_user_profiles(Arc::new(store.user_profiles()))
-    .with_probe(probe);
+    .with_user_profiles(Arc::new(store.user_profiles()));
     let mut config = AdminImsConfig::new(public_base.clone(), IMS_MOUNT)
         .map_err(|e| DemoError(format!("the public URL: {e}")))?;
     config.home_path = "/admin".to_owned();
@@ -442,11 +439,11 @@ pub(crate) fn router(state: AppState, sessions: DemoSessionStore) -> Router {
         .route("/admin/logout", post(password_login::sign_out))
         .merge(pages)
         .merge(rest)
-        .nest(IMS_MOUNT, secure.routes())
+        .merge(secure.routes())
         .fallback(pages::not_found)
         .with_state(state)
         // Bounded and expiring: anonymous sign-in starts cannot grow it.
-        .layer(secure.session_layer(sessions))
+        .layer(secure.session_layer_with_store(sessions))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -533,7 +530,10 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     )?);
     let follower = follow_changes(&store, &webapi, serve.redis_url.as_deref())?;
 
-    let web = AdminImsWeb::new(Arc::new(admin), IMS_MOUNT)
+    // Signed-out visitors and every sign-in outcome land on the demo's own
+    // sign-in page (`?return_to=`, `?ims_error=<kind>`).
+    let web = AdminImsWeb::new(Arc::new(admin))
+        .with_host_page("/admin/login")
         .with_secure_cookie(public_base.scheme() == "https")
         .with_after_logout("/admin/login");
     let (sessions, sweep) = admin_sessions(&store, &web, &common.database, serve.sessions);

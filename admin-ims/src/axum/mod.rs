@@ -13,20 +13,34 @@
 //!     format!("hello admin {admin}")
 //! }
 //!
-//! let web = AdminImsWeb::new(Arc::new(ims), "/admin/ims");
+//! // The mount prefix comes from the service's configuration.
+//! let web = AdminImsWeb::new(Arc::new(ims));
 //! let app: Router = Router::new()
 //!     .route("/admin", get(dashboard))
 //!     .route_layer(web.require_admin())
-//!     .nest("/admin/ims", web.routes())
-//!     .layer(web.session_layer(web.session_store()));
+//!     .merge(web.routes())
+//!     .layer(web.session_layer());
 //! # }
 //! ```
 //!
-//! [`session_store`](AdminImsWeb::session_store) is a
-//! [`BoundedSessionStore`]: sessions in memory within byte budgets, pending
-//! sign-ins expiring with their state. Never use tower-sessions'
-//! `MemoryStore` outside tests: it keeps every session an anonymous visitor
-//! starts, for ever. A fleet of hosts needs a shared `SessionStore` instead.
+//! [`session_layer`](AdminImsWeb::session_layer) keeps sessions in a
+//! [`BoundedSessionStore`]: in memory within byte budgets, pending sign-ins
+//! expiring with their state. Never use tower-sessions' `MemoryStore`
+//! outside tests: it keeps every session an anonymous visitor starts, for
+//! ever. A fleet of hosts needs a shared `SessionStore` instead
+//! ([`session_layer_with_store`](AdminImsWeb::session_layer_with_store)).
+//!
+//! ## Every page is the host's
+//!
+//! A callback never answers with a page: it redirects (303), so the code and
+//! state leave the address bar. A failed sign-in or re-authentication goes
+//! to the host's page ([`with_host_page`](AdminImsWeb::with_host_page)) with
+//! `?ims_error=<kind>` ([`LoginOutcome::kind`]), or, by default, to the
+//! adapter's own `<prefix>/outcome?kind=<kind>`, rendered by the
+//! [`OutcomeRenderer`] (a minimal escaped page unless the host gives its
+//! own) with the outcome's status: 4xx when the user, the browser or the
+//! account caused it (Cancel at IMS, a bad state, an outsider), 5xx only
+//! when IMS or the host failed.
 //!
 //! The session layer must wrap everything (it is added last); add
 //! [`require_admin`](AdminImsWeb::require_admin) with `route_layer`, so unknown
@@ -49,8 +63,10 @@ use ims_api::AdminUserId;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Session, SessionManagerLayer, SessionStore};
 
-use crate::service::LOG_TARGET;
-use crate::{AdminIms, AdminSession, CallbackQuery, MSG_REAUTH_REQUIRED, MSG_UNABLE, SessionState};
+use crate::{
+    AdminIms, AdminSession, CallbackFlow, CallbackQuery, LOG_TARGET, LoginOutcome,
+    MSG_REAUTH_REQUIRED, MSG_UNABLE, SessionState,
+};
 
 mod store;
 
@@ -67,13 +83,88 @@ pub const SESSION_COOKIE: &str = "admin_ims_session";
 /// The message for requests refused for want of a signed-in admin.
 const MSG_SIGN_IN: &str = "Please sign in with Adobe ID";
 
-/// The adapter: the service plus where its routes are mounted.
+/// The query parameter that carries an outcome's kind to the host's page.
+pub const OUTCOME_PARAM: &str = "ims_error";
+
+/// A page for a [`LoginOutcome`]: what an [`OutcomeRenderer`] renders.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct OutcomePage<'a> {
+    /// What happened.
+    pub outcome: LoginOutcome,
+    /// Which flow it ended, when known.
+    pub flow: CallbackFlow,
+    /// Where "try again" goes (the sign-in or re-authentication route).
+    pub retry_path: &'a str,
+}
+
+/// Renders admin-ims's outcome pages in the host's style: the HTML body
+/// (the adapter sets the status, [`LoginOutcome::http_status`], and
+/// `Cache-Control: no-store`). Escape what you show
+/// ([`escape`]). Any `Fn(&OutcomePage) -> String` is one.
+///
+/// ```
+/// use admin_ims::axum::{AdminImsWeb, OutcomePage, escape};
+/// # fn demo(web: AdminImsWeb) -> AdminImsWeb {
+/// web.with_renderer(|page: &OutcomePage<'_>| {
+///     format!("<h1>Sorry</h1><p>{}</p>", escape(page.outcome.user_message()))
+/// })
+/// # }
+/// ```
+pub trait OutcomeRenderer: Send + Sync + 'static {
+    /// The page's HTML.
+    fn render(&self, page: &OutcomePage<'_>) -> String;
+}
+
+impl<F> OutcomeRenderer for F
+where
+    F: Fn(&OutcomePage<'_>) -> String + Send + Sync + 'static,
+{
+    fn render(&self, page: &OutcomePage<'_>) -> String {
+        self(page)
+    }
+}
+
+/// The default outcome page: the message (escaped), a link to try again,
+/// minimal inline style.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct DefaultOutcomePage;
+
+impl OutcomeRenderer for DefaultOutcomePage {
+    fn render(&self, page: &OutcomePage<'_>) -> String {
+        let link = match page.flow {
+            CallbackFlow::Reauth => "Confirm with Adobe ID again",
+            _ => "Sign in with Adobe ID",
+        };
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Sign in with Adobe ID</title>\
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+.admin-ims-error{{border-left:4px solid #c9252d;padding:.5rem 1rem;background:#fdf2f2}}</style></head>\
+<body><main><p class=\"admin-ims-error\" role=\"alert\" data-kind=\"{}\">{}</p>\
+<p><a href=\"{}\">{}</a></p></main></body></html>\n",
+            page.outcome.kind(),
+            escape(page.outcome.user_message()),
+            attribute(page.retry_path),
+            link
+        )
+    }
+}
+
+/// The adapter: the service, where its routes are mounted (the service's
+/// [`mount_prefix`](crate::AdminImsConfig::mount_prefix)), the session
+/// store and how outcomes are shown.
 #[derive(Clone)]
 pub struct AdminImsWeb {
     ims: Arc<AdminIms>,
     prefix: Arc<str>,
     secure_cookie: bool,
     after_logout: Arc<str>,
+    host_page: Option<Arc<str>>,
+    renderer: Arc<dyn OutcomeRenderer>,
+    store: BoundedSessionStore,
 }
 
 impl fmt::Debug for AdminImsWeb {
@@ -82,7 +173,88 @@ impl fmt::Debug for AdminImsWeb {
             .field("prefix", &self.prefix)
             .field("secure_cookie", &self.secure_cookie)
             .field("after_logout", &self.after_logout)
+            .field("host_page", &self.host_page)
             .finish_non_exhaustive()
+    }
+}
+
+/// Why [`SignedInAdmin`] or [`RequireAdminLayer`] refused a request; its
+/// `IntoResponse` is the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedInAdminRejection {
+    /// A page request without a signed-in admin: 302 to `location` (the
+    /// sign-in route, or the host's page, with `return_to`).
+    SignInRequired {
+        /// Where to sign in.
+        location: String,
+    },
+    /// A fetch/XHR request without a signed-in admin: 401 with
+    /// `{"message":"Please sign in with Adobe ID"}`.
+    Unauthorized,
+    /// No tower-sessions `Session` on the request (the session layer is
+    /// missing): 500.
+    SessionLayerMissing,
+    /// Neither [`RequireAdminLayer`] nor an `Extension(AdminImsWeb)` on the
+    /// route: 500.
+    AdapterMissing,
+    /// The session store failed: 500.
+    SessionStore,
+}
+
+impl IntoResponse for SignedInAdminRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SignedInAdminRejection::SignInRequired { location } => {
+                redirect(StatusCode::FOUND, &location)
+            }
+            SignedInAdminRejection::Unauthorized => {
+                json_error(StatusCode::UNAUTHORIZED, MSG_SIGN_IN)
+            }
+            SignedInAdminRejection::SessionLayerMissing
+            | SignedInAdminRejection::AdapterMissing
+            | SignedInAdminRejection::SessionStore => internal_error(),
+        }
+    }
+}
+
+/// Why [`AdminImsWeb::require_reauth`] refused a sensitive action; its
+/// `IntoResponse` is the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReauthRejection {
+    /// No fresh, unused re-authentication: 403 with "Please perform the
+    /// AdobeIms reAuth and try again." — JSON for fetch/XHR requests, else
+    /// a page linking to `reauth_path`.
+    Required {
+        /// Whether the request wants JSON.
+        json: bool,
+        /// The re-authentication route.
+        reauth_path: String,
+    },
+    /// The session store failed: 500.
+    SessionStore,
+}
+
+impl IntoResponse for ReauthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            ReauthRejection::Required { json: true, .. } => {
+                json_error(StatusCode::FORBIDDEN, MSG_REAUTH_REQUIRED)
+            }
+            ReauthRejection::Required {
+                json: false,
+                reauth_path,
+            } => html_page(
+                StatusCode::FORBIDDEN,
+                DefaultOutcomePage.render(&OutcomePage {
+                    outcome: LoginOutcome::ReauthRequired,
+                    flow: CallbackFlow::Reauth,
+                    retry_path: &reauth_path,
+                }),
+            ),
+            ReauthRejection::SessionStore => internal_error(),
+        }
     }
 }
 
@@ -94,23 +266,50 @@ impl fmt::Debug for AdminImsWeb {
 pub struct SignedInAdmin(pub AdminUserId);
 
 impl AdminImsWeb {
-    /// The adapter for `ims`, whose routes are mounted at `mount_prefix`
-    /// (the same prefix as the callbacks in
-    /// [`AdminImsConfig`](crate::AdminImsConfig)). Cookies are `Secure`
+    /// The adapter for `ims`, its routes under the service's
+    /// [`mount_prefix`](crate::AdminImsConfig::mount_prefix) (where its
+    /// callbacks are), its sessions in a [`BoundedSessionStore`] with the
+    /// default budgets, pending sign-ins expiring after the service's
+    /// [`state_ttl`](crate::AdminImsConfig::state_ttl). Cookies are `Secure`
     /// by default.
-    pub fn new(ims: Arc<AdminIms>, mount_prefix: &str) -> Self {
-        let trimmed = mount_prefix.trim_matches('/');
-        let prefix = if trimmed.is_empty() {
+    pub fn new(ims: Arc<AdminIms>) -> Self {
+        let prefix = ims.config().mount_prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
             String::new()
         } else {
-            format!("/{trimmed}")
+            format!("/{prefix}")
         };
+        let limits = SessionLimits::default().with_pending_ttl(ims.config().state_ttl);
+        let store = BoundedSessionStore::new(limits, ims.services.clock.clone());
         AdminImsWeb {
             ims,
             prefix: Arc::from(prefix),
             secure_cookie: true,
             after_logout: Arc::from("/"),
+            host_page: None,
+            renderer: Arc::new(DefaultOutcomePage),
+            store,
         }
+    }
+
+    /// The host's sign-in page (a path inside the host, such as
+    /// `/admin/login`): signed-out page requests are sent there with
+    /// `?return_to=`, and failed sign-ins and re-authentications with
+    /// `?ims_error=<kind>` ([`OUTCOME_PARAM`], [`LoginOutcome::from_kind`];
+    /// `&flow=reauth` for a re-authentication). The page shows
+    /// [`sign_in_button_to`](Self::sign_in_button_to).
+    pub fn with_host_page(mut self, path: &str) -> Self {
+        if let Some(path) = crate::sanitize_return_path(path) {
+            self.host_page = Some(Arc::from(path));
+        }
+        self
+    }
+
+    /// How the adapter's own outcome page (`<prefix>/outcome`) is rendered
+    /// (default [`DefaultOutcomePage`]).
+    pub fn with_renderer(mut self, renderer: impl OutcomeRenderer) -> Self {
+        self.renderer = Arc::new(renderer);
+        self
     }
 
     /// Whether the session cookie is `Secure` (default `true`; turn off only
@@ -148,26 +347,49 @@ impl AdminImsWeb {
         format!("{}/reauth", self.prefix)
     }
 
-    /// The routes, to `nest` under the mount prefix: `GET /login[?return_to=]`,
-    /// `GET /callback`, `GET /reauth[?return_to=]`, `GET /reauth/callback`,
-    /// `POST /logout`.
+    /// The outcome page's path (`<prefix>/outcome`).
+    pub fn outcome_path(&self) -> String {
+        format!("{}/outcome", self.prefix)
+    }
+
+    /// The routes, already under the mount prefix (`.merge` them):
+    /// `GET /login[?return_to=]`, `GET /reauth[?return_to=]`,
+    /// `GET /callback` and `GET /reauth/callback` (one handler: the pending
+    /// authorization the state names decides the flow),
+    /// `GET /outcome?kind=`, `POST /logout`.
     pub fn routes<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        Router::new()
+        let routes = Router::new()
             .route("/login", get(login))
             .route("/callback", get(callback))
             .route("/reauth", get(reauth))
-            .route("/reauth/callback", get(reauth_callback))
+            .route("/reauth/callback", get(callback))
+            .route("/outcome", get(outcome))
             .route("/logout", post(logout))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        if self.prefix.is_empty() {
+            routes
+        } else {
+            Router::new().nest(&self.prefix, routes)
+        }
     }
 
-    /// The tower-sessions layer with the cookie the login flow needs:
-    /// `SameSite=Lax` (Strict would drop the session on the redirect back
-    /// from IMS), `HttpOnly`, `Secure` as configured, path `/`.
-    pub fn session_layer<Store: SessionStore>(&self, store: Store) -> SessionManagerLayer<Store> {
+    /// The tower-sessions layer over the adapter's
+    /// [`session_store`](Self::session_store), with the cookie the login
+    /// flow needs: `SameSite=Lax` (Strict would drop the session on the
+    /// redirect back from IMS), `HttpOnly`, `Secure` as configured, path `/`.
+    pub fn session_layer(&self) -> SessionManagerLayer<BoundedSessionStore> {
+        self.session_layer_with_store(self.store.clone())
+    }
+
+    /// [`session_layer`](Self::session_layer) over another store (a shared
+    /// one for a fleet, such as `ims-store`'s).
+    pub fn session_layer_with_store<Store: SessionStore>(
+        &self,
+        store: Store,
+    ) -> SessionManagerLayer<Store> {
         SessionManagerLayer::new(store)
             .with_name(SESSION_COOKIE)
             .with_same_site(SameSite::Lax)
@@ -176,14 +398,12 @@ impl AdminImsWeb {
             .with_path("/")
     }
 
-    /// The session store for [`session_layer`](Self::session_layer): a
-    /// [`BoundedSessionStore`] with the default budgets, its pending
-    /// sessions expiring after the service's
-    /// [`state_ttl`](crate::AdminImsConfig::state_ttl), on the service's
-    /// clock. Clones share the sessions.
+    /// The adapter's session store (what
+    /// [`session_layer`](Self::session_layer) uses): a
+    /// [`BoundedSessionStore`] on the service's clock. Clones share the
+    /// sessions.
     pub fn session_store(&self) -> BoundedSessionStore {
-        let limits = SessionLimits::default().with_pending_ttl(self.ims.config().state_ttl);
-        BoundedSessionStore::new(limits, self.ims.services.clock.clone())
+        self.store.clone()
     }
 
     /// A layer that lets only signed-in admins through (pages are redirected
@@ -194,10 +414,35 @@ impl AdminImsWeb {
 
     /// The "Sign in with Adobe ID" fragment for the host's login page.
     pub fn sign_in_button(&self) -> String {
+        self.sign_in_button_to(None)
+    }
+
+    /// The "Sign in with Adobe ID" fragment, coming back to `return_to`
+    /// after sign-in (kept only if it is a path inside the host).
+    pub fn sign_in_button_to(&self, return_to: Option<&str>) -> String {
         format!(
             "<a class=\"admin-ims-sign-in\" href=\"{}\" role=\"button\">Sign in with Adobe ID</a>",
-            escape(&self.login_path())
+            attribute(&with_return_to(self.login_path(), return_to))
         )
+    }
+
+    /// Where the browser goes after a sign-in or re-authentication failed:
+    /// the host's page with `?ims_error=<kind>`, or the adapter's outcome
+    /// page.
+    pub fn outcome_location(&self, outcome: LoginOutcome, flow: CallbackFlow) -> String {
+        let (base, param) = match &self.host_page {
+            Some(page) => (page.to_string(), OUTCOME_PARAM),
+            None => (self.outcome_path(), "kind"),
+        };
+        let mut location = base;
+        location.push(if location.contains('?') { '&' } else { '?' });
+        location.push_str(param);
+        location.push('=');
+        location.push_str(outcome.kind());
+        if flow == CallbackFlow::Reauth {
+            location.push_str("&flow=reauth");
+        }
+        location
     }
 
     /// The guard before a sensitive action: consumes the session's
@@ -208,8 +453,10 @@ impl AdminImsWeb {
         &self,
         session: &Session,
         headers: &HeaderMap,
-    ) -> Result<(), Response> {
-        let mut data = load(session).await.map_err(|_| internal_error())?;
+    ) -> Result<(), ReauthRejection> {
+        let mut data = load(session)
+            .await
+            .map_err(|_| ReauthRejection::SessionStore)?;
         let had_proof = data.reauth_proof.is_some();
         let result = self.ims.require_reauth(&mut data);
         // Single use: the proof is gone from the store before the action
@@ -218,18 +465,11 @@ impl AdminImsWeb {
         if had_proof {
             persist(session, &data)
                 .await
-                .map_err(|_| internal_error())?;
+                .map_err(|_| ReauthRejection::SessionStore)?;
         }
-        result.map_err(|_| {
-            if wants_json(headers) {
-                json_error(StatusCode::FORBIDDEN, MSG_REAUTH_REQUIRED)
-            } else {
-                error_page(
-                    StatusCode::FORBIDDEN,
-                    MSG_REAUTH_REQUIRED,
-                    &self.reauth_path(),
-                )
-            }
+        result.map_err(|_| ReauthRejection::Required {
+            json: wants_json(headers),
+            reauth_path: self.reauth_path(),
         })
     }
 
@@ -239,19 +479,21 @@ impl AdminImsWeb {
         parts_uri: &str,
         headers: &HeaderMap,
         session: Option<&Session>,
-    ) -> Result<AdminUserId, Response> {
+    ) -> Result<AdminUserId, SignedInAdminRejection> {
         let Some(session) = session else {
             tracing::error!(target: LOG_TARGET, event = "session_layer_missing", "no tower-sessions Session on the request: add AdminImsWeb::session_layer");
-            return Err(internal_error());
+            return Err(SignedInAdminRejection::SessionLayerMissing);
         };
-        let mut data = load(session).await.map_err(|_| internal_error())?;
-        let before = serde_fingerprint(&data);
+        let mut data = load(session)
+            .await
+            .map_err(|_| SignedInAdminRejection::SessionStore)?;
+        let before = session_change_marker(&data);
         let state = self.ims.check_session(&mut data).await;
-        if serde_fingerprint(&data) != before {
+        if session_change_marker(&data) != before {
             // An ended session leaves the store now.
             persist(session, &data)
                 .await
-                .map_err(|_| internal_error())?;
+                .map_err(|_| SignedInAdminRejection::SessionStore)?;
         }
         match state {
             SessionState::Valid(admin) => Ok(admin),
@@ -259,21 +501,34 @@ impl AdminImsWeb {
         }
     }
 
-    fn sign_in_required(&self, uri: &str, headers: &HeaderMap) -> Response {
+    fn sign_in_required(&self, uri: &str, headers: &HeaderMap) -> SignedInAdminRejection {
         if wants_json(headers) {
-            return json_error(StatusCode::UNAUTHORIZED, MSG_SIGN_IN);
+            return SignedInAdminRejection::Unauthorized;
         }
-        let mut target = self.login_path();
-        if let Some(path) = crate::sanitize_return_path(uri) {
-            target.push_str("?return_to=");
-            target.extend(url::form_urlencoded::byte_serialize(path.as_bytes()));
+        let page = match &self.host_page {
+            Some(page) => page.to_string(),
+            None => self.login_path(),
+        };
+        SignedInAdminRejection::SignInRequired {
+            location: with_return_to(page, Some(uri)),
         }
-        redirect(StatusCode::FOUND, &target)
     }
 }
 
-/// A cheap change detector for the session data.
-fn serde_fingerprint(
+/// `path` with `?return_to=` when `return_to` is a path inside the host.
+fn with_return_to(mut path: String, return_to: Option<&str>) -> String {
+    if let Some(target) = return_to.and_then(crate::sanitize_return_path) {
+        path.push_str("?return_to=");
+        path.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
+    }
+    path
+}
+
+/// What a session check may change in the session data (the admin, the
+/// time of the last check, the pending sign-ins, the re-authentication
+/// proof): compared before and after to write the session back only when
+/// it changed.
+fn session_change_marker(
     data: &AdminSession,
 ) -> (
     Option<AdminUserId>,
@@ -384,65 +639,60 @@ async fn begin(web: AdminImsWeb, session: Session, query: Option<String>, flow: 
     }
     match result {
         Ok(url) => redirect(StatusCode::FOUND, url.as_str()),
-        Err(err) => error_page(status_of(&err), err.user_message(), &web.login_path()),
+        Err(err) => {
+            let flow = match flow {
+                Flow::Login => CallbackFlow::Login,
+                Flow::Reauth => CallbackFlow::Reauth,
+            };
+            redirect(
+                StatusCode::SEE_OTHER,
+                &web.outcome_location(err.outcome(), flow),
+            )
+        }
     }
 }
 
+/// Completes a sign-in or a re-authentication from IMS's callback (both
+/// callback routes): the pending authorization the state names decides
+/// which. Always a redirect (303), so the code leaves the address bar: to
+/// the return path, or to the outcome page.
 async fn callback(
     State(web): State<AdminImsWeb>,
     session: Session,
     RawQuery(query): RawQuery,
-) -> Response {
-    complete(web, session, query, Flow::Login).await
-}
-
-/// Completes a sign-in or a re-authentication from IMS's callback.
-async fn complete(
-    web: AdminImsWeb,
-    session: Session,
-    query: Option<String>,
-    flow: Flow,
 ) -> Response {
     let query = CallbackQuery::parse(query.as_deref().unwrap_or_default());
     let Ok(mut data) = load(&session).await else {
         return internal_error();
     };
     let had_data = !data.is_empty();
-    let claimed = match flow {
-        Flow::Login => web.ims.claim_login(&mut data, &query),
-        Flow::Reauth => web.ims.claim_reauth(&mut data, &query),
-    };
+    let claimed = web.ims.claim_callback(&mut data, &query);
     // Single use: the state is spent in the store before IMS is asked, so
     // neither a failure nor a 5xx answer (which the session layer does not
     // save) lets the same callback in twice.
     if had_data && persist(&session, &data).await.is_err() {
         return internal_error();
     }
-    let result = match (claimed, flow) {
-        (Err(err), _) => Err(err),
-        (Ok(claimed), Flow::Login) => web
-            .ims
-            .finish_login(&mut data, claimed)
-            .await
-            .map(|success| success.redirect_to),
-        (Ok(claimed), Flow::Reauth) => web
-            .ims
-            .finish_reauth(&mut data, claimed)
-            .await
-            .map(|success| success.redirect_to),
+    let flow = match &claimed {
+        Ok(claimed) => claimed.flow(),
+        Err(_) if data.is_signed_in() => CallbackFlow::Reauth,
+        Err(_) => CallbackFlow::Login,
     };
-    let redirect_to = match result {
-        Ok(redirect_to) => redirect_to,
+    let result = match claimed {
+        Ok(claimed) => web.ims.finish_callback(&mut data, claimed).await,
+        Err(err) => Err(err),
+    };
+    let success = match result {
+        Ok(success) => success,
         Err(err) => {
-            let back = match flow {
-                Flow::Login => web.login_path(),
-                Flow::Reauth => web.reauth_path(),
-            };
-            return error_page(status_of(&err), err.user_message(), &back);
+            return redirect(
+                StatusCode::SEE_OTHER,
+                &web.outcome_location(err.outcome(), flow),
+            );
         }
     };
     // Session fixation: a signed-in session gets a new id.
-    if matches!(flow, Flow::Login)
+    if success.rekey_session
         && let Err(err) = session.cycle_id().await
     {
         tracing::error!(target: LOG_TARGET, event = "session_store_failed", error = %err, "could not re-key the session");
@@ -451,13 +701,7 @@ async fn complete(
     if persist(&session, &data).await.is_err() {
         return internal_error();
     }
-    redirect(StatusCode::SEE_OTHER, &redirect_to)
-}
-
-/// The status of a refusal: 4xx for what the browser, the user or their
-/// account caused, 502/503 when IMS failed, 500 for the host's own failures.
-fn status_of(err: &crate::LoginError) -> StatusCode {
-    StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    redirect(StatusCode::SEE_OTHER, &success.redirect_to)
 }
 
 async fn reauth(
@@ -468,12 +712,26 @@ async fn reauth(
     begin(web, session, query, Flow::Reauth).await
 }
 
-async fn reauth_callback(
-    State(web): State<AdminImsWeb>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    complete(web, session, query, Flow::Reauth).await
+/// `GET <prefix>/outcome?kind=<kind>[&flow=reauth]`: the outcome page, by
+/// the renderer, with the outcome's status; an unknown kind is 404.
+async fn outcome(State(web): State<AdminImsWeb>, RawQuery(query): RawQuery) -> Response {
+    let kind = query_param(query.as_deref(), "kind");
+    let Some(outcome) = kind.as_deref().and_then(LoginOutcome::from_kind) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (flow, retry_path) = if query_param(query.as_deref(), "flow").as_deref() == Some("reauth") {
+        (CallbackFlow::Reauth, web.reauth_path())
+    } else {
+        (CallbackFlow::Login, web.login_path())
+    };
+    let status =
+        StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let html = web.renderer.render(&OutcomePage {
+        outcome,
+        flow,
+        retry_path: &retry_path,
+    });
+    html_page(status, html)
 }
 
 async fn logout(State(web): State<AdminImsWeb>, session: Session) -> Response {
@@ -493,7 +751,7 @@ fn original_uri(parts_uri: &axum::http::Uri, original: Option<&OriginalUri>) -> 
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedInAdmin {
-    type Rejection = Response;
+    type Rejection = SignedInAdminRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(admin) = parts.extensions.get::<SignedInAdmin>() {
@@ -501,7 +759,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedInAdmin {
         }
         let Some(web) = parts.extensions.get::<AdminImsWeb>().cloned() else {
             tracing::error!(target: LOG_TARGET, event = "adapter_missing", "SignedInAdmin needs RequireAdminLayer or an Extension(AdminImsWeb)");
-            return Err(internal_error());
+            return Err(SignedInAdminRejection::AdapterMissing);
         };
         let uri = original_uri(&parts.uri, parts.extensions.get::<OriginalUri>());
         let session = parts.extensions.get::<Session>().cloned();
@@ -568,7 +826,7 @@ where
                     request.extensions_mut().insert(web);
                     inner.call(request).await
                 }
-                Err(response) => Ok(response),
+                Err(rejection) => Ok(rejection.into_response()),
             }
         })
     }
@@ -621,30 +879,24 @@ fn json_error(status: StatusCode, message: &str) -> Response {
     response
 }
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and quoted attribute values: the
+/// `html-escape` crate's `encode_safe` (`& < > " ' /`), kept as this
+/// crate's one documented entry point.
+///
+/// ```
+/// assert_eq!(admin_ims::axum::escape("<a href='x'>"), "&lt;a href=&#x27;x&#x27;&gt;");
+/// ```
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_safe(text).into_owned()
 }
 
-/// A small page with a user message (escaped) and a link to try again.
-fn error_page(status: StatusCode, message: &str, retry: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in with Adobe ID</title></head>\
-<body><main><p class=\"admin-ims-error\" role=\"alert\">{}</p><p><a href=\"{}\">Sign in with Adobe ID</a></p></main></body></html>\n",
-        escape(message),
-        escape(retry)
-    );
+/// Escapes a double-quoted attribute value (a path: `/` stays readable).
+fn attribute(text: &str) -> String {
+    html_escape::encode_double_quoted_attribute(text).into_owned()
+}
+
+/// An HTML page answer, never cached.
+fn html_page(status: StatusCode, html: String) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -671,8 +923,70 @@ mod tests {
     fn escapes_html() {
         assert_eq!(
             escape("<a href='x'>&\"</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;&#x2F;a&gt;"
         );
+    }
+
+    #[test]
+    fn every_outcome_kind_round_trips_and_only_failures_of_ims_or_host_are_5xx() {
+        for outcome in LoginOutcome::ALL {
+            assert_eq!(LoginOutcome::from_kind(outcome.kind()), Some(*outcome));
+            let server_side = matches!(
+                outcome,
+                LoginOutcome::ImsFailed | LoginOutcome::ImsUnavailable | LoginOutcome::Internal
+            );
+            assert_eq!(outcome.http_status() >= 500, server_side, "{outcome:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn extractor_rejections_are_typed_values() {
+        use axum::extract::FromRequestParts as _;
+        let (mut parts, ()) = Request::builder()
+            .uri("/admin")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let rejection = SignedInAdmin::from_request_parts(&mut parts, &())
+            .await
+            .err();
+        assert_eq!(rejection, Some(SignedInAdminRejection::AdapterMissing));
+        let status = |r: SignedInAdminRejection| r.into_response().status();
+        assert_eq!(
+            status(SignedInAdminRejection::AdapterMissing),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(SignedInAdminRejection::Unauthorized),
+            StatusCode::UNAUTHORIZED
+        );
+        let sign_in = SignedInAdminRejection::SignInRequired {
+            location: "/admin/login?return_to=%2Fadmin".into(),
+        }
+        .into_response();
+        assert_eq!(sign_in.status(), StatusCode::FOUND);
+        assert_eq!(
+            sign_in.headers()[header::LOCATION],
+            "/admin/login?return_to=%2Fadmin"
+        );
+        let reauth = ReauthRejection::Required {
+            json: true,
+            reauth_path: "/admin/ims/reauth".into(),
+        }
+        .into_response();
+        assert_eq!(reauth.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn the_default_page_escapes_and_names_the_kind() {
+        let html = DefaultOutcomePage.render(&OutcomePage {
+            outcome: LoginOutcome::NoAccess,
+            flow: CallbackFlow::Login,
+            retry_path: "/x\"><script>",
+        });
+        assert!(html.contains("data-kind=\"no_access\""));
+        assert!(html.contains("You don&#x27;t have access"));
+        assert!(!html.contains("<script>"));
     }
 
     #[test]

@@ -2,16 +2,19 @@
 //! to an admin user (or provisioning one), and the profile kept of it.
 
 use ims_api::{
-    ADOBE_IMS_ROLE, AdminUser, AuthorizeRequest, ClientId, CodeExchange, NewAdminUser, Password,
-    Profile, TokenResponse, UserProfileRecord,
+    ADOBE_IMS_ROLE, AdminUser, AuthorizeRequest, ClientId, CodeExchange, NewAdminUser, Profile,
+    TokenResponse, UserProfileRecord, constant_time_eq,
 };
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{Active, AdminIms, ClaimedCallback, LOG_TARGET, LoginSuccess, log_refusal, to_time};
+use super::{
+    Active, AdminIms, CallbackFlow, CallbackSuccess, ClaimedCallback, LOG_TARGET, LoginSuccess,
+    log_refusal, to_time,
+};
 use crate::callback::loggable;
 use crate::error::LoginError;
-use crate::random::{ct_eq, new_password, new_pkce, new_state};
+use crate::password::random_password;
 use crate::session::{Pending, Purpose, SessionSecret, SignedIn};
 use crate::{AdminSession, CallbackQuery, ProvisioningPolicy};
 
@@ -25,25 +28,28 @@ impl AdminIms {
         client_id: ClientId,
     ) -> Result<Url, LoginError> {
         let now = self.now();
-        let state = new_state();
-        let (verifier, challenge) = new_pkce();
         let redirect_uri = match purpose {
             Purpose::Login => self.config.callback_url.clone(),
             Purpose::Reauth => self.config.reauth_callback_url.clone(),
         };
-        let mut request = AuthorizeRequest::new(client_id, redirect_uri, state.clone())
-            .with_scopes(self.config.scopes.clone())
-            .with_pkce(challenge);
+        // The state and the PKCE pair come from the builder (ims-core's
+        // `pkce` module): the one place they are made.
+        let mut request = AuthorizeRequest::new(client_id, redirect_uri, String::new())
+            .with_scopes(self.config.scopes.clone());
         if let Some(locale) = &self.config.locale {
             request = request.with_locale(locale.clone());
         }
         if purpose == Purpose::Reauth {
             request = request.for_reauth();
+            // IMS pre-fills the signed-in admin's e-mail address.
+            if let Some(signed_in) = &session.signed_in {
+                request = request.with_login_hint(signed_in.email.clone());
+            }
         }
-        let url = self
+        let redirect = self
             .services
             .authorize
-            .authorize_url(&request)
+            .begin_authorization(request)
             .await
             .map_err(LoginError::Ims)?;
         session.pending.retain(|p| p.expires_at > now);
@@ -53,12 +59,12 @@ impl AdminIms {
         }
         session.pending.push(Pending {
             purpose,
-            state: SessionSecret::new(state),
-            verifier: SessionSecret::new(verifier.expose_secret()),
+            state: SessionSecret::new(redirect.state),
+            verifier: SessionSecret::new(redirect.verifier.expose_secret()),
             return_to: self.return_path(return_to),
             expires_at: now.saturating_add(to_time(self.config.state_ttl)),
         });
-        Ok(url)
+        Ok(redirect.url)
     }
 
     /// Consumes the pending authorization the callback's state names.
@@ -73,7 +79,9 @@ impl AdminIms {
         let matched = query.state().and_then(|state| {
             let mut found = None;
             for (index, pending) in session.pending.iter().enumerate() {
-                if ct_eq(pending.state.expose(), state) && found.is_none() {
+                if constant_time_eq(pending.state.expose().as_bytes(), state.as_bytes())
+                    && found.is_none()
+                {
                     found = Some(index);
                 }
             }
@@ -163,6 +171,67 @@ impl AdminIms {
             log_refusal("login_refused", err);
         }
         result
+    }
+
+    /// The first step of any callback (sign-in or re-authentication), without
+    /// I/O: the pending authorization the `state` names decides which flow
+    /// it completes ([`ClaimedCallback::flow`]). Store `session` right
+    /// after, whatever the result: the state is single use.
+    pub fn claim_callback(
+        &self,
+        session: &mut AdminSession,
+        query: &CallbackQuery,
+    ) -> Result<ClaimedCallback, LoginError> {
+        match self.pending_purpose(session, query) {
+            Some(Purpose::Reauth) => self.claim_reauth(session, query),
+            _ => self.claim_login(session, query),
+        }
+    }
+
+    /// The second step of any callback: [`finish_login`](Self::finish_login)
+    /// or [`finish_reauth`](Self::finish_reauth), as the claimed flow says.
+    /// After a sign-in ([`CallbackSuccess::rekey_session`]) the host gives
+    /// the session a new id.
+    pub async fn finish_callback(
+        &self,
+        session: &mut AdminSession,
+        claimed: ClaimedCallback,
+    ) -> Result<CallbackSuccess, LoginError> {
+        match claimed.flow() {
+            CallbackFlow::Login => {
+                let success = self.finish_login(session, claimed).await?;
+                Ok(CallbackSuccess {
+                    admin_id: success.admin_id,
+                    redirect_to: success.redirect_to,
+                    flow: CallbackFlow::Login,
+                    rekey_session: success.rekey_session,
+                })
+            }
+            CallbackFlow::Reauth => {
+                let success = self.finish_reauth(session, claimed).await?;
+                Ok(CallbackSuccess {
+                    admin_id: success.admin_id,
+                    redirect_to: success.redirect_to,
+                    flow: CallbackFlow::Reauth,
+                    rekey_session: false,
+                })
+            }
+        }
+    }
+
+    /// The purpose of the pending authorization the callback's state names,
+    /// compared in constant time with each; spends nothing.
+    fn pending_purpose(&self, session: &AdminSession, query: &CallbackQuery) -> Option<Purpose> {
+        let state = query.state()?;
+        let mut found = None;
+        for pending in &session.pending {
+            if constant_time_eq(pending.state.expose().as_bytes(), state.as_bytes())
+                && found.is_none()
+            {
+                found = Some(pending.purpose);
+            }
+        }
+        found
     }
 
     /// Completes a sign-in from IMS's callback:
@@ -360,7 +429,7 @@ impl AdminIms {
             email,
             profile.first_name.clone().unwrap_or_default(),
             profile.last_name.clone().unwrap_or_default(),
-            Password::new(new_password()),
+            random_password(),
         )
         .with_role(ADOBE_IMS_ROLE);
         match self.services.admins.create(&user).await {

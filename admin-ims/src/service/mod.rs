@@ -11,19 +11,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use ims_api::{
-    AdminUserDirectory, AdminUserId, AuthorizeUrlBuilder, ClientCredentials, Clock, ImsSettings,
-    ImsSettingsStore, OrgId, OrganizationReader, ProfileReader, TokenGrants, TokenRevoker,
-    TokenValidator, UserProfileRepository,
+    AdminUserDirectory, AdminUserId, AuthorizeUrlBuilder, ClientCredentials, Clock, ImsProbe,
+    ImsSettings, ImsSettingsStore, OrgId, OrganizationReader, ProfileReader, TokenGrants,
+    TokenRevoker, TokenValidator, UserProfileRepository,
 };
 use time::OffsetDateTime;
 
-use crate::AdminImsConfig;
+pub(crate) use crate::LOG_TARGET;
 use crate::error::LoginError;
-use crate::operator::{ImsProbe, IntegrationHooks};
+use crate::hooks::IntegrationHooks;
+use crate::{AdminImsConfig, session::Purpose};
 use session_check::Revalidations;
-
-/// The `tracing` target of every event this crate emits.
-pub const LOG_TARGET: &str = "admin_ims";
 
 /// What the service needs from the host: the IMS side (usually one
 /// `ims_core::ImsClient` for all six traits) and the host side (usually
@@ -51,7 +49,8 @@ pub struct AdminImsServices {
     pub user_profiles: Option<Arc<dyn UserProfileRepository>>,
     /// What `enable` asks of the host beyond the settings (optional).
     pub hooks: Option<Arc<dyn IntegrationHooks>>,
-    /// The HTTP probe `enable` sends to IMS (required by `enable`).
+    /// The HTTP probe `enable` sends to IMS (required by `enable`; set by
+    /// [`new`](Self::new) to the IMS implementation).
     pub probe: Option<Arc<dyn ImsProbe>>,
     /// The time.
     pub clock: Arc<dyn Clock>,
@@ -59,7 +58,7 @@ pub struct AdminImsServices {
 
 impl AdminImsServices {
     /// The services, with one implementation of every IMS trait (such as
-    /// `ims_core::ImsClient`).
+    /// `ims_core::ImsClient`), which is also the probe `enable` sends.
     pub fn new<I>(
         ims: Arc<I>,
         admins: Arc<dyn AdminUserDirectory>,
@@ -73,6 +72,7 @@ impl AdminImsServices {
             + TokenRevoker
             + ProfileReader
             + OrganizationReader
+            + ImsProbe
             + 'static,
     {
         AdminImsServices {
@@ -81,12 +81,12 @@ impl AdminImsServices {
             validator: ims.clone(),
             revoker: ims.clone(),
             profiles: ims.clone(),
-            organizations: ims,
+            organizations: ims.clone(),
             admins,
             settings,
             user_profiles: None,
             hooks: None,
-            probe: None,
+            probe: Some(ims),
             clock,
         }
     }
@@ -103,7 +103,7 @@ impl AdminImsServices {
         self
     }
 
-    /// The probe `enable` sends to IMS.
+    /// Another probe for `enable` than the IMS implementation's.
     pub fn with_probe(mut self, probe: Arc<dyn ImsProbe>) -> Self {
         self.probe = Some(probe);
         self
@@ -149,6 +149,43 @@ impl fmt::Debug for ClaimedCallback {
             .field("purpose", &self.pending.purpose)
             .finish_non_exhaustive()
     }
+}
+
+/// Which flow a callback completes: decided by the pending authorization
+/// its `state` names, not by the route it came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackFlow {
+    /// A sign-in.
+    Login,
+    /// A re-authentication before a sensitive action.
+    Reauth,
+}
+
+impl ClaimedCallback {
+    /// The flow this callback completes.
+    pub fn flow(&self) -> CallbackFlow {
+        match self.pending.purpose {
+            Purpose::Login => CallbackFlow::Login,
+            Purpose::Reauth => CallbackFlow::Reauth,
+        }
+    }
+}
+
+/// A completed callback, sign-in or re-authentication
+/// ([`AdminIms::finish_callback`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallbackSuccess {
+    /// The admin.
+    pub admin_id: AdminUserId,
+    /// Where to send the browser (a path inside the host).
+    pub redirect_to: String,
+    /// The flow completed.
+    pub flow: CallbackFlow,
+    /// Whether the host must give the session a new id now (after a
+    /// sign-in: session fixation).
+    pub rekey_session: bool,
 }
 
 /// A completed re-authentication.

@@ -1,7 +1,9 @@
 //! Re-authentication before a sensitive action: a fresh sign-in of the
 //! same IMS account, proven to the host for a short while.
 
-use ims_api::{AccessToken, AnyToken, InvalidateRequest, TokenValidity, same_email};
+use ims_api::{
+    AccessToken, AnyToken, InvalidateRequest, TokenValidity, constant_time_eq, same_email,
+};
 use url::Url;
 
 use super::{
@@ -9,7 +11,6 @@ use super::{
 };
 use crate::callback::loggable;
 use crate::error::{LoginError, ReauthRequired};
-use crate::random::ct_eq;
 use crate::session::{Purpose, ReauthProof, SignedIn};
 use crate::{AdminSession, CallbackQuery};
 
@@ -164,7 +165,9 @@ impl AdminIms {
             .await
             .map_err(LoginError::Ims)?;
         let same = match (&signed_in.ims_user_id, &profile.user_id) {
-            (Some(expected), Some(found)) => ct_eq(expected, found),
+            (Some(expected), Some(found)) => {
+                constant_time_eq(expected.as_bytes(), found.as_bytes())
+            }
             (None, _) => profile
                 .email
                 .as_deref()

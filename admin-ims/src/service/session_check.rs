@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use aws_lc_rs::digest::{SHA256, digest};
 use ims_api::{AccessToken, TokenValidity};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{AdminIms, LOG_TARGET, SessionEnd, SessionState, active, to_time};
@@ -60,7 +60,9 @@ impl Revalidations {
 }
 
 pub(super) fn token_key(token: &AccessToken) -> [u8; 32] {
-    Sha256::digest(token.expose_secret().as_bytes()).into()
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest(&SHA256, token.expose_secret().as_bytes()).as_ref());
+    key
 }
 
 impl AdminIms {

@@ -352,7 +352,7 @@ impl Harness {
                 .with_hooks(hooks.clone());
         services.organizations = membership.clone();
         let service = Arc::new(AdminIms::new(services, config));
-        let web = AdminImsWeb::new(service.clone(), "/admin/ims").with_secure_cookie(false);
+        let web = AdminImsWeb::new(service.clone()).with_secure_cookie(false);
         // The store the adapter's documentation shows: bounded, expiring.
         let store = web.session_store();
         let app = host_app(&web, store.clone());
@@ -455,7 +455,7 @@ fn host_app(web: &AdminImsWeb, store: BoundedSessionStore) -> Router {
         use axum::response::IntoResponse;
         match web.require_reauth(&session, &headers).await {
             Ok(()) => format!("admin {admin} may create a user").into_response(),
-            Err(refusal) => refusal,
+            Err(refusal) => refusal.into_response(),
         }
     }
     /// A sensitive action that takes the proof, then fails.
@@ -472,7 +472,7 @@ fn host_app(web: &AdminImsWeb, store: BoundedSessionStore) -> Router {
                 "the action failed",
             )
                 .into_response(),
-            Err(refusal) => refusal,
+            Err(refusal) => refusal.into_response(),
         }
     }
     let login_page = web.sign_in_button();
@@ -492,8 +492,8 @@ fn host_app(web: &AdminImsWeb, store: BoundedSessionStore) -> Router {
         )
         .with_state(web.clone())
         .merge(standalone)
-        .nest("/admin/ims", web.routes())
-        .layer(web.session_layer(store))
+        .merge(web.routes())
+        .layer(web.session_layer_with_store(store))
 }
 
 /// A browser: keeps cookies, follows nothing.
@@ -554,12 +554,15 @@ pub async fn submit_ims_form(
 pub struct Landing {
     /// The callback URL IMS sent the browser to.
     pub callback: String,
-    /// Status of our callback's answer.
+    /// Status of our callback's answer; when it redirected to the outcome
+    /// page, that page's status.
     pub status: u16,
-    /// Its Location, if a redirect.
+    /// Its Location, if a redirect (not to the outcome page).
     pub location: Option<String>,
-    /// Its body.
+    /// Its body (the outcome page's).
     pub body: String,
+    /// The outcome page the callback redirected to (303), if it did.
+    pub outcome_redirect: Option<String>,
 }
 
 /// Starts a sign-in at our `/login` (with `return_to`), signs in at IMS and
@@ -593,7 +596,9 @@ pub async fn begin(
     authorize
 }
 
-/// Loads a callback URL.
+/// Loads a callback URL; a redirect to the outcome page is followed (the
+/// callback itself always redirects: no page is ever shown at an address
+/// holding the code).
 pub async fn land(browser: &reqwest::Client, callback: &str) -> Landing {
     let answer = browser.get(callback).send().await.unwrap();
     let status = answer.status().as_u16();
@@ -601,12 +606,31 @@ pub async fn land(browser: &reqwest::Client, callback: &str) -> Landing {
         .headers()
         .get(reqwest::header::LOCATION)
         .map(|v| v.to_str().unwrap().to_owned());
+    if let Some(outcome) = location
+        .as_deref()
+        .filter(|l| l.starts_with("/admin/ims/outcome?"))
+    {
+        assert_eq!(status, 303, "the callback redirects to its outcome");
+        assert!(!outcome.contains("code="), "{outcome}");
+        let page = Url::parse(callback).unwrap().join(outcome).unwrap();
+        let shown = browser.get(page).send().await.unwrap();
+        let status = shown.status().as_u16();
+        let body = shown.text().await.unwrap();
+        return Landing {
+            callback: callback.to_owned(),
+            status,
+            location: None,
+            body,
+            outcome_redirect: Some(outcome.to_owned()),
+        };
+    }
     let body = answer.text().await.unwrap();
     Landing {
         callback: callback.to_owned(),
         status,
         location,
         body,
+        outcome_redirect: None,
     }
 }
 

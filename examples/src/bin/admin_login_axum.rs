@@ -138,16 +138,18 @@ async fn admin_app(environment: ImsEnvironment, base: Url) -> Result<Router, Box
         Arc::new(SystemClock),
     )
     .with_user_profiles(Arc::new(store.user_profiles()));
+    // The mount prefix, typed once: the adapter takes it from the config.
     let config = AdminImsConfig::new(base, "/admin/ims")?;
     let service = Arc::new(AdminIms::new(services, config));
 
     // Plain HTTP on localhost: a `Secure` cookie would never come back.
-    let web = AdminImsWeb::new(service, "/admin/ims").with_secure_cookie(false);
+    let web = AdminImsWeb::new(service).with_secure_cookie(false);
     // ANCHOR_END: service
 
     // ANCHOR: router
     // 5. The routes. `route_layer` protects the routes above it only, so
-    //    unknown paths stay 404; the session layer goes outermost.
+    //    unknown paths stay 404; admin-ims's routes come already under
+    //    their prefix; the session layer goes outermost.
     let login_page = format!(
         "<h1>My shop</h1><p>{}</p><p><a href=\"/admin\">Admin area</a></p>",
         web.sign_in_button()
@@ -158,10 +160,10 @@ async fn admin_app(environment: ImsEnvironment, base: Url) -> Result<Router, Box
         .route_layer(web.require_admin())
         .route("/", get(move || async move { Html(login_page) }))
         .with_state(web.clone())
-        .nest("/admin/ims", web.routes())
+        .merge(web.routes())
         // Sessions in memory within byte budgets; pending sign-ins expire
         // with their state, so anonymous visitors cannot grow it.
-        .layer(web.session_layer(web.session_store()));
+        .layer(web.session_layer());
     Ok(app)
     // ANCHOR_END: router
 }
@@ -192,7 +194,7 @@ async fn new_admin_user(
         .into_response(),
         // 403 "Please perform the AdobeIms reAuth and try again.", with a
         // link to re-authenticate (JSON for fetch/XHR requests).
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 // ANCHOR_END: sensitive

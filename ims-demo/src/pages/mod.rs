@@ -2,6 +2,7 @@
 //! shared stylesheet, no front-end build.
 
 pub(crate) mod dashboard;
+pub(crate) mod outcome;
 pub(crate) mod tokens;
 pub(crate) mod users;
 

@@ -382,12 +382,13 @@ pub(crate) async fn sign_in_get(State(state): State<AppState>, params: Params) -
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    // Like IMS: `login_hint` pre-fills the e-mail address.
     html::sign_in_page(
         StatusCode::OK,
         "/ims/authorize/v2",
         client_label(request.client),
         &hidden_fields(&params),
-        "",
+        params.get("login_hint").unwrap_or_default(),
         None,
         request.reauth,
     )

@@ -162,7 +162,7 @@ pub struct SqlSessionStats {
 /// sessions.delete(&record.id).await?;
 /// sessions.save(&record).await?; // a late save: the session stays deleted
 /// assert!(sessions.load(&record.id).await?.is_none());
-/// // In an axum app: `layer(web.session_layer(sessions.clone()))`, and once:
+/// // In an axum app: `layer(web.session_layer_with_store(sessions.clone()))`, and once:
 /// let _sweep = sessions.spawn_sweep(Duration::from_secs(60));
 /// # Ok(())
 /// # }
