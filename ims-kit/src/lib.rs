@@ -202,12 +202,43 @@ impl fmt::Debug for ImsKitBuilder {
 impl ImsKitBuilder {
     /// Opens (creating and migrating) the database at `url`: `sqlite:…`,
     /// `postgres://…` or `mysql://…` (with the matching feature).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(kit.store().backend(), ims_store::Backend::Sqlite);
+    /// # });
+    /// ```
     pub fn database(mut self, url: &str) -> Self {
         self.database = Database::Url(url.to_owned());
         self
     }
 
     /// Uses an open store instead of [`database`](Self::database).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let options = ims_store::StoreOptions::new()
+    ///     .with_encryption_key(ims_store::EncryptionKey::generate());
+    /// let store = ims_store::Store::connect("sqlite::memory:", options).await.unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .store(store)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(kit.store().has_encryption_key());
+    /// # });
+    /// ```
     pub fn store(mut self, store: Store) -> Self {
         self.database = Database::Store(store);
         self
@@ -215,6 +246,22 @@ impl ImsKitBuilder {
 
     /// The options [`database`](Self::database) connects with (pool size,
     /// timeouts, the key…).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let options = ims_store::StoreOptions::new().with_max_connections(4);
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .store_options(options)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn store_options(mut self, options: StoreOptions) -> Self {
         self.store_options = Some(options);
         self
@@ -223,6 +270,26 @@ impl ImsKitBuilder {
     /// The key that encrypts the client secret and the stored tokens at
     /// rest. Required for any database but `sqlite::memory:` (which gets a
     /// generated one) unless [`store_options`](Self::store_options) has one.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// # let dir = std::env::temp_dir().join(format!("ims-kit-doc-{}.db", std::process::id()));
+    /// # let url = format!("sqlite:{}", dir.display());
+    /// // In production, from a secret manager: EncryptionKey::from_base64(…).
+    /// let key = ims_store::EncryptionKey::generate();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database(&url)
+    ///     .encryption_key(key)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # kit.store().close().await;
+    /// # let _ = std::fs::remove_file(&dir);
+    /// # });
+    /// ```
     pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
         self.encryption_key = Some(key);
         self
@@ -238,6 +305,22 @@ impl ImsKitBuilder {
 
     /// Whether the session cookie is `Secure` (default: when the base URL
     /// is `https`).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// // Plain HTTP on localhost: a `Secure` cookie would never come back.
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .secure_cookie(false)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn secure_cookie(mut self, secure: bool) -> Self {
         self.secure_cookie = Some(secure);
         self
@@ -245,6 +328,21 @@ impl ImsKitBuilder {
 
     /// Changes admin-ims's configuration (home path, lifetimes, policies)
     /// after the kit derived it from the base URL and the mount prefix.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_admin_config(|config| config.home_path = "/backend".to_owned())
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(kit.admin_service().config().home_path, "/backend");
+    /// # });
+    /// ```
     pub fn with_admin_config(
         mut self,
         change: impl FnOnce(&mut AdminImsConfig) + Send + 'static,
@@ -254,6 +352,23 @@ impl ImsKitBuilder {
     }
 
     /// webapi-ims's configuration (default [`WebApiConfig::default`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let mut config = webapi_ims::WebApiConfig::default();
+    /// config.store_tokens = true; // so that revoking an admin's tokens logs them out at IMS
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_webapi_config(config)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(kit.authenticator().config().store_tokens);
+    /// # });
+    /// ```
     pub fn with_webapi_config(mut self, config: WebApiConfig) -> Self {
         self.webapi_config = config;
         self
@@ -261,6 +376,25 @@ impl ImsKitBuilder {
 
     /// The IMS side: one implementation of every IMS trait (default: an
     /// [`ImsClient`] for the environment).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// // An IMS client with its own HTTP policy (deadlines, retries).
+    /// let environment = ims_api::ImsEnvironment::Stage;
+    /// let policy = ims_core::HttpPolicy::default();
+    /// let client = ims_core::ImsClient::with_policy(environment.clone(), policy).unwrap();
+    /// let kit = ImsKit::builder(environment, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_ims_client(Arc::new(client))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_ims_client<I>(mut self, ims: Arc<I>) -> Self
     where
         I: AuthorizeUrlBuilder
@@ -277,24 +411,95 @@ impl ImsKitBuilder {
 
     /// The Web API's local token checks (default: a [`LocalVerifier`] for
     /// the environment).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let environment = ims_api::ImsEnvironment::Stage;
+    /// let config = ims_core::VerifierConfig::default().with_leeway(std::time::Duration::from_secs(5));
+    /// let verifier = ims_core::LocalVerifier::new(environment.clone(), config).unwrap();
+    /// let kit = ImsKit::builder(environment, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_verifier(Arc::new(verifier))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
         self.verifier = Some(verifier);
         self
     }
 
     /// The host's admin users (default: the store's `admin_user`).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// // Your own implementation of ims_api::AdminUserDirectory (here another
+    /// // store's, for brevity); ims-kit/tests/swap.rs has a complete one.
+    /// # let options = ims_store::StoreOptions::new().with_encryption_key(ims_store::EncryptionKey::generate());
+    /// let users = ims_store::Store::connect("sqlite::memory:", options).await.unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_admin_directory(Arc::new(users.admin_users()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_admin_directory(mut self, admins: Arc<dyn AdminUserDirectory>) -> Self {
         self.admins = Some(admins);
         self
     }
 
     /// The `admin_adobe_ims_webapi` record (default: the store's).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// # let options = ims_store::StoreOptions::new().with_encryption_key(ims_store::EncryptionKey::generate());
+    /// let elsewhere = ims_store::Store::connect("sqlite::memory:", options).await.unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_token_repository(Arc::new(elsewhere.webapi_tokens()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_token_repository(mut self, tokens: Arc<dyn WebApiTokenRepository>) -> Self {
         self.tokens = Some(tokens);
         self
     }
 
     /// The integration's settings (default: the store's).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// # let options = ims_store::StoreOptions::new().with_encryption_key(ims_store::EncryptionKey::generate());
+    /// let elsewhere = ims_store::Store::connect("sqlite::memory:", options).await.unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_settings_store(Arc::new(elsewhere.settings()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_settings_store(mut self, settings: Arc<dyn ImsSettingsStore>) -> Self {
         self.settings = Some(settings);
         self
@@ -302,12 +507,43 @@ impl ImsKitBuilder {
 
     /// The `adobe_user_profile` record updated at every sign-in (default:
     /// the store's; `None` keeps none).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// // No adobe_user_profile record.
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_user_profiles(None)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_user_profiles(mut self, profiles: Option<Arc<dyn UserProfileRepository>>) -> Self {
         self.user_profiles = Some(profiles);
         self
     }
 
     /// The time (default [`SystemClock`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_clock(Arc::new(ims_api::SystemClock))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = kit;
+    /// # });
+    /// ```
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -316,6 +552,22 @@ impl ImsKitBuilder {
     /// Whether the Web API follows the store's change feed (default: when
     /// the database is shared, i.e. PostgreSQL or MySQL). Every instance of
     /// a fleet on one database must.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// // Several processes on one SQLite file: follow its change log too.
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .follow_changes(true)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(kit.follows_changes());
+    /// # });
+    /// ```
     pub fn follow_changes(mut self, follow: bool) -> Self {
         self.feed = if follow { Feed::On } else { Feed::Off };
         self
@@ -323,6 +575,25 @@ impl ImsKitBuilder {
 
     /// Follows this change feed instead of the store's (e.g. ims-store's
     /// `RedisChangeFeed` over it).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// # let options = ims_store::StoreOptions::new().with_encryption_key(ims_store::EncryptionKey::generate());
+    /// let store = ims_store::Store::connect("sqlite::memory:", options).await.unwrap();
+    /// // E.g. ims-store's RedisChangeFeed over the store's feed (feature `redis`).
+    /// let feed = Arc::new(store.change_feed());
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .store(store)
+    ///     .with_change_feed(feed)
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(kit.follows_changes());
+    /// # });
+    /// ```
     pub fn with_change_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Self {
         self.feed = Feed::Given(feed);
         self
@@ -331,6 +602,21 @@ impl ImsKitBuilder {
     /// The admin sessions' store (default: see [`ImsKit`]): the bounded
     /// in-memory store, the database's, or the host's own
     /// ([`KitSessionStore::custom`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .with_session_store(ims_kit::KitSessionStore::custom(tower_sessions::MemoryStore::default()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(!kit.session_store().is_shared());
+    /// # });
+    /// ```
     #[cfg(feature = "axum")]
     pub fn with_session_store(mut self, store: KitSessionStore) -> Self {
         self.session_store = Some(store);
@@ -343,6 +629,20 @@ impl ImsKitBuilder {
     /// # Errors
     ///
     /// See [`KitError`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use ims_kit::ImsKit;
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    ///     .database("sqlite::memory:")
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(!kit.follows_changes()); // SQLite: one process
+    /// # });
+    /// ```
     pub async fn build(self) -> Result<ImsKit, KitError> {
         let store = match self.database {
             Database::None => return Err(KitError::NoDatabase),
@@ -492,29 +792,95 @@ impl ImsKit {
     }
 
     /// The store (for the host's own queries, seeding, operator commands).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ims_kit::ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    /// #     .database("sqlite::memory:")
+    /// #     .build()
+    /// #     .await
+    /// #     .unwrap();
+    /// let admins = kit.store().admin_users(); // seed, list, lock…
+    /// # let _ = admins;
+    /// # });
+    /// ```
     pub fn store(&self) -> &Store {
         &self.store
     }
 
     /// The admin sign-in service (framework-neutral: `begin_login`,
     /// `check_session`, `enable`, …).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ims_kit::ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    /// #     .database("sqlite::memory:")
+    /// #     .build()
+    /// #     .await
+    /// #     .unwrap();
+    /// let status = kit.admin_service().status().await.unwrap();
+    /// assert_eq!(status.to_string(), "Admin Adobe IMS integration is disabled");
+    /// # });
+    /// ```
     pub fn admin_service(&self) -> &Arc<AdminIms> {
         &self.admin
     }
 
     /// The Web API authenticator (framework-neutral: `authenticate`,
     /// `revoke_admin_tokens`, …).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ims_kit::ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    /// #     .database("sqlite::memory:")
+    /// #     .build()
+    /// #     .await
+    /// #     .unwrap();
+    /// let refused = kit.authenticator().authenticate(&[]).await;
+    /// assert_eq!(refused.unwrap_err().status(), 401);
+    /// # });
+    /// ```
     pub fn authenticator(&self) -> &Arc<WebApiAuthenticator> {
         &self.authenticator
     }
 
     /// Whether the Web API follows a change feed.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ims_kit::ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    /// #     .database("sqlite::memory:")
+    /// #     .build()
+    /// #     .await
+    /// #     .unwrap();
+    /// assert!(!kit.follows_changes()); // SQLite, by default
+    /// # });
+    /// ```
     pub fn follows_changes(&self) -> bool {
         self.follower.is_some()
     }
 
     /// The actix-web middleware that lets only IMS tokens of active admins
     /// through (feature `actix`); handlers take `webapi_ims::actix::ImsAdmin`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let base = url::Url::parse("http://127.0.0.1:3000/").unwrap();
+    /// let kit = ims_kit::ImsKit::builder(ims_api::ImsEnvironment::Stage, base)
+    /// #     .database("sqlite::memory:")
+    /// #     .build()
+    /// #     .await
+    /// #     .unwrap();
+    /// let app = actix_web::App::new().service(
+    ///     actix_web::web::scope("/rest").wrap(kit.webapi_middleware()),
+    /// );
+    /// # let _ = app;
+    /// # });
+    /// ```
     #[cfg(feature = "actix")]
     pub fn webapi_middleware(&self) -> webapi_ims::actix::ImsAuth {
         wire::webapi_middleware(self.authenticator.clone())
