@@ -41,6 +41,37 @@ impl EnableRequest {
     }
 }
 
+impl EnableRequest {
+    /// Checks the input with Magento's rules, as [`AdminIms::enable`] does
+    /// before it probes IMS: an operator command can refuse bad input
+    /// before it reaches for IMS.
+    ///
+    /// ```
+    /// use admin_ims::{EnableError, EnableRequest};
+    /// use admin_ims::ims_api::ClientSecret;
+    ///
+    /// let request = EnableRequest::new("not-an-org", "my-client", ClientSecret::new("s3cret"), true);
+    /// assert!(matches!(request.validate(), Err(EnableError::InvalidOrganizationId)));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`EnableError`] `enable` would answer for this input.
+    pub fn validate(&self) -> Result<(), EnableError> {
+        parse_org(&self.organization_id).ok_or(EnableError::InvalidOrganizationId)?;
+        if !magento_token_rule(&self.client_id) || ClientId::parse(&self.client_id).is_err() {
+            return Err(EnableError::InvalidClientId);
+        }
+        if !magento_token_rule(self.client_secret.expose_secret()) {
+            return Err(EnableError::InvalidClientSecret);
+        }
+        if !self.two_factor_confirmed {
+            return Err(EnableError::TwoFactorRequired);
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for EnableRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnableRequest")
@@ -180,18 +211,10 @@ impl AdminIms {
     }
 
     async fn enable_inner(&self, request: EnableRequest) -> Result<EnableReport, EnableError> {
+        request.validate()?;
         let org = parse_org(&request.organization_id).ok_or(EnableError::InvalidOrganizationId)?;
-        if !magento_token_rule(&request.client_id) {
-            return Err(EnableError::InvalidClientId);
-        }
         let client_id =
             ClientId::parse(&request.client_id).map_err(|_| EnableError::InvalidClientId)?;
-        if !magento_token_rule(request.client_secret.expose_secret()) {
-            return Err(EnableError::InvalidClientSecret);
-        }
-        if !request.two_factor_confirmed {
-            return Err(EnableError::TwoFactorRequired);
-        }
         self.probe(&client_id).await?;
         let settings = ImsSettings::enabled(client_id, request.client_secret, org);
         self.services

@@ -49,8 +49,10 @@ pub struct CommonArgs {
 /// The server's options.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Where to listen (`127.0.0.1:0` picks a free port and prints it).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Where to listen: `host:port`, the host an IP address or a name
+    /// (`localhost:8080`, resolved, IPv4 first); `127.0.0.1:0` picks a free
+    /// port and prints it.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     pub addr: SocketAddr,
     /// The IMS client id to enable the integration with at start (with a
     /// real IMS).
@@ -189,6 +191,34 @@ impl ServerLimitArgs {
             .with_request_timeout(self.request_timeout)
             .with_max_body_bytes(self.max_body_bytes)
     }
+}
+
+/// `--addr`: `ip:port`, or `host:port` with the host name resolved (an
+/// IPv4 address first, so `localhost:8080` listens where browsers look
+/// first).
+///
+/// ```
+/// # use ims_demo::cli::Cli;
+/// # use clap::Parser as _;
+/// let cli = Cli::try_parse_from(["ims-demo", "--addr", "localhost:8080"]).unwrap();
+/// assert!(cli.serve.addr.ip().is_loopback() && cli.serve.addr.port() == 8080);
+/// ```
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not host:port ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
 }
 
 /// `500ms`, `10s` or `10` (seconds); never zero.

@@ -6,6 +6,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use ims_api::{AdminUserDirectory, ClientSecret, NewAdminUser, Password};
+use ims_emulator::default_seed;
 use url::Url;
 
 use crate::cli::{
@@ -33,40 +34,91 @@ async fn integration(
     common: &CommonArgs,
     command: Command,
 ) -> Result<(), DemoError> {
-    // Only `enable` talks to IMS (its probe): without --ims-url, to an
-    // emulator started for the occasion, as the server does. The others
-    // read and write the settings only.
-    let ims_url = match (&command, common.ims_url.as_deref()) {
+    // Only `enable` talks to IMS (its probe), once its input is valid:
+    // without --ims-url, to an emulator started for the occasion, as the
+    // server does. The others read and write the settings only.
+    let request = match &command {
+        Command::Enable(args) => {
+            let request = enable_request(args.clone())?;
+            request
+                .validate()
+                .map_err(|e| DemoError::new(e.to_string()))?;
+            Some(request)
+        }
+        _ => None,
+    };
+    let ims_url = match (&request, common.ims_url.as_deref()) {
         (_, Some(url)) => Some(url),
-        (Command::Enable(_), None) => {
+        (Some(_), None) => {
             eprintln!("ims-demo: no --ims-url: probing the demo's built-in IMS emulator");
             None
         }
-        (_, None) => Some(PROD_IMS),
+        (None, None) => Some(PROD_IMS),
     };
+    // The settings commands do not start the emulator without --ims-url.
+    if request.is_none()
+        && common.ims_url.is_some()
+        && let Some(warning) = settings_origin_warning(store, common.ims_url.as_deref()).await
+    {
+        eprintln!("ims-demo: warning: {warning}");
+    }
     let ims = wiring::connect_ims(ims_url).await?;
     let public = common.public_url.as_deref().unwrap_or(DEFAULT_PUBLIC_URL);
     let public = Url::parse(public).map_err(|e| DemoError::new(format!("--public-url: {e}")))?;
     let admin = wiring::admin_ims(store, &ims, &public)?;
     let storage = |e: ims_api::Error| DemoError::new(format!("the settings: {e}"));
-    match command {
-        Command::Enable(args) => {
-            let request = enable_request(args)?;
+    match (command, request) {
+        (Command::Enable(_), Some(request)) => {
             admin
                 .enable(request)
                 .await
                 .map_err(|e| DemoError::new(e.to_string()))?;
             println!("Admin Adobe IMS integration is enabled");
         }
-        Command::Disable => println!("{}", admin.disable().await.map_err(storage)?),
-        Command::Status => println!("{}", admin.status().await.map_err(storage)?),
-        Command::Info => println!("{}", admin.info().await.map_err(storage)?),
-        Command::CreateUser(_)
-        | Command::LockUser(_)
-        | Command::UnlockUser(_)
-        | Command::ServiceToken(_) => {}
+        (Command::Disable, _) => println!("{}", admin.disable().await.map_err(storage)?),
+        (Command::Status, _) => println!("{}", admin.status().await.map_err(storage)?),
+        (Command::Info, _) => println!("{}", admin.info().await.map_err(storage)?),
+        _ => {}
     }
     Ok(())
+}
+
+/// Whether the saved settings were made for the demo's built-in emulator:
+/// the demo records no origin beside them, but the server saves the
+/// emulator's own client ([`default_seed::WEB_CLIENT_ID`] in
+/// [`default_seed::ORG_ID`]) whenever it runs without `--ims-url`, and no
+/// real integration has that client id.
+fn made_for_the_emulator(settings: &ims_api::ImsSettings) -> bool {
+    settings.client_id.as_ref().map(ims_api::ClientId::as_str) == Some(default_seed::WEB_CLIENT_ID)
+        && settings.org_id == ims_api::OrgId::parse(default_seed::ORG_ID).ok()
+}
+
+/// A warning when the IMS about to be used does not match the one the
+/// saved (enabled) settings were made for: `--ims-url` (or `IMS_URL`) with
+/// settings the demo saved for its emulator (that IMS does not know the
+/// emulator's client: every sign-in would fail), or the emulator with
+/// settings made for a real IMS (the server replaces them with the
+/// emulator's). `None` when they match, or nothing is enabled.
+pub async fn settings_origin_warning(
+    store: &ims_store::Store,
+    ims_url: Option<&str>,
+) -> Option<String> {
+    let settings = ims_api::ImsSettingsStore::load(&store.settings())
+        .await
+        .ok()?;
+    if !settings.enabled {
+        return None;
+    }
+    let client = settings.client_id.as_ref()?.as_str().to_owned();
+    match (ims_url, made_for_the_emulator(&settings)) {
+        (Some(url), true) => Some(format!(
+            "the saved settings were made for the demo's built-in IMS emulator (client id {client}), not for {url}: run admin:adobe-ims:enable with your integration's credentials"
+        )),
+        (None, false) => Some(format!(
+            "the saved settings were made for a real IMS (client id {client}), and no --ims-url is given: the demo starts its emulator, and the server enables the integration against it, replacing them"
+        )),
+        _ => None,
+    }
 }
 
 /// Adobe's production IMS, the default of `--ims-url` outside the demo.

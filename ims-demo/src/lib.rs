@@ -34,7 +34,7 @@ pub mod wiring;
 /// Runs the command line: the server without a subcommand, else the
 /// subcommand. Errors are printed as one readable line.
 pub async fn run(cli: cli::Cli) -> ExitCode {
-    init_logging();
+    init_logging(cli.command.is_some());
     let result = match cli.command {
         None => wiring::serve(cli.common, cli.serve).await,
         Some(command) => commands::run(cli.common, command).await,
@@ -48,15 +48,24 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
     }
 }
 
-/// Logs to stderr: `RUST_LOG` or `info`.
-fn init_logging() {
+/// Logs to stderr: `RUST_LOG`, else `info` for the server and only the
+/// demo's own warnings for an operator command (whose errors are one line:
+/// the libraries' events about the same failure would repeat it). Colours
+/// only when stderr is a terminal.
+fn init_logging(operator_command: bool) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,ims_emulator=warn"));
+    let default = if operator_command {
+        "ims_demo=warn"
+    } else {
+        "info,sqlx=warn,ims_emulator=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // A second initialisation (tests run several apps) is harmless.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

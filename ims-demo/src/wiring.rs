@@ -522,6 +522,11 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let store = open_store(&common.database).await?;
     let ims = connect_ims_with(common.ims_url.as_deref(), serve.emulator_control).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
+    if let Some(warning) =
+        crate::commands::settings_origin_warning(&store, common.ims_url.as_deref()).await
+    {
+        tracing::warn!("{warning}");
+    }
     configure_integration(&store, &admin, &ims, serve).await?;
     let webapi = Arc::new(webapi_authenticator(
         &store,

@@ -7,7 +7,8 @@
 //!   transitive, on `ims-core` or `ims-store`;
 //! - `ims-api` reaches no I/O crate (reqwest, sqlx, axum, actix-web, hyper)
 //!   through normal dependencies, and asks for no tokio runtime feature;
-//! - `ims-core` and `ims-store` do not depend on `admin-ims` or `webapi-ims`;
+//! - `ims-core` and `ims-store` do not depend on `admin-ims` or `webapi-ims`
+//!   (`ims-kit`, above them all, may depend on every crate: it has no rule);
 //! - no crate of the workspace builds a second TLS or crypto provider (ring,
 //!   OpenSSL, native-tls, RustCrypto's AEADs): aws-lc-rs is the one. This
 //!   one asks `cargo tree`, which, unlike `cargo metadata`'s resolve, leaves
