@@ -22,12 +22,11 @@ impl Web {
     pub(crate) fn new(
         store: &Store,
         admin: &Arc<AdminIms>,
-        mount_prefix: &str,
         secure_cookie: bool,
         sessions: Option<KitSessionStore>,
         shared: bool,
     ) -> Web {
-        let web = wire::admin_web(admin.clone(), mount_prefix, secure_cookie);
+        let web = wire::admin_web(admin.clone(), secure_cookie);
         let (sessions, sweep) = match sessions {
             Some(sessions) => (sessions, None),
             None if shared => {
@@ -65,7 +64,7 @@ impl ImsKit {
     where
         S: Clone + Send + Sync + 'static,
     {
-        wire::admin_routes(&self.web.web, &self.mount_prefix)
+        wire::admin_routes(&self.web.web)
     }
 
     /// A layer that lets only signed-in admins through (pages go to sign

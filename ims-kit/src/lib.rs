@@ -68,9 +68,9 @@ use std::time::Duration;
 
 use admin_ims::{AdminIms, AdminImsConfig};
 use ims_api::{
-    AdminUserDirectory, AuthorizeUrlBuilder, ChangeFeed, Clock, ImsEnvironment, ImsSettingsStore,
-    OrganizationReader, ProfileReader, SystemClock, TokenGrants, TokenRevoker, TokenValidator,
-    TokenVerifier, UserProfileRepository, WebApiTokenRepository,
+    AdminUserDirectory, AuthorizeUrlBuilder, ChangeFeed, Clock, ImsEnvironment, ImsProbe,
+    ImsSettingsStore, OrganizationReader, ProfileReader, SystemClock, TokenGrants, TokenRevoker,
+    TokenValidator, TokenVerifier, UserProfileRepository, WebApiTokenRepository,
 };
 use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
 use ims_store::{Backend, EncryptionKey, Store, StoreOptions};
@@ -403,6 +403,7 @@ impl ImsKitBuilder {
             + TokenRevoker
             + ProfileReader
             + OrganizationReader
+            + ImsProbe
             + 'static,
     {
         self.ims = Some(wire::ImsSide::of(ims));
@@ -712,14 +713,7 @@ impl ImsKitBuilder {
             .map(|feed| wire::follow(&authenticator, feed))
             .transpose()?;
         #[cfg(feature = "axum")]
-        let web = axum_parts::Web::new(
-            &store,
-            &admin,
-            &self.mount_prefix,
-            secure_cookie,
-            self.session_store,
-            shared,
-        );
+        let web = axum_parts::Web::new(&store, &admin, secure_cookie, self.session_store, shared);
         #[cfg(not(feature = "axum"))]
         let _ = secure_cookie;
         Ok(ImsKit {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use admin_ims::{AdminIms, AdminImsConfig, AdminImsServices};
 use ims_api::{
-    AdminUserDirectory, AuthorizeUrlBuilder, ChangeFeed, Clock, ImsSettingsStore,
+    AdminUserDirectory, AuthorizeUrlBuilder, ChangeFeed, Clock, ImsProbe, ImsSettingsStore,
     OrganizationReader, ProfileReader, TokenGrants, TokenRevoker, TokenValidator, TokenVerifier,
     UserProfileRepository, WebApiTokenRepository,
 };
@@ -41,6 +41,7 @@ impl ImsSide {
             + TokenRevoker
             + ProfileReader
             + OrganizationReader
+            + ImsProbe
             + 'static,
     {
         let for_admin = ims.clone();
@@ -116,22 +117,18 @@ pub(crate) fn follow(
 #[cfg(feature = "axum")]
 pub(crate) fn admin_web(
     service: Arc<AdminIms>,
-    mount_prefix: &str,
     secure_cookie: bool,
 ) -> admin_ims::axum::AdminImsWeb {
-    admin_ims::axum::AdminImsWeb::new(service, mount_prefix).with_secure_cookie(secure_cookie)
+    admin_ims::axum::AdminImsWeb::new(service).with_secure_cookie(secure_cookie)
 }
 
-/// admin-ims's routes, nested under their mount prefix.
+/// admin-ims's routes, already under their mount prefix.
 #[cfg(feature = "axum")]
-pub(crate) fn admin_routes<S>(
-    web: &admin_ims::axum::AdminImsWeb,
-    mount_prefix: &str,
-) -> axum::Router<S>
+pub(crate) fn admin_routes<S>(web: &admin_ims::axum::AdminImsWeb) -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    axum::Router::new().nest(mount_prefix, web.routes())
+    web.routes()
 }
 
 /// The session layer over `store`.
@@ -140,7 +137,7 @@ pub(crate) fn session_layer(
     web: &admin_ims::axum::AdminImsWeb,
     store: crate::KitSessionStore,
 ) -> tower_sessions::SessionManagerLayer<crate::KitSessionStore> {
-    web.session_layer(store)
+    web.session_layer_with_store(store)
 }
 
 /// The in-memory, bounded session store.
