@@ -100,6 +100,61 @@ mod tests {
         );
     }
 
+    /// A builder that shows what it was asked to build.
+    struct Echo;
+
+    #[async_trait::async_trait]
+    impl AuthorizeUrlBuilder for Echo {
+        async fn authorize_url(&self, request: &AuthorizeRequest) -> Result<url::Url> {
+            let mut url =
+                url::Url::parse("https://ims.example/authorize").unwrap_or_else(|_| unreachable!());
+            url.query_pairs_mut()
+                .append_pair("state", &request.state)
+                .append_pair(
+                    "code_challenge",
+                    request
+                        .pkce
+                        .as_ref()
+                        .map(|p| p.challenge.as_str())
+                        .unwrap_or_default(),
+                );
+            Ok(url)
+        }
+
+        async fn begin_authorization(
+            &self,
+            request: AuthorizeRequest,
+        ) -> Result<AuthorizeRedirect> {
+            begin_authorization(self, request).await
+        }
+    }
+
+    #[tokio::test]
+    async fn begin_authorization_makes_a_fresh_state_and_pkce_pair() {
+        let request = AuthorizeRequest::new(
+            ims_api::ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
+            url::Url::parse("https://shop.example/cb").unwrap_or_else(|_| unreachable!()),
+            "caller-state-is-replaced",
+        );
+        let a = Echo.begin_authorization(request.clone()).await.ok();
+        let b = Echo.begin_authorization(request).await.ok();
+        let (Some(a), Some(b)) = (a, b) else {
+            unreachable!("the echo builder never fails")
+        };
+        assert_eq!(a.state.len(), 43);
+        assert_ne!(a.state, b.state);
+        let pairs: Vec<(String, String)> = a.url.query_pairs().into_owned().collect();
+        assert_eq!(pairs[0], ("state".to_owned(), a.state.clone()));
+        assert_eq!(
+            pairs[1],
+            (
+                "code_challenge".to_owned(),
+                PkcePair::s256(a.verifier.expose_secret())
+            )
+        );
+        assert!(!format!("{a:?}").contains(&a.state));
+    }
+
     #[test]
     fn verifiers_use_the_unreserved_alphabet() {
         let pair = PkcePair::generate();

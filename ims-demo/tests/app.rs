@@ -129,9 +129,23 @@ async fn admin_pages_send_the_browser_to_sign_in() {
     let app = start(false).await;
     let response = browser().get(app.url("/admin/users")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
+    // The demo's own sign-in page, with its button, as docs/src/demo.md
+    // says (admin-ims's `with_host_page`).
     assert_eq!(
         location(&response),
-        "/admin/ims/login?return_to=%2Fadmin%2Fusers"
+        "/admin/login?return_to=%2Fadmin%2Fusers"
+    );
+    let page = browser()
+        .get(app.url("/admin/login?return_to=%2Fadmin%2Fusers"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("href=\"/admin/ims/login?return_to=%2Fadmin%2Fusers\""),
+        "{page}"
     );
 
     let app = start(true).await;

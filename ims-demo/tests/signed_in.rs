@@ -60,6 +60,65 @@ async fn signed_in() -> SignedIn {
 }
 
 #[tokio::test]
+async fn a_cancelled_sign_in_lands_on_the_demos_page_in_its_own_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = CommonArgs {
+        database: format!("sqlite:{}", dir.path().join("demo.db").display()),
+        ims_url: None,
+        public_url: None,
+    };
+    let demo = wiring::start(&common, &ServeArgs::on("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", demo.addr);
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let login = browser
+        .get(format!("{base}/admin/ims/login"))
+        .send()
+        .await
+        .unwrap();
+    // Cancel on the emulator's page.
+    let authorize = location(&login);
+    let to_page = browser.get(&authorize).send().await.unwrap();
+    let sign_in = location(&to_page);
+    let html = browser
+        .get(&sign_in)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = ims_emulator::SignInForm::parse(&html).unwrap();
+    let target = Url::parse(&sign_in).unwrap().join(&form.action).unwrap();
+    let back = browser
+        .post(target)
+        .form(&form.fields("", "", "cancel"))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&back);
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 303, "never a 502");
+    assert_eq!(location(&landed), "/admin/login?ims_error=cancelled");
+    let page = browser
+        .get(format!("{base}/admin/login?ims_error=cancelled"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign-in cancelled"), "{html}");
+    assert!(html.contains("Sign in with Adobe ID"), "{html}");
+    demo.stop().await;
+}
+
+#[tokio::test]
 async fn disabling_the_integration_sends_adobe_id_sessions_to_the_password_form() {
     let app = signed_in().await;
     let url = |path: &str| format!("{}{path}", app.base);

@@ -1,9 +1,7 @@
 //! Re-validating a signed-in session at IMS: at most one validation per
-//! interval, shared by concurrent requests, and the outage policy when IMS
-//! cannot be asked.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+//! interval, shared by concurrent requests (quick_cache's guard-based single
+//! flight, the workspace's one), and the outage policy when IMS cannot be
+//! asked.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use ims_api::{AccessToken, TokenValidity};
@@ -16,7 +14,7 @@ use crate::{AdminSession, OutagePolicy};
 
 /// What IMS last said about a session token, shared by the checks of
 /// concurrent requests so that one interval costs one validation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     /// Valid at this time.
     Confirmed(OffsetDateTime),
@@ -26,36 +24,39 @@ enum Verdict {
     Unavailable(OffsetDateTime),
 }
 
-/// One lock per session token: concurrent checks that find the interval
-/// over wait for the first one's verdict instead of asking IMS again.
-type Gate = Arc<tokio::sync::Mutex<Option<Verdict>>>;
-
-/// Gates kept at most; idle ones are dropped beyond this (costing at most
-/// one extra validation each).
-const MAX_GATES: usize = 10_000;
+/// Verdicts kept at most; the least used are dropped beyond this (costing
+/// at most one extra validation each).
+const MAX_VERDICTS: usize = 10_000;
 
 /// How long an IMS outage seen by one check spares the others the wait.
 const OUTAGE_MEMORY: time::Duration = time::Duration::seconds(10);
 
-#[derive(Debug, Default)]
+/// The last verdict per session token (keyed by its SHA-256): concurrent
+/// checks that find the interval over wait on the first one's guard
+/// (`get_value_or_guard_async`) for its verdict instead of asking IMS again.
 pub(super) struct Revalidations {
-    gates: Mutex<HashMap<[u8; 32], Gate>>,
+    verdicts: quick_cache::sync::Cache<[u8; 32], Verdict>,
+}
+
+impl Default for Revalidations {
+    fn default() -> Self {
+        Revalidations {
+            verdicts: quick_cache::sync::Cache::new(MAX_VERDICTS),
+        }
+    }
+}
+
+impl std::fmt::Debug for Revalidations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revalidations")
+            .field("verdicts", &self.verdicts.len())
+            .finish()
+    }
 }
 
 impl Revalidations {
-    fn gate(&self, key: [u8; 32]) -> Gate {
-        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
-        if gates.len() >= MAX_GATES {
-            gates.retain(|_, gate| Arc::strong_count(gate) > 1);
-        }
-        gates.entry(key).or_default().clone()
-    }
-
     pub(super) fn forget(&self, key: &[u8; 32]) {
-        self.gates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+        self.verdicts.remove(key);
     }
 }
 
@@ -142,26 +143,57 @@ impl AdminIms {
         };
         let token = signed_in.token();
         let key = token_key(&token);
-        let gate = self.revalidations.gate(key);
-        let mut verdict = gate.lock().await;
-        match *verdict {
-            Some(Verdict::Confirmed(at)) if now < at.saturating_add(interval) => {
-                // A concurrent request of this session asked IMS a moment ago.
-                if let Some(current) = session.signed_in.as_mut() {
-                    current.last_check = at;
+        let fresh = |verdict: Verdict| match verdict {
+            Verdict::Confirmed(at) => now < at.saturating_add(interval),
+            Verdict::Rejected => true,
+            Verdict::Unavailable(at) => now < at.saturating_add(OUTAGE_MEMORY),
+        };
+        // A fresh verdict, or the guard that makes this check the one that
+        // asks IMS (the others wait for its verdict). A stale verdict is
+        // removed and the lookup tried again; a few rounds at most.
+        let mut guard = None;
+        for _ in 0..4 {
+            match self
+                .revalidations
+                .verdicts
+                .get_value_or_guard_async(&key)
+                .await
+            {
+                Ok(verdict) if fresh(verdict) => match verdict {
+                    Verdict::Confirmed(at) => {
+                        // A concurrent request of this session asked IMS a
+                        // moment ago.
+                        if let Some(current) = session.signed_in.as_mut() {
+                            current.last_check = at;
+                        }
+                        return SessionState::Valid(admin_id);
+                    }
+                    Verdict::Rejected => {
+                        self.revalidations.forget(&key);
+                        return end(session, SessionEnd::TokenInvalid);
+                    }
+                    Verdict::Unavailable(_) => {
+                        return self.outage(session, &signed_in, now, end);
+                    }
+                },
+                Ok(stale) => {
+                    self.revalidations
+                        .verdicts
+                        .remove_if(&key, |current| *current == stale);
                 }
-                return SessionState::Valid(admin_id);
+                Err(placeholder) => {
+                    guard = Some(placeholder);
+                    break;
+                }
             }
-            Some(Verdict::Rejected) => {
-                drop(verdict);
-                self.revalidations.forget(&key);
-                return end(session, SessionEnd::TokenInvalid);
-            }
-            Some(Verdict::Unavailable(at)) if now < at.saturating_add(OUTAGE_MEMORY) => {
-                return self.outage(session, &signed_in, now, end);
-            }
-            _ => {}
         }
+        // What this check found, for the checks waiting on it.
+        let mut settle = move |verdict: Verdict| {
+            if let Some(guard) = guard.take() {
+                // Refused only when the entry was removed meanwhile.
+                let _ = guard.insert(verdict);
+            }
+        };
         match self
             .services
             .validator
@@ -179,8 +211,7 @@ impl AdminIms {
                 {
                     Ok(true) => {}
                     Ok(false) => {
-                        *verdict = Some(Verdict::Rejected);
-                        drop(verdict);
+                        settle(Verdict::Rejected);
                         self.revalidations.forget(&key);
                         tracing::info!(target: LOG_TARGET, event = "session_not_a_member", admin_id = admin_id.0, "the signed-in user is no longer a member of the organization");
                         self.logout_at_ims(
@@ -193,12 +224,12 @@ impl AdminIms {
                         return end(session, SessionEnd::NotMember);
                     }
                     Err(err) => {
-                        *verdict = Some(Verdict::Unavailable(now));
+                        settle(Verdict::Unavailable(now));
                         tracing::error!(target: LOG_TARGET, event = "revalidation_failed", admin_id = admin_id.0, error = %err, "could not check the session's organization membership at IMS");
                         return self.outage(session, &signed_in, now, end);
                     }
                 }
-                *verdict = Some(Verdict::Confirmed(now));
+                settle(Verdict::Confirmed(now));
                 if let Some(current) = session.signed_in.as_mut() {
                     current.last_check = now;
                 }
@@ -206,18 +237,17 @@ impl AdminIms {
                 SessionState::Valid(admin_id)
             }
             Ok(TokenValidity::Invalid { reason }) => {
-                *verdict = Some(Verdict::Rejected);
-                drop(verdict);
+                settle(Verdict::Rejected);
                 self.revalidations.forget(&key);
                 tracing::info!(target: LOG_TARGET, event = "session_token_invalid", admin_id = admin_id.0, ims_reason = %loggable(&reason), "IMS says the session's token is no longer valid");
                 end(session, SessionEnd::TokenInvalid)
             }
             Ok(_) => {
-                *verdict = Some(Verdict::Rejected);
+                settle(Verdict::Rejected);
                 end(session, SessionEnd::TokenInvalid)
             }
             Err(err) => {
-                *verdict = Some(Verdict::Unavailable(now));
+                settle(Verdict::Unavailable(now));
                 tracing::error!(target: LOG_TARGET, event = "revalidation_failed", admin_id = admin_id.0, error = %err, "could not re-validate the session's token at IMS");
                 self.outage(session, &signed_in, now, end)
             }
