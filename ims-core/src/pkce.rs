@@ -4,7 +4,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ims_api::{PkceChallenge, PkceMethod, PkceVerifier};
 use rand::RngExt as _;
-use sha2::{Digest, Sha256};
 
 /// A random URL-safe string carrying `bytes` bytes of entropy (from the
 /// operating system's generator through `rand::rng()`).
@@ -65,7 +64,10 @@ impl PkcePair {
 
     /// `BASE64URL(SHA256(verifier))`, the S256 transformation.
     pub fn s256(verifier: &str) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            verifier.as_bytes(),
+        ))
     }
 }
 
