@@ -77,10 +77,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 
 /// Crates replaced by one home each (issue #16), which no manifest of the
 /// workspace may name, with what replaced them.
-pub(crate) const REPLACED_CRATES: &[(&str, &str)] = &[
-    ("moka", "quick_cache"),
-    ("sha2", "aws_lc_rs::digest"),
-];
+pub(crate) const REPLACED_CRATES: &[(&str, &str)] =
+    &[("moka", "quick_cache"), ("sha2", "aws_lc_rs::digest")];
 
 /// Workspace members (no `source`) that name a replaced crate as a direct
 /// dependency of any kind, one sentence each. `allowed` lists
