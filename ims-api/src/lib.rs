@@ -48,6 +48,8 @@
 //!   strings), [`TokenResponse`] with `expires_in` resolved, [`Profile`],
 //!   [`Organization`], validated [`OrgId`] and [`ClientId`], the
 //!   [`ImsEnvironment`], and one [`Error`].
+//! - **One helper**: [`constant_time_eq`], the workspace's one constant-time
+//!   comparison of secrets.
 //!
 //! ## What this crate must never do
 //!

@@ -1,13 +1,15 @@
-//! Benchmark: the candidates for "one cache crate" and "one SHA-256" of
-//! issue #16, side by side.
+//! Benchmark: the workspace's one cache crate and one SHA-256 (issue #16).
 //!
 //! - `cache/hit`: a read of a present key (`TokenHash`-sized key, a small
-//!   verdict as value), moka's `future::Cache` vs quick_cache's `sync::Cache`.
+//!   verdict as value) in quick_cache's `sync::Cache`.
 //! - `cache/coalesced_miss`: 64 tasks ask for one missing key at once and
-//!   share one load (moka's `try_get_with`, quick_cache's
-//!   `get_or_insert_async` guard); the load yields once, so every task
-//!   waits on the flight.
-//! - `sha256/32B` and `sha256/1KiB`: `sha2` vs `aws_lc_rs::digest`.
+//!   share one load (quick_cache's `get_or_insert_async` guard); the load
+//!   yields once, so every task waits on the flight.
+//! - `sha256/32B` and `sha256/1KiB`: `aws_lc_rs::digest`.
+//!
+//! The choice was measured against the alternatives (moka, sha2) with this
+//! bench as it stood when both were still dependencies: see BENCHMARKS.md,
+//! "One home: cache crate and SHA-256".
 //!
 //! `cargo bench -p ims-core --bench one_home -- --quick`
 
@@ -43,16 +45,9 @@ fn caches(c: &mut Criterion) {
     let key = "a".repeat(64);
     let mut group = c.benchmark_group("cache");
 
-    let moka_cache: moka::future::Cache<String, Value> =
-        moka::future::Cache::builder().max_capacity(10_000).build();
     let quick: quick_cache::sync::Cache<String, Value> = quick_cache::sync::Cache::new(10_000);
-    runtime.block_on(moka_cache.insert(key.clone(), value()));
     quick.insert(key.clone(), value());
 
-    group.bench_function(BenchmarkId::new("hit", "moka"), |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(moka_cache.get(&key).await.is_some()) });
-    });
     group.bench_function(BenchmarkId::new("hit", "quick_cache"), |b| {
         b.iter(|| black_box(quick.get(&key).is_some()));
     });
@@ -60,38 +55,6 @@ fn caches(c: &mut Criterion) {
     // Each iteration: a fresh key, WAITERS concurrent tasks, one load.
     let next = Arc::new(AtomicU64::new(0));
     let loads = Arc::new(AtomicU64::new(0));
-    let moka_cache = Arc::new(moka_cache);
-    group.bench_function(BenchmarkId::new("coalesced_miss", "moka"), |b| {
-        b.to_async(&runtime).iter(|| {
-            let cache = Arc::clone(&moka_cache);
-            let loads = Arc::clone(&loads);
-            let key = format!("m{}", next.fetch_add(1, Ordering::Relaxed));
-            async move {
-                let mut tasks = Vec::with_capacity(WAITERS);
-                for _ in 0..WAITERS {
-                    let cache = Arc::clone(&cache);
-                    let loads = Arc::clone(&loads);
-                    let key = key.clone();
-                    tasks.push(tokio::spawn(async move {
-                        cache
-                            .try_get_with(key, async {
-                                loads.fetch_add(1, Ordering::Relaxed);
-                                tokio::task::yield_now().await;
-                                Ok::<_, ()>(value())
-                            })
-                            .await
-                            .is_ok()
-                    }));
-                }
-                for task in tasks {
-                    black_box(task.await.unwrap());
-                }
-            }
-        });
-    });
-    let moka_iterations = next.swap(0, Ordering::Relaxed);
-    let moka_loads = loads.swap(0, Ordering::Relaxed);
-
     let quick = Arc::new(quick);
     group.bench_function(BenchmarkId::new("coalesced_miss", "quick_cache"), |b| {
         b.to_async(&runtime).iter(|| {
@@ -124,21 +87,14 @@ fn caches(c: &mut Criterion) {
     let quick_iterations = next.load(Ordering::Relaxed);
     let quick_loads = loads.load(Ordering::Relaxed);
     group.finish();
-    // Coalescing is the point: one load per key, whichever crate.
-    eprintln!(
-        "coalesced_miss loads per key: moka {moka_loads}/{moka_iterations}, \
-         quick_cache {quick_loads}/{quick_iterations}"
-    );
+    // Coalescing is the point: one load per key.
+    eprintln!("coalesced_miss loads per key: quick_cache {quick_loads}/{quick_iterations}");
 }
 
 fn sha256(c: &mut Criterion) {
-    use sha2::Digest as _;
     let mut group = c.benchmark_group("sha256");
     for (name, len) in [("32B", 32usize), ("1KiB", 1024)] {
         let input = vec![0x5a_u8; len];
-        group.bench_with_input(BenchmarkId::new("sha2", name), &input, |b, input| {
-            b.iter(|| black_box(sha2::Sha256::digest(black_box(input))));
-        });
         group.bench_with_input(BenchmarkId::new("aws-lc-rs", name), &input, |b, input| {
             b.iter(|| {
                 black_box(aws_lc_rs::digest::digest(

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use aws_lc_rs::digest::{Context, SHA256};
 use ims_api::{
     AccessToken, ClientId, Clock, Error, ImsEnvironment, SystemClock, TokenHash, TokenValidator,
     TokenValidity,
 };
-use moka::Expiry;
-use moka::future::Cache;
-use sha2::{Digest, Sha256};
+use quick_cache::sync::Cache;
 
 /// Sizes and lifetimes of a [`CachedValidator`]'s two caches.
 ///
@@ -76,32 +75,32 @@ impl ValidationCacheConfig {
     }
 }
 
-/// A cached verdict and how long it may live.
+/// A cached "valid" verdict and when it stops being reused.
 #[derive(Clone)]
 struct Verdict {
     validity: TokenValidity,
-    ttl: Duration,
+    expires: Instant,
 }
 
-/// Each entry lives for its own `ttl`.
-struct PerEntryTtl;
-
-impl Expiry<TokenHash, Verdict> for PerEntryTtl {
-    fn expire_after_create(
-        &self,
-        _key: &TokenHash,
-        value: &Verdict,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
+impl Verdict {
+    fn fresh(&self, now: Instant) -> bool {
+        self.expires > now
     }
 }
 
-/// How a single flight ended other than with a "valid" verdict (which is
-/// what the valid cache stores). Shared by every caller of the flight.
-enum Flight {
-    Invalid(TokenValidity),
-    Failed(Error),
+/// How a flight ended other than with a "valid" verdict, kept in the
+/// invalid cache.
+#[derive(Clone)]
+enum Settled {
+    /// An "invalid" verdict, reused until `expires`.
+    Invalid {
+        validity: TokenValidity,
+        expires: Instant,
+    },
+    /// The inner validator failed at `at`: shared with the callers who were
+    /// already waiting for that flight, never with a later one (errors are
+    /// not cached).
+    Failed { error: Arc<Error>, at: Instant },
 }
 
 /// A [`TokenValidator`] that asks the wrapped validator (IMS) at most once
@@ -109,15 +108,15 @@ enum Flight {
 ///
 /// - Keys are the SHA-256 of (client id, token, environment name): the token
 ///   itself is never stored.
-/// - "Valid" and "invalid" verdicts live in separate bounded caches with
-///   their own TTLs; a valid verdict never outlives the token's
-///   `expires_at`.
+/// - "Valid" and "invalid" verdicts live in separate bounded caches
+///   (`quick_cache`, S3-FIFO eviction) with their own TTLs; a valid verdict
+///   never outlives the token's `expires_at`.
 /// - Single flight: concurrent callers for one uncached token share one call
-///   of the inner validator. The call runs in a spawned task, so a caller
-///   that gives up (timeout, dropped request) neither cancels it nor stalls
-///   the others.
-/// - Errors (IMS unavailable, …) are returned to every caller of the flight
-///   and not cached: the next call asks again.
+///   of the inner validator, through `quick_cache`'s placeholder guard on the
+///   valid cache. The call runs in a spawned task, so a caller that gives up
+///   (timeout, dropped request) neither cancels it nor stalls the others.
+/// - Errors (IMS unavailable, …) are returned to every caller waiting for
+///   the flight and not cached: the next call asks again.
 ///
 /// Needs a Tokio runtime.
 ///
@@ -148,8 +147,8 @@ pub struct CachedValidator {
     environment: String,
     clock: Arc<dyn Clock>,
     config: ValidationCacheConfig,
-    valid: Cache<TokenHash, Verdict>,
-    invalid: Cache<TokenHash, Verdict>,
+    valid: Arc<Cache<TokenHash, Verdict>>,
+    invalid: Arc<Cache<TokenHash, Settled>>,
 }
 
 impl fmt::Debug for CachedValidator {
@@ -158,8 +157,8 @@ impl fmt::Debug for CachedValidator {
         f.debug_struct("CachedValidator")
             .field("environment", &self.environment)
             .field("config", &self.config)
-            .field("valid_entries", &self.valid.entry_count())
-            .field("invalid_entries", &self.invalid.entry_count())
+            .field("valid_entries", &self.valid.len())
+            .field("invalid_entries", &self.invalid.len())
             .finish_non_exhaustive()
     }
 }
@@ -175,24 +174,17 @@ impl CachedValidator {
     }
 
     /// Like [`new`](Self::new), reading the time (to cap TTLs at a token's
-    /// expiry) from `clock`. The caches' own timers run on the monotonic
-    /// clock.
+    /// expiry) from `clock`. The verdicts' own lifetimes run on the
+    /// monotonic clock.
     pub fn with_clock(
         inner: Arc<dyn TokenValidator>,
         env: &ImsEnvironment,
         config: ValidationCacheConfig,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let valid = Cache::builder()
-            .name("ims-valid-tokens")
-            .max_capacity(config.valid_capacity)
-            .expire_after(PerEntryTtl)
-            .build();
-        let invalid = Cache::builder()
-            .name("ims-invalid-tokens")
-            .max_capacity(config.invalid_capacity)
-            .expire_after(PerEntryTtl)
-            .build();
+        let capacity = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        let valid = Arc::new(Cache::new(capacity(config.valid_capacity)));
+        let invalid = Arc::new(Cache::new(capacity(config.invalid_capacity)));
         CachedValidator {
             inner,
             environment: env.name(),
@@ -211,17 +203,19 @@ impl CachedValidator {
     /// The cache key: SHA-256 over the length-prefixed client id, token and
     /// environment name.
     fn key(&self, token: &AccessToken, client_id: &ClientId) -> TokenHash {
-        let mut hasher = Sha256::new();
+        let mut hasher = Context::new(&SHA256);
         hasher.update(b"ims-core validation cache v1\0");
         for part in [
             client_id.as_str(),
             token.expose_secret(),
             self.environment.as_str(),
         ] {
-            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(&(part.len() as u64).to_be_bytes());
             hasher.update(part.as_bytes());
         }
-        TokenHash::from_digest(hasher.finalize().into())
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(hasher.finish().as_ref());
+        TokenHash::from_digest(digest)
     }
 
     /// How long a "valid" verdict may be reused: the configured TTL, cut at
@@ -231,15 +225,102 @@ impl CachedValidator {
     }
 
     /// The cached verdict, if any.
-    async fn cached(&self, key: &TokenHash) -> Option<TokenValidity> {
-        if let Some(hit) = self.valid.get(key).await {
-            if self.valid_ttl(&hit.validity) > Duration::ZERO {
+    fn cached(&self, key: &TokenHash) -> Option<TokenValidity> {
+        let now = Instant::now();
+        if let Some(hit) = self.valid.get(key) {
+            if hit.fresh(now) && self.valid_ttl(&hit.validity) > Duration::ZERO {
                 return Some(hit.validity);
             }
-            // Expired since (a clock jump): ask again.
-            self.valid.invalidate(key).await;
+            // Expired (or the clock jumped past the token's expiry): ask
+            // again, unless a fresh verdict replaced it meanwhile.
+            let clock = self.clock.as_ref();
+            let config = &self.config;
+            self.valid.remove_if(key, |v| {
+                !v.fresh(now) || valid_ttl(config, clock, &v.validity) == Duration::ZERO
+            });
         }
-        self.invalid.get(key).await.map(|hit| hit.validity)
+        match self.invalid.get(key) {
+            Some(Settled::Invalid { validity, expires }) if expires > now => Some(validity),
+            _ => None,
+        }
+    }
+}
+
+/// One caller's part in the single flight for a key: it waits on the valid
+/// cache's placeholder, or holds it and asks the inner validator.
+struct Flight {
+    key: TokenHash,
+    token: AccessToken,
+    client_id: ClientId,
+    /// When this caller began to wait: a failure after it is this flight's.
+    joined: Instant,
+    inner: Arc<dyn TokenValidator>,
+    clock: Arc<dyn Clock>,
+    config: ValidationCacheConfig,
+    valid: Arc<Cache<TokenHash, Verdict>>,
+    invalid: Arc<Cache<TokenHash, Settled>>,
+}
+
+impl Flight {
+    async fn run(self) -> ims_api::Result<TokenValidity> {
+        loop {
+            let guard = match self.valid.get_value_or_guard_async(&self.key).await {
+                Ok(verdict) => {
+                    let now = Instant::now();
+                    if verdict.fresh(now)
+                        && valid_ttl(&self.config, self.clock.as_ref(), &verdict.validity)
+                            > Duration::ZERO
+                    {
+                        return Ok(verdict.validity);
+                    }
+                    self.valid.remove_if(&self.key, |v| !v.fresh(now));
+                    continue;
+                }
+                Err(guard) => guard,
+            };
+            // The guard passes from a flight that stored no valid verdict to
+            // the next waiter: that flight may have settled the key.
+            match self.invalid.get(&self.key) {
+                Some(Settled::Invalid { validity, expires }) if expires > Instant::now() => {
+                    return Ok(validity);
+                }
+                Some(Settled::Failed { error, at }) if at >= self.joined => {
+                    return Err(error.duplicate());
+                }
+                _ => {}
+            }
+            return match self.inner.validate(&self.token, &self.client_id).await {
+                Ok(validity @ TokenValidity::Valid { .. }) => {
+                    let ttl = valid_ttl(&self.config, self.clock.as_ref(), &validity);
+                    let verdict = Verdict {
+                        validity: validity.clone(),
+                        expires: Instant::now() + ttl,
+                    };
+                    // Refused only when the guard went stale (a clear):
+                    // the caller has its answer either way.
+                    let _ = guard.insert(verdict);
+                    Ok(validity)
+                }
+                Ok(validity) => {
+                    let settled = Settled::Invalid {
+                        validity: validity.clone(),
+                        expires: Instant::now() + self.config.invalid_ttl,
+                    };
+                    self.invalid.insert(self.key.clone(), settled);
+                    drop(guard);
+                    Ok(validity)
+                }
+                Err(error) => {
+                    let settled = Settled::Failed {
+                        error: Arc::new(error.duplicate()),
+                        at: Instant::now(),
+                    };
+                    self.invalid.insert(self.key.clone(), settled);
+                    drop(guard);
+                    Err(error)
+                }
+            };
+        }
     }
 }
 
@@ -266,45 +347,23 @@ impl TokenValidator for CachedValidator {
         client_id: &ClientId,
     ) -> ims_api::Result<TokenValidity> {
         let key = self.key(token, client_id);
-        if let Some(validity) = self.cached(&key).await {
+        if let Some(validity) = self.cached(&key) {
             return Ok(validity);
         }
-
-        let valid = self.valid.clone();
-        let invalid = self.invalid.clone();
-        let inner = Arc::clone(&self.inner);
-        let clock = Arc::clone(&self.clock);
-        let config = self.config.clone();
-        let token = token.clone();
-        let client_id = client_id.clone();
+        let flight = Flight {
+            key,
+            token: token.clone(),
+            client_id: client_id.clone(),
+            joined: Instant::now(),
+            inner: Arc::clone(&self.inner),
+            clock: Arc::clone(&self.clock),
+            config: self.config.clone(),
+            valid: Arc::clone(&self.valid),
+            invalid: Arc::clone(&self.invalid),
+        };
         // The flight runs in its own task: see the type's docs.
-        let flight = tokio::spawn(async move {
-            valid
-                .try_get_with(key.clone(), async {
-                    match inner.validate(&token, &client_id).await {
-                        Ok(validity @ TokenValidity::Valid { .. }) => {
-                            let ttl = valid_ttl(&config, clock.as_ref(), &validity);
-                            Ok(Verdict { validity, ttl })
-                        }
-                        Ok(validity) => {
-                            let verdict = Verdict {
-                                validity: validity.clone(),
-                                ttl: config.invalid_ttl,
-                            };
-                            invalid.insert(key.clone(), verdict).await;
-                            Err(Flight::Invalid(validity))
-                        }
-                        Err(err) => Err(Flight::Failed(err)),
-                    }
-                })
-                .await
-        });
-        match flight.await {
-            Ok(Ok(verdict)) => Ok(verdict.validity),
-            Ok(Err(outcome)) => match outcome.as_ref() {
-                Flight::Invalid(validity) => Ok(validity.clone()),
-                Flight::Failed(err) => Err(err.duplicate()),
-            },
+        match tokio::spawn(flight.run()).await {
+            Ok(outcome) => outcome,
             Err(join) => Err(Error::Unavailable {
                 detail: format!("the token validation task failed: {join}"),
                 retry_after: None,
@@ -474,13 +533,8 @@ mod tests {
             let bad = AccessToken::new(format!("bad-{i}"));
             cache.validate(&bad, &client()).await.unwrap();
         }
-        cache.invalid.run_pending_tasks().await;
-        cache.valid.run_pending_tasks().await;
-        assert!(
-            cache.invalid.entry_count() <= 10,
-            "the invalid cache is bounded"
-        );
-        assert_eq!(cache.valid.entry_count(), 1);
+        assert!(cache.invalid.len() <= 10, "the invalid cache is bounded");
+        assert_eq!(cache.valid.len(), 1);
         let before = inner.calls();
         assert!(cache.validate(&good, &client()).await.unwrap().is_valid());
         assert_eq!(inner.calls(), before, "the valid verdict is still cached");
@@ -532,6 +586,30 @@ mod tests {
             assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
             assert_eq!(inner.calls(), expected);
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_waiting_on_a_failing_flight_share_its_error_and_one_call() {
+        // IMS down: fifty callers of one token must not queue fifty calls.
+        let inner = Counting::new(Duration::from_millis(200), in_a_day());
+        let cache = cached(Arc::clone(&inner), ValidationCacheConfig::default());
+        let token = AccessToken::new("down-token-shared");
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let cache = Arc::clone(&cache);
+            let token = token.clone();
+            tasks.push(tokio::spawn(async move {
+                cache.validate(&token, &client()).await
+            }));
+        }
+        for task in tasks {
+            let err = task.await.unwrap().unwrap_err();
+            assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        }
+        assert_eq!(inner.calls(), 1);
+        // Not cached: the next caller asks again.
+        assert!(cache.validate(&token, &client()).await.is_err());
+        assert_eq!(inner.calls(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

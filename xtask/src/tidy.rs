@@ -14,6 +14,8 @@
 //!   one asks `cargo tree`, which, unlike `cargo metadata`'s resolve, leaves
 //!   out optional dependencies no feature turns on (the lock file lists
 //!   `ring`, which nothing builds);
+//! - no manifest of the workspace names a crate that issue #16 replaced by
+//!   one home (`moka` by `quick_cache`, `sha2` by `aws_lc_rs::digest`);
 //! - no crate has an import cycle between its modules
 //!   ([`module_cycles`]);
 //! - no tracked file cites a file outside the repository ([`citations`]).
@@ -73,6 +75,37 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("ims-core", &["admin-ims", "webapi-ims"]),
     ("ims-store", &["admin-ims", "webapi-ims"]),
 ];
+
+/// Crates replaced by one home each (issue #16), which no manifest of the
+/// workspace may name, with what replaced them.
+pub(crate) const REPLACED_CRATES: &[(&str, &str)] =
+    &[("moka", "quick_cache"), ("sha2", "aws_lc_rs::digest")];
+
+/// Workspace members (no `source`) that name a replaced crate as a direct
+/// dependency of any kind, one sentence each. `allowed` lists
+/// `(member, crate)` pairs still to be migrated.
+pub(crate) fn replaced_dependencies(metadata: &Value, allowed: &[(&str, &str)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        if !package["source"].is_null() {
+            continue;
+        }
+        let member = package["name"].as_str().unwrap_or("?");
+        for dependency in package["dependencies"].as_array().into_iter().flatten() {
+            let name = dependency["name"].as_str().unwrap_or("");
+            if let Some((_, instead)) = REPLACED_CRATES.iter().find(|(gone, _)| *gone == name) {
+                if allowed.contains(&(member, name)) {
+                    continue;
+                }
+                let sentence = format!("{member} depends on {name}: use {instead} instead");
+                if !found.contains(&sentence) {
+                    found.push(sentence);
+                }
+            }
+        }
+    }
+    found
+}
 
 /// Every violation of the invariants in a `cargo metadata` document (with
 /// `resolve`), one sentence each; empty when all hold.
@@ -225,7 +258,8 @@ mod tests {
             String::from_utf8_lossy(&output.stderr)
         );
         let metadata: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
-        let found = violations(&metadata);
+        let mut found = violations(&metadata);
+        found.extend(replaced_dependencies(&metadata, &[]));
         assert!(
             found.is_empty(),
             "architecture invariants broken:\n{}",
@@ -365,6 +399,23 @@ mod tests {
             })
             .collect();
         json!({"packages": packages, "resolve": {"nodes": nodes}})
+    }
+
+    #[test]
+    fn flags_a_member_naming_a_replaced_crate() {
+        let metadata = json!({"packages": [
+            {"name": "ims-core", "source": null, "dependencies": [{"name": "moka"}, {"name": "sha2"}]},
+            {"name": "sqlx-postgres", "source": "registry+x", "dependencies": [{"name": "sha2"}]},
+            {"name": "admin-ims", "source": null, "dependencies": [{"name": "sha2"}]},
+        ]});
+        let found = replaced_dependencies(&metadata, &[("admin-ims", "sha2")]);
+        assert_eq!(
+            found,
+            [
+                "ims-core depends on moka: use quick_cache instead",
+                "ims-core depends on sha2: use aws_lc_rs::digest instead",
+            ]
+        );
     }
 
     #[test]

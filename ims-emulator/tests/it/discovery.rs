@@ -138,5 +138,8 @@ async fn start_page_links_to_sign_in() {
         .text()
         .await
         .unwrap();
+    // The page escapes `/` too (html-escape's encode_safe): read it as a
+    // browser does.
+    let html = html_escape::decode_html_entities(&html);
     assert!(html.contains("/ims/authorize/v2?client_id=emulator-web"));
 }

@@ -107,15 +107,15 @@ impl CrateSource {
         if let (Some(item), Some((file, text))) = (path.get(depth), self.files.get(&found)) {
             let is_dir_module =
                 file.ends_with("mod.rs") || file.ends_with("lib.rs") || file.ends_with("main.rs");
-            if let Some(origin) = reexport_origin(text, item) {
-                if let Some(target) = resolve(&found, is_dir_module, &origin) {
-                    let mut depth = 0;
-                    while depth < target.len() && modules.contains(&target[..=depth].to_vec()) {
-                        depth += 1;
-                    }
-                    if depth > 0 {
-                        return target[..depth].to_vec();
-                    }
+            if let Some(target) = reexport_origin(text, item)
+                .and_then(|origin| resolve(&found, is_dir_module, &origin))
+            {
+                let mut depth = 0;
+                while depth < target.len() && modules.contains(&target[..=depth].to_vec()) {
+                    depth += 1;
+                }
+                if depth > 0 {
+                    return target[..depth].to_vec();
                 }
             }
         }
@@ -220,7 +220,7 @@ fn expand(text: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) -> u
             if more_trim.starts_with('{') {
                 read += 1;
                 let depth = prefix.len();
-                prefix.extend(segments.drain(..));
+                prefix.append(&mut segments);
                 loop {
                     let inner = rest(read);
                     let trimmed = inner.trim_start();
