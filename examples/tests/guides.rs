@@ -170,7 +170,10 @@ async fn bearer_round_trip(exe: &str) {
     let client = reqwest::Client::new();
     let ok = client.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(ok.text().await.unwrap(), "admin 1");
+    assert_eq!(
+        ok.text().await.unwrap(),
+        format!("admin 1 <{}>", ims_emulator::default_seed::MEMBER_EMAIL)
+    );
     let none = client.get(&url).send().await.unwrap();
     assert_eq!(none.status(), 401);
     let forged = client

@@ -22,12 +22,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use ims_api::{
     AdminUserDirectory, ClientCredentials, ClientId, ClientSecret, ImsEnvironment, ImsSettings,
-    ImsSettingsStore, NewAdminUser, OrgId, Password, Scopes, ServerToServer, SystemClock,
-    TokenGrants,
+    ImsSettingsStore, NewAdminUser, OrgId, Password, Scopes, ServerToServer, TokenGrants,
 };
 use ims_core::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 use ims_store::{EncryptionKey, Store, StoreOptions};
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::axum::{ImsAuthLayer, TokenAdmin};
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 /// The application under test. It takes the IMS base URL, the HTTP policy
@@ -76,15 +75,11 @@ async fn my_app(
     );
     let authenticator = Arc::new(WebApiAuthenticator::new(
         WebApiServices::new(
+            client.clone(),
             Arc::new(LocalVerifier::new(environment, verifier)?),
-            client.clone(),
-            client.clone(),
-            client.clone(),
-            client.clone(),
             Arc::new(store.admin_users()),
             Arc::new(store.webapi_tokens()),
             Arc::new(store.settings()),
-            Arc::new(SystemClock),
         ),
         WebApiConfig::default(),
     ));
@@ -105,7 +100,7 @@ struct Upstream {
     request: ServerToServer,
 }
 
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("admin {}", admin.admin_user_id)
 }
 

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ims_api::{AdminUserDirectory, ImsSettingsStore};
+use ims_api::ImsSettingsStore;
 use serde_json::json;
-use webapi_ims::axum::ImsAdmin;
+use webapi_ims::axum::TokenAdmin;
 
 use crate::wiring::AppState;
 
@@ -18,30 +18,19 @@ fn message(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "message": text }))).into_response()
 }
 
-/// `GET /rest/V1/me`: the admin the bearer token maps to.
-pub(crate) async fn me(State(state): State<AppState>, ImsAdmin(auth): ImsAdmin) -> Response {
-    match state
-        .store
-        .admin_users()
-        .find_by_id(auth.admin_user_id)
-        .await
-    {
-        Ok(Some(user)) => Json(json!({
-            "id": user.id.0,
-            "email": user.email,
-            "firstname": user.first_name,
-            "lastname": user.last_name,
-        }))
-        .into_response(),
-        Ok(None) => message(
-            StatusCode::UNAUTHORIZED,
-            &webapi_ims::CONSUMER_NOT_AUTHORIZED.replace("%resources", "Magento_Backend::admin"),
-        ),
-        Err(e) => {
-            tracing::error!("GET /rest/V1/me: {e}");
-            message(StatusCode::SERVICE_UNAVAILABLE, "Please try again later.")
-        }
-    }
+/// `GET /rest/V1/me`: the admin the bearer token maps to, as the layer
+/// knows them — kept with the token's hot entry and read again with it (a
+/// change of the admin reported by the change feed included), so that this
+/// handler queries nothing.
+pub(crate) async fn me(TokenAdmin(auth): TokenAdmin) -> Response {
+    let user = &auth.admin;
+    Json(json!({
+        "id": user.id.0,
+        "email": user.email,
+        "firstname": user.first_name,
+        "lastname": user.last_name,
+    }))
+    .into_response()
 }
 
 /// `POST /rest/V1/integration/admin/token`: Magento's refusal while the

@@ -357,15 +357,11 @@ pub fn webapi_authenticator(
             .map_err(err("the Web API's IMS client"))?,
     );
     let services = WebApiServices::new(
-        Arc::new(verifier),
-        client.clone(),
-        client.clone(),
-        client.clone(),
         client,
+        Arc::new(verifier),
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
-        Arc::new(SystemClock),
     );
     Ok(WebApiAuthenticator::new(services, config))
 }

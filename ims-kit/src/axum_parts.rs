@@ -94,7 +94,7 @@ impl ImsKit {
 
     /// A layer that lets only IMS tokens of active admins through; use it
     /// as a `route_layer` of the REST routes. Handlers take
-    /// `webapi_ims::axum::ImsAdmin`.
+    /// `webapi_ims::axum::TokenAdmin`.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -104,7 +104,7 @@ impl ImsKit {
     /// #     .build()
     /// #     .await
     /// #     .unwrap();
-    /// async fn me(admin: webapi_ims::axum::ImsAdmin) -> String {
+    /// async fn me(admin: webapi_ims::axum::TokenAdmin) -> String {
     ///     format!("admin {}", admin.0.admin_user_id)
     /// }
     /// let rest: axum::Router = axum::Router::new()

@@ -859,7 +859,7 @@ impl ImsKit {
     }
 
     /// The actix-web middleware that lets only IMS tokens of active admins
-    /// through (feature `actix`); handlers take `webapi_ims::actix::ImsAdmin`.
+    /// through (feature `actix`); handlers take `webapi_ims::actix::TokenAdmin`.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -19,16 +19,22 @@ type AdminServicesFn = dyn Fn(Arc<dyn AdminUserDirectory>, Arc<dyn ImsSettingsSt
     + Send
     + Sync;
 
-/// The IMS side: one implementation of every IMS trait, kept both as the
-/// trait objects webapi-ims takes and as the constructor admin-ims's
-/// generic `AdminImsServices::new` needs.
+/// Builds webapi-ims's services over the verifier and the host's parts.
+type WebApiServicesFn = dyn Fn(
+        Arc<dyn TokenVerifier>,
+        Arc<dyn AdminUserDirectory>,
+        Arc<dyn WebApiTokenRepository>,
+        Arc<dyn ImsSettingsStore>,
+    ) -> WebApiServices
+    + Send
+    + Sync;
+
+/// The IMS side: one implementation of every IMS trait, kept as the
+/// constructors admin-ims's and webapi-ims's generic `new`s need.
 #[derive(Clone)]
 pub(crate) struct ImsSide {
-    validator: Arc<dyn TokenValidator>,
-    profiles: Arc<dyn ProfileReader>,
-    organizations: Arc<dyn OrganizationReader>,
-    revoker: Arc<dyn TokenRevoker>,
     admin_services: Arc<AdminServicesFn>,
+    webapi_services: Arc<WebApiServicesFn>,
 }
 
 impl ImsSide {
@@ -46,12 +52,11 @@ impl ImsSide {
     {
         let for_admin = ims.clone();
         ImsSide {
-            validator: ims.clone(),
-            profiles: ims.clone(),
-            organizations: ims.clone(),
-            revoker: ims,
             admin_services: Arc::new(move |admins, settings, clock| {
                 AdminImsServices::new(for_admin.clone(), admins, settings, clock)
+            }),
+            webapi_services: Arc::new(move |verifier, admins, tokens, settings| {
+                WebApiServices::new(ims.clone(), verifier, admins, tokens, settings)
             }),
         }
     }
@@ -91,17 +96,13 @@ pub(crate) fn authenticator(
     host: &HostSide,
     config: WebApiConfig,
 ) -> WebApiAuthenticator {
-    let services = WebApiServices::new(
+    let services = (ims.webapi_services)(
         verifier,
-        ims.validator.clone(),
-        ims.profiles.clone(),
-        ims.organizations.clone(),
-        ims.revoker.clone(),
         host.admins.clone(),
         host.tokens.clone(),
         host.settings.clone(),
-        host.clock.clone(),
-    );
+    )
+    .with_clock(host.clock.clone());
     WebApiAuthenticator::new(services, config)
 }
 

@@ -26,9 +26,9 @@ use ims_api::{
     AccessToken, AdminUser, AdminUserDirectory, AdminUserId, AnyToken, ClientCredentials, ClientId,
     ClientSecret, ImsSettings, ImsSettingsStore, InvalidateRequest, InvalidationReason,
     LockoutPolicy, LoginFailures, NewAdminUser, OrgId, Organization, OrganizationReader, Page,
-    Profile, ProfileReader, Result, SystemClock, TokenClaims, TokenHash, TokenRevoker,
-    TokenValidator, TokenValidity, TokenVerifier, UserInfo, VerifiedToken, WebApiToken,
-    WebApiTokenRepository, to_unix_millis,
+    Profile, ProfileReader, Result, TokenClaims, TokenHash, TokenRevoker, TokenValidator,
+    TokenValidity, TokenVerifier, UserInfo, VerifiedToken, WebApiToken, WebApiTokenRepository,
+    to_unix_millis,
 };
 use time::OffsetDateTime;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
@@ -260,9 +260,6 @@ async fn main() -> std::result::Result<(), BoxError> {
     let services = WebApiServices::new(
         ims.clone(),
         ims.clone(),
-        ims.clone(),
-        ims.clone(),
-        ims,
         Arc::new(OneAdmin({
             let mut jane = AdminUser::new(AdminUserId(1), "jane", EMAIL);
             jane.role = Some("Administrators".into());
@@ -274,7 +271,6 @@ async fn main() -> std::result::Result<(), BoxError> {
             ClientSecret::new("host-secret"),
             OrgId::parse("0123456789ABCDEF01234567")?,
         ))),
-        Arc::new(SystemClock),
     );
     let mut config = WebApiConfig::default();
     config.hot_cache_capacity = capacity;

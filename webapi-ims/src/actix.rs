@@ -5,9 +5,9 @@
 //! ```no_run
 //! # fn demo(authenticator: std::sync::Arc<webapi_ims::WebApiAuthenticator>) {
 //! use actix_web::{App, web};
-//! use webapi_ims::actix::{ImsAdmin, ImsAuth};
+//! use webapi_ims::actix::{TokenAdmin, ImsAuth};
 //!
-//! async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+//! async fn me(TokenAdmin(admin): TokenAdmin) -> String {
 //!     format!("admin {}", admin.admin_user_id)
 //! }
 //!
@@ -31,6 +31,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
+use crate::authenticator::Decision;
+use crate::header::bearer_value;
 use crate::{AuthError, Authenticated, WebApiAuthenticator};
 
 const DEFAULT_RESOURCES: &str = "Magento_Backend::admin";
@@ -104,16 +106,15 @@ where
         let authenticator = self.authenticator.clone();
         let resources = self.resources.clone();
         Box::pin(async move {
-            let outcome = {
-                let values: Vec<&[u8]> = request
+            let decision = authenticator.decide(bearer_value(
+                request
                     .headers()
                     .get_all(AUTHORIZATION)
-                    .map(|value| value.as_bytes())
-                    .collect();
-                match authenticator.authenticate_from_memory(&values) {
-                    Some(outcome) => outcome,
-                    None => authenticator.authenticate(&values).await,
-                }
+                    .map(|value| value.as_bytes()),
+            ));
+            let outcome = match decision {
+                Decision::Decided(outcome) => outcome,
+                Decision::Pending(pending) => authenticator.finish(pending).await,
             };
             match outcome {
                 Ok(admin) => {
@@ -149,29 +150,29 @@ pub fn error_response(err: &AuthError, resources: &str) -> HttpResponse {
 
 /// The authenticated admin, for handlers behind [`ImsAuth`].
 #[derive(Debug, Clone)]
-pub struct ImsAdmin(pub Authenticated);
+pub struct TokenAdmin(pub Authenticated);
 
-/// [`ImsAdmin`] used without [`ImsAuth`] in front.
+/// [`TokenAdmin`] used without [`ImsAuth`] in front.
 #[derive(Debug, thiserror::Error)]
-#[error("no authenticated IMS admin on this request")]
+#[error("no admin authenticated by a bearer token on this request")]
 #[non_exhaustive]
-pub struct MissingImsAdmin;
+pub struct MissingTokenAdmin;
 
-impl ResponseError for MissingImsAdmin {
+impl ResponseError for MissingTokenAdmin {
     fn error_response(&self) -> HttpResponse {
         error_response(&AuthError::MissingCredentials, DEFAULT_RESOURCES)
     }
 }
 
-impl FromRequest for ImsAdmin {
-    type Error = MissingImsAdmin;
+impl FromRequest for TokenAdmin {
+    type Error = MissingTokenAdmin;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let admin = request.extensions().get::<Authenticated>().cloned();
-        ready(admin.map(ImsAdmin).ok_or_else(|| {
-            tracing::error!("ImsAdmin extracted on a route without ImsAuth");
-            MissingImsAdmin
+        ready(admin.map(TokenAdmin).ok_or_else(|| {
+            tracing::error!("TokenAdmin extracted on a route without ImsAuth");
+            MissingTokenAdmin
         }))
     }
 }

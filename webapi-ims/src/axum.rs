@@ -9,9 +9,9 @@
 //! # async fn demo(authenticator: webapi_ims::WebApiAuthenticator) {
 //! use std::sync::Arc;
 //! use axum::{Router, routing::get};
-//! use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+//! use webapi_ims::axum::{TokenAdmin, ImsAuthLayer};
 //!
-//! async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+//! async fn me(TokenAdmin(admin): TokenAdmin) -> String {
 //!     format!("admin {}", admin.admin_user_id)
 //! }
 //!
@@ -33,6 +33,8 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use pin_project_lite::pin_project;
 
+use crate::authenticator::{Decision, Pending};
+use crate::header::bearer_value;
 use crate::{AuthError, Authenticated, WebApiAuthenticator};
 
 /// The resource name Magento's message names when a host gives none.
@@ -43,13 +45,14 @@ const DEFAULT_RESOURCES: &str = "Magento_Backend::admin";
 /// [`Authenticated`] in their extensions.
 #[derive(Debug, Clone)]
 pub struct ImsAuthLayer {
-    shared: Arc<Shared>,
+    layer: Arc<LayerState>,
 }
 
-/// What every [`ImsAuthService`] holds, behind one reference count (axum
-/// clones the service for each request).
+/// The layer's state — its authenticator and the resource names of its
+/// refusals — which every [`ImsAuthService`] holds behind one reference
+/// count (axum clones the service for each request).
 #[derive(Debug)]
-struct Shared {
+struct LayerState {
     authenticator: Arc<WebApiAuthenticator>,
     resources: String,
 }
@@ -58,7 +61,7 @@ impl ImsAuthLayer {
     /// A layer over `authenticator`.
     pub fn new(authenticator: Arc<WebApiAuthenticator>) -> Self {
         ImsAuthLayer {
-            shared: Arc::new(Shared {
+            layer: Arc::new(LayerState {
                 authenticator,
                 resources: DEFAULT_RESOURCES.to_owned(),
             }),
@@ -69,8 +72,8 @@ impl ImsAuthLayer {
     /// (`%resources`; default `Magento_Backend::admin`).
     pub fn with_resources(self, resources: &str) -> Self {
         ImsAuthLayer {
-            shared: Arc::new(Shared {
-                authenticator: self.shared.authenticator.clone(),
+            layer: Arc::new(LayerState {
+                authenticator: self.layer.authenticator.clone(),
                 resources: resources.to_owned(),
             }),
         }
@@ -83,7 +86,7 @@ impl<S> tower_layer::Layer<S> for ImsAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ImsAuthService {
             inner,
-            shared: self.shared.clone(),
+            layer: self.layer.clone(),
         }
     }
 }
@@ -92,7 +95,7 @@ impl<S> tower_layer::Layer<S> for ImsAuthLayer {
 #[derive(Debug, Clone)]
 pub struct ImsAuthService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    layer: Arc<LayerState>,
 }
 
 impl<S, B> tower_service::Service<Request<B>> for ImsAuthService<S>
@@ -112,32 +115,35 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // The warm path: decided from memory, the inner service called at
         // once — no boxed future, no clone of it.
-        let from_memory = {
-            let mut values = request.headers().get_all(AUTHORIZATION).iter();
-            match (values.next(), values.next()) {
-                (None, _) => self.shared.authenticator.authenticate_from_memory(&[]),
-                (Some(one), None) => self
-                    .shared
-                    .authenticator
-                    .authenticate_from_memory(&[one.as_bytes()]),
-                (Some(_), Some(_)) => None,
-            }
-        };
-        match from_memory {
-            Some(Ok(admin)) => {
+        let raw = bearer_value(
+            request
+                .headers()
+                .get_all(AUTHORIZATION)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        );
+        match self.layer.authenticator.decide(raw) {
+            Decision::Decided(Ok(admin)) => {
                 request.extensions_mut().insert(admin);
                 ImsAuthFuture::inner(self.inner.call(request))
             }
-            Some(Err(err)) => ImsAuthFuture::ready(error_response(&err, &self.shared.resources)),
-            None => self.call_slow(request),
+            Decision::Decided(Err(err)) => {
+                ImsAuthFuture::ready(error_response(&err, &self.layer.resources))
+            }
+            Decision::Pending(pending) => self.call_slow(request, pending),
         }
     }
 }
 
 impl<S> ImsAuthService<S> {
     /// A request that needs I/O to decide (a token not in memory, or due for
-    /// an IMS check): authenticated in a boxed future.
-    fn call_slow<B>(&mut self, mut request: Request<B>) -> ImsAuthFuture<S::Future, S::Error>
+    /// an IMS check): finished in a boxed future, from what
+    /// [`call`](tower_service::Service::call) already parsed.
+    fn call_slow<B>(
+        &mut self,
+        mut request: Request<B>,
+        pending: Pending,
+    ) -> ImsAuthFuture<S::Future, S::Error>
     where
         S: tower_service::Service<Request<B>, Response = Response> + Clone + Send + 'static,
         S::Future: Send + 'static,
@@ -146,27 +152,14 @@ impl<S> ImsAuthService<S> {
         // The clone is not ready; the ready one serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = self.shared.clone();
+        let layer = self.layer.clone();
         ImsAuthFuture::boxed(Box::pin(async move {
-            let authenticator = &shared.authenticator;
-            let outcome = {
-                let mut values = request.headers().get_all(AUTHORIZATION).iter();
-                match (values.next(), values.next()) {
-                    (None, _) => authenticator.authenticate(&[]).await,
-                    (Some(one), None) => authenticator.authenticate(&[one.as_bytes()]).await,
-                    (Some(first), Some(second)) => {
-                        let mut all = vec![first.as_bytes(), second.as_bytes()];
-                        all.extend(values.map(HeaderValue::as_bytes));
-                        authenticator.authenticate(&all).await
-                    }
-                }
-            };
-            match outcome {
+            match layer.authenticator.finish(pending).await {
                 Ok(admin) => {
                     request.extensions_mut().insert(admin);
                     inner.call(request).await
                 }
-                Err(err) => Ok(error_response(&err, &shared.resources)),
+                Err(err) => Ok(error_response(&err, &layer.resources)),
             }
         }))
     }
@@ -264,16 +257,16 @@ pub fn error_response(err: &AuthError, resources: &str) -> Response {
 
 /// The authenticated admin, for handlers behind [`ImsAuthLayer`].
 #[derive(Debug, Clone)]
-pub struct ImsAdmin(pub Authenticated);
+pub struct TokenAdmin(pub Authenticated);
 
-impl<S: Send + Sync> FromRequestParts<S> for ImsAdmin {
+impl<S: Send + Sync> FromRequestParts<S> for TokenAdmin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Authenticated>() {
-            Some(admin) => Ok(ImsAdmin(admin.clone())),
+            Some(admin) => Ok(TokenAdmin(admin.clone())),
             None => {
-                tracing::error!("ImsAdmin extracted on a route without ImsAuthLayer");
+                tracing::error!("TokenAdmin extracted on a route without ImsAuthLayer");
                 Err(error_response(
                     &AuthError::MissingCredentials,
                     DEFAULT_RESOURCES,

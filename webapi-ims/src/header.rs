@@ -27,7 +27,12 @@ pub const MAX_AUTHORIZATION_LEN: usize = 16 * 1024;
 /// # Ok::<(), AuthError>(())
 /// ```
 pub fn parse_bearer(values: &[&[u8]]) -> Result<AccessToken, AuthError> {
-    let token = bearer_bytes(values)?;
+    checked_token(bearer_value(values.iter().copied())?)
+}
+
+/// The token of [`bearer_value`] as an [`AccessToken`], if its characters
+/// are a token's: valid UTF-8, JWT characters only.
+pub(crate) fn checked_token(token: &[u8]) -> Result<AccessToken, AuthError> {
     let Ok(token) = std::str::from_utf8(token) else {
         return Err(malformed("the Authorization header is not valid UTF-8"));
     };
@@ -42,15 +47,20 @@ pub fn parse_bearer(values: &[&[u8]]) -> Result<AccessToken, AuthError> {
     Ok(AccessToken::new(token))
 }
 
-/// The structural part of [`parse_bearer`]: one header, the `Bearer`
+/// The structural part of [`parse_bearer`], over a request's
+/// `Authorization` values as any framework lists them (every adapter
+/// collects them here, without allocating): one header, the `Bearer`
 /// scheme, one space, a non-empty token within the length limit — the
 /// token's bytes, unchecked otherwise. Cheap enough for every request; a
-/// token whose SHA-256 is already known was fully checked when first seen.
-pub(crate) fn bearer_bytes<'a>(values: &[&'a [u8]]) -> Result<&'a [u8], AuthError> {
-    let value = match values {
-        [] => return Err(AuthError::MissingCredentials),
-        [value] => *value,
-        _ => return Err(malformed("more than one Authorization header")),
+/// known token was fully checked when first seen.
+pub(crate) fn bearer_value<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<&'a [u8], AuthError> {
+    let mut values = values.into_iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Err(AuthError::MissingCredentials),
+        (Some(value), None) => value,
+        (Some(_), Some(_)) => return Err(malformed("more than one Authorization header")),
     };
     if value.len() > MAX_AUTHORIZATION_LEN {
         return Err(malformed("the Authorization header is too long"));

@@ -17,10 +17,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ims_api::TokenRejection;
+use ims_api::{AdminUser, TokenRejection};
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{Lifecycle, UnitWeighter};
 use time::OffsetDateTime;
@@ -34,10 +34,13 @@ use crate::fingerprint::{Fingerprint, FingerprintHash};
 pub(crate) type Digest = [u8; 32];
 
 /// What the hot cache remembers of an accepted token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HotEntry {
     /// The admin user the token belongs to.
     pub(crate) admin: i64,
+    /// That admin as the host's directory gave them when the entry was
+    /// read (handlers answer from it: see [`crate::Authenticated::admin`]).
+    pub(crate) profile: Arc<AdminUser>,
     /// When the token expires (the earlier of its claims and IMS's word).
     pub(crate) expires_at: OffsetDateTime,
     /// When IMS last validated it.
@@ -145,6 +148,10 @@ pub(crate) struct Memory {
     admin_changes: Mutex<HashMap<i64, u64>>,
     /// The hot cache's keys by admin.
     by_admin: AdminIndex,
+    /// The last profile read of each admin with an accepted token, shared
+    /// by all their entries (one copy per admin, not per token; bounded by
+    /// the host's admins).
+    profiles: Mutex<HashMap<i64, Arc<AdminUser>>>,
     hot_ttl: Duration,
     refused_ttl: Duration,
     revalidate_after: Duration,
@@ -188,6 +195,7 @@ impl Memory {
             refused: bounded(config.negative_cache_capacity, DefaultLifecycle::default()),
             admin_changes: Mutex::new(HashMap::new()),
             by_admin: AdminIndex::new(),
+            profiles: Mutex::new(HashMap::new()),
             hot_ttl: config.hot_cache_ttl,
             refused_ttl: config.negative_cache_ttl,
             revalidate_after: config.revalidate_after,
@@ -313,7 +321,7 @@ impl Memory {
     pub(crate) fn accept(
         &self,
         key: Fingerprint,
-        admin: i64,
+        profile: Arc<AdminUser>,
         expires_at: OffsetDateTime,
         last_check: OffsetDateTime,
         digest: Digest,
@@ -323,8 +331,11 @@ impl Memory {
     ) -> HotEntry {
         let stale_at = after(now, self.hot_ttl);
         let next_check = after(last_check, self.revalidate_after);
+        let admin = profile.id.0;
+        let profile = self.shared_profile(profile);
         let entry = HotEntry {
             admin,
+            profile,
             expires_at,
             last_check,
             digest,
@@ -334,7 +345,7 @@ impl Memory {
             reread_at: after(now, self.reread),
             epoch: self.feed_state().epoch(),
         };
-        let evicted = self.hot.insert_with_lifecycle(key, entry);
+        let evicted = self.hot.insert_with_lifecycle(key, entry.clone());
         // Indexed once in the cache (and only if still there): an eviction
         // racing this insert cannot leave a key indexed that the cache lost.
         self.by_admin
@@ -345,6 +356,20 @@ impl Memory {
         }
         self.keep_if_current(&key, generation);
         entry
+    }
+
+    /// The copy of `profile` the admin's other entries hold if it is the
+    /// same, so that a million tokens of one admin keep one profile; else
+    /// `profile`, which their next entries share.
+    fn shared_profile(&self, profile: Arc<AdminUser>) -> Arc<AdminUser> {
+        let mut profiles = self.profiles.lock().unwrap_or_else(PoisonError::into_inner);
+        match profiles.get(&profile.id.0) {
+            Some(known) if **known == *profile => known.clone(),
+            _ => {
+                profiles.insert(profile.id.0, profile.clone());
+                profile
+            }
+        }
     }
 
     /// Forgets an accepted token.
@@ -453,6 +478,10 @@ impl Memory {
         self.by_admin.clear();
         self.hot.clear();
         self.refused.clear();
+        self.profiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// The current generation (see [`clear`](Self::clear)).
@@ -505,6 +534,15 @@ mod tests {
         (Memory::new(&config), Fingerprinter::random().unwrap())
     }
 
+    /// Admin `id` as a directory would give them.
+    fn profile(id: i64) -> Arc<AdminUser> {
+        Arc::new(AdminUser::new(
+            ims_api::AdminUserId(id),
+            format!("admin{id}"),
+            format!("admin{id}@example.com"),
+        ))
+    }
+
     /// Accepts `key` for `admin` as of `T0`, under the current generation.
     fn accept_key(
         memory: &Memory,
@@ -517,7 +555,14 @@ mod tests {
         let email = f.of(b"e").unwrap();
         let generation = memory.generation();
         memory.accept(
-            key, admin, expires_at, last_check, [0; 32], email, T0, generation,
+            key,
+            profile(admin),
+            expires_at,
+            last_check,
+            [0; 32],
+            email,
+            T0,
+            generation,
         )
     }
 
@@ -613,13 +658,46 @@ mod tests {
     }
 
     #[test]
+    fn an_admins_entries_share_one_profile_until_it_changes() {
+        let (memory, f) = memory();
+        let later = T0 + time::Duration::hours(1);
+        let a = accept_key(&memory, &f, f.of(b"a").unwrap(), 1, later, T0);
+        let b = accept_key(&memory, &f, f.of(b"b").unwrap(), 1, later, T0);
+        assert!(Arc::ptr_eq(&a.profile, &b.profile), "one copy per admin");
+        let mut renamed = (*profile(1)).clone();
+        renamed.first_name = "Jane".into();
+        let c = memory.accept(
+            f.of(b"c").unwrap(),
+            Arc::new(renamed),
+            later,
+            T0,
+            [0; 32],
+            f.of(b"e").unwrap(),
+            T0,
+            memory.generation(),
+        );
+        assert_eq!(c.profile.first_name, "Jane", "a changed profile is kept");
+        let other = accept_key(&memory, &f, f.of(b"d").unwrap(), 2, later, T0);
+        assert_eq!(other.profile.id.0, 2);
+    }
+
+    #[test]
     fn an_entry_decided_before_a_clear_is_not_kept() {
         let (memory, f) = memory();
         let key = f.of(b"tok").unwrap();
         let later = T0 + time::Duration::hours(1);
         let before = memory.generation();
         memory.clear();
-        memory.accept(key, 1, later, T0, [0; 32], f.of(b"e").unwrap(), T0, before);
+        memory.accept(
+            key,
+            profile(1),
+            later,
+            T0,
+            [0; 32],
+            f.of(b"e").unwrap(),
+            T0,
+            before,
+        );
         assert!(
             memory.accepted(&key).is_none(),
             "decided under old settings"
@@ -633,7 +711,7 @@ mod tests {
         let (key, email) = (f.of(token.as_bytes()).unwrap(), f.of(b"e").unwrap());
         memory.accept(
             key,
-            admin,
+            profile(admin),
             later,
             now,
             [0; 32],

@@ -1,9 +1,10 @@
 //! What authentication gives: the admin behind a token, or why not — and the
 //! HTTP answer for each refusal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use ims_api::{AdminUserId, TokenHash, TokenRejection};
+use ims_api::{AdminUser, AdminUserId, TokenHash, TokenRejection};
 use time::OffsetDateTime;
 
 /// Magento's answer to any Web API authentication failure.
@@ -18,6 +19,13 @@ const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer error="invalid_token""#;
 pub struct Authenticated {
     /// The admin user the token maps to (by its IMS profile's e-mail).
     pub admin_user_id: AdminUserId,
+    /// The admin as the host's directory gave them when the token's hot
+    /// entry was last read: at its first sight, then every
+    /// `hot_cache_ttl`, and again as soon as the change feed reports a
+    /// change of the admin (a lock, a new role or address ends the token's
+    /// access; other changes, such as their names, are read in). Handlers
+    /// answer from it without a query of their own.
+    pub admin: Arc<AdminUser>,
     /// SHA-256 of the token (see [`token_hash`](Self::token_hash)); kept as
     /// bytes so the hot path formats nothing.
     pub(crate) token_digest: [u8; 32],

@@ -7,9 +7,9 @@ mod support;
 use actix_web::{App, test, web};
 use support::{Harness, T0};
 use webapi_ims::WebApiConfig;
-use webapi_ims::actix::{ImsAdmin, ImsAuth};
+use webapi_ims::actix::{ImsAuth, TokenAdmin};
 
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("admin {}", admin.admin_user_id)
 }
 

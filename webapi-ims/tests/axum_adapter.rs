@@ -11,9 +11,9 @@ use http::{Request, StatusCode};
 use support::{Harness, T0};
 use tower::ServiceExt as _;
 use webapi_ims::WebApiConfig;
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::axum::{ImsAuthLayer, TokenAdmin};
 
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("admin {}", admin.admin_user_id)
 }
 

@@ -93,16 +93,13 @@ async fn fleet(instances: usize, config: WebApiConfig) -> Fleet {
                 LocalVerifier::with_clock(env.clone(), VerifierConfig::default(), clock.clone())
                     .unwrap();
             let services = WebApiServices::new(
+                client.clone(),
                 Arc::new(verifier),
-                client.clone(),
-                client.clone(),
-                client.clone(),
-                client,
                 Arc::new(store.admin_users()),
                 Arc::new(store.webapi_tokens()),
                 Arc::new(store.settings()),
-                clock.clone(),
-            );
+            )
+            .with_clock(clock.clone());
             Arc::new(WebApiAuthenticator::new(services, config.clone()))
         })
         .collect();

@@ -17,7 +17,7 @@ const ROUNDS: usize = 41;
 /// Seconds per wrk run.
 const SECONDS: u32 = 1;
 /// Connections wrk keeps open.
-const CONNECTIONS: u32 = 32;
+pub(crate) const CONNECTIONS: u32 = 32;
 
 /// Runs the benchmarks and writes their sections of `BENCHMARKS.md`.
 pub(crate) fn bench() -> Result {
@@ -147,7 +147,7 @@ fn compare(server: u32, plain: &str, protected: &str, token: &str) -> Result<Str
 }
 
 /// The lower quartile, median and upper quartile of `values`.
-fn quartiles(values: &mut [f64]) -> [f64; 3] {
+pub(crate) fn quartiles(values: &mut [f64]) -> [f64; 3] {
     values.sort_by(f64::total_cmp);
     let at = |q: usize| {
         values
@@ -158,7 +158,7 @@ fn quartiles(values: &mut [f64]) -> [f64; 3] {
 }
 
 /// CPU time the process `pid` has used, all threads, in nanoseconds.
-fn cpu_nanos(pid: u32) -> Result<u64> {
+pub(crate) fn cpu_nanos(pid: u32) -> Result<u64> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
         .map_err(|e| format!("cannot list the threads of the load target: {e}"))?;
     let mut total = 0;
@@ -187,25 +187,33 @@ fn pinned(core: u32, program: &str) -> Command {
 }
 
 /// What wrk reports of a run.
-struct WrkOutput {
-    requests_per_second: f64,
-    requests: u64,
+pub(crate) struct WrkOutput {
+    /// Requests per second.
+    pub(crate) requests_per_second: f64,
+    /// Requests completed.
+    pub(crate) requests: u64,
 }
 
 /// Runs wrk against `addr`'s `/rest/V1/me`.
 fn wrk(addr: &str, header: Option<&str>, seconds: u32) -> Result<WrkOutput> {
+    wrk_url(&format!("http://{addr}/rest/V1/me"), header, seconds)
+}
+
+/// Runs wrk against `url` (pinned to core 0, one thread, [`CONNECTIONS`]
+/// connections); any answer of 400 or more is an error.
+pub(crate) fn wrk_url(url: &str, header: Option<&str>, seconds: u32) -> Result<WrkOutput> {
     let mut command = pinned(0, "wrk");
     command.args(["-t1", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s")]);
     if let Some(header) = header {
         command.args(["-H", header]);
     }
-    command.arg(format!("http://{addr}/rest/V1/me"));
+    command.arg(url);
     let out = command
         .output()
         .map_err(|e| format!("cannot run wrk: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("Non-2xx") {
-        return Err(format!("wrk saw error answers from {addr}:\n{text}"));
+        return Err(format!("wrk saw error answers from {url}:\n{text}"));
     }
     let requests_per_second = text
         .lines()

@@ -103,10 +103,10 @@ fn soak_seconds(args: &[String]) -> Result<u64> {
 }
 
 /// The demo process, killed when dropped.
-struct Demo {
-    child: Child,
-    base: String,
-    emulator: String,
+pub(crate) struct Demo {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) emulator: String,
     log: PathBuf,
 }
 
@@ -118,7 +118,7 @@ impl Drop for Demo {
 }
 
 /// Starts the demo on a free port with a fresh database in `dir`.
-fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
+pub(crate) fn start_demo(binary: &Path, dir: &Path) -> Result<Demo> {
     start_demo_with(binary, dir, &[])
 }
 
@@ -188,7 +188,7 @@ fn start_demo_with(binary: &Path, dir: &Path, extra: &[&str]) -> Result<Demo> {
 
 /// One HTTP/1.1 request over a fresh connection: status and body. Enough
 /// for the few set-up calls, without an HTTP client dependency.
-fn http(
+pub(crate) fn http(
     base: &str,
     method: &str,
     path: &str,
@@ -234,7 +234,7 @@ fn http(
 
 /// An access token the emulator mints for the member, whom the demo makes
 /// an admin at start.
-fn mint_token(emulator: &str) -> Result<String> {
+pub(crate) fn mint_token(emulator: &str) -> Result<String> {
     let body =
         r#"{"email":"member@example.com","client_id":"emulator-web","scope":"AdobeID,openid"}"#;
     let (status, answer) = http(

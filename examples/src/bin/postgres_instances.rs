@@ -60,15 +60,11 @@ async fn start_instance(
     let client = Arc::new(ImsClient::new(environment.clone())?);
     let authenticator = WebApiAuthenticator::new(
         WebApiServices::new(
+            client.clone(),
             Arc::new(LocalVerifier::new(environment, VerifierConfig::default())?),
-            client.clone(),
-            client.clone(),
-            client.clone(),
-            client,
             Arc::new(store.admin_users()),
             Arc::new(store.webapi_tokens()),
             Arc::new(store.settings()),
-            Arc::new(SystemClock),
         ),
         WebApiConfig::default(),
     );

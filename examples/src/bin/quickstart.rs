@@ -27,7 +27,7 @@ use ims_api::{
 use ims_emulator::{Emulator, MintTokenRequest, default_seed};
 use ims_kit::ImsKit;
 use url::Url;
-use webapi_ims::axum::ImsAdmin;
+use webapi_ims::axum::TokenAdmin;
 // ANCHOR_END: imports
 
 #[tokio::main]
@@ -82,7 +82,7 @@ async fn dashboard(SignedInAdmin(admin): SignedInAdmin) -> String {
 }
 
 /// Reached only with a valid IMS token of an active admin.
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("admin {}", admin.admin_user_id)
 }
 // ANCHOR_END: handlers

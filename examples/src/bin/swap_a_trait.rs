@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use ims_api::{
     AdminUser, AdminUserDirectory, AdminUserId, ClientId, ClientSecret, ImsEnvironment,
     ImsSettings, ImsSettingsStore, InvalidationReason, LockoutPolicy, LoginFailures, NewAdminUser,
-    OrgId, Page, SystemClock, TokenHash, TokenStatus, WebApiToken, WebApiTokenRepository,
+    OrgId, Page, TokenHash, TokenStatus, WebApiToken, WebApiTokenRepository,
 };
 use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, MintTokenRequest, default_seed};
@@ -304,15 +304,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let client = Arc::new(ImsClient::new(environment.clone())?);
     let services = WebApiServices::new(
-        Arc::new(LocalVerifier::new(environment, VerifierConfig::default())?),
-        client.clone(),
-        client.clone(),
-        client.clone(),
         client,
+        Arc::new(LocalVerifier::new(environment, VerifierConfig::default())?),
         admins.clone(),                     // <- the host's directory
         Arc::new(MyTokenRecord::default()), // <- and its token record
         Arc::new(store.settings()),
-        Arc::new(SystemClock),
     );
     let authenticator = WebApiAuthenticator::new(services, WebApiConfig::default());
     // ANCHOR_END: wiring

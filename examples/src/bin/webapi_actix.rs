@@ -18,12 +18,12 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, web};
 use ims_api::{
     AdminUserDirectory, ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore,
-    NewAdminUser, OrgId, Password, SystemClock,
+    NewAdminUser, OrgId, Password,
 };
 use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, MintTokenRequest, default_seed};
 use ims_store::{EncryptionKey, Store, StoreOptions};
-use webapi_ims::actix::{ImsAdmin, ImsAuth};
+use webapi_ims::actix::{ImsAuth, TokenAdmin};
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 #[actix_web::main]
@@ -63,15 +63,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let client = Arc::new(ImsClient::new(environment.clone())?);
     let verifier = LocalVerifier::new(environment, VerifierConfig::default())?;
     let services = WebApiServices::new(
+        client,
         Arc::new(verifier),
-        client.clone(), // validation at IMS
-        client.clone(), // the token's profile
-        client.clone(), // organization membership at first sight
-        client,         // logout at IMS when an admin's tokens are revoked
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
-        Arc::new(SystemClock),
     );
     let authenticator = Arc::new(WebApiAuthenticator::new(services, WebApiConfig::default()));
 
@@ -103,9 +99,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
 }
 
 // ANCHOR: handler
-/// Reached only with a valid token of an active admin.
-async fn me(ImsAdmin(admin): ImsAdmin) -> String {
-    format!("admin {}", admin.admin_user_id)
+/// Reached only with a valid token of an active admin, who comes with it
+/// as the directory gave them: no query.
+async fn me(TokenAdmin(auth): TokenAdmin) -> String {
+    format!("admin {} <{}>", auth.admin_user_id, auth.admin.email)
 }
 // ANCHOR_END: handler
 // ANCHOR_END: all

@@ -6,7 +6,7 @@
 
 use tokio::runtime::Runtime;
 use webapi_ims::WebApiConfig;
-use webapi_ims::axum::ImsAdmin;
+use webapi_ims::axum::TokenAdmin;
 
 use crate::support::{Harness, T0};
 
@@ -49,7 +49,7 @@ pub fn token() -> String {
     format!("{}.{}.{}", part(120, 1), part(700, 2), part(342, 3))
 }
 
-pub async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+pub async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("{{\"id\":{}}}", admin.admin_user_id)
 }
 

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use ims_api::AdminUserDirectory as _;
 use ims_api::{
     ClientId, ClientSecret, ImsEnvironment, ImsSettings, ImsSettingsStore, NewAdminUser, OrgId,
-    Password, SystemClock,
+    Password,
 };
 use ims_core::{ImsClient, LocalVerifier, VerifierConfig};
 use ims_emulator::{Emulator, MintTokenRequest, RunningEmulator, default_seed as seed};
 use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
-use webapi_ims::axum::ImsAdmin;
+use webapi_ims::axum::TokenAdmin;
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -125,15 +125,11 @@ fn instance(ims: &RunningEmulator, store: &Store) -> Result<Arc<WebApiAuthentica
     let env = ImsEnvironment::custom(ims.base())?;
     let client = Arc::new(ImsClient::new(env.clone())?);
     let services = WebApiServices::new(
+        client.clone(),
         Arc::new(LocalVerifier::new(env, VerifierConfig::default())?),
-        client.clone(),
-        client.clone(),
-        client.clone(),
-        client,
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
-        Arc::new(SystemClock),
     );
     Ok(Arc::new(WebApiAuthenticator::new(
         services,
@@ -152,6 +148,6 @@ impl RealStack {
 }
 
 /// The endpoint behind the layer.
-pub async fn me(ImsAdmin(admin): ImsAdmin) -> String {
+pub async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("{{\"id\":{}}}", admin.admin_user_id)
 }

@@ -7,6 +7,7 @@
 //! Within one instance, the single flight of [`WebApiAuthenticator`] makes
 //! one caller per token lead or follow; across instances, the lease does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ims_api::{
@@ -15,9 +16,10 @@ use ims_api::{
 };
 use time::OffsetDateTime;
 
-use super::{
-    Key, Seen, Shared, Trust, WebApiAuthenticator, email_sha256, internal, invalidated, usable,
-};
+use super::record::{Seen, email_sha256, usable};
+use super::refusal::invalidated;
+use super::settings::Trust;
+use super::{Key, Outcome, WebApiAuthenticator, internal};
 use crate::AuthError;
 
 /// The longest refusal text shared with other instances.
@@ -57,7 +59,7 @@ impl WebApiAuthenticator {
         token: &AccessToken,
         trust: &Trust,
         seen: Seen,
-    ) -> Shared {
+    ) -> Outcome {
         let hash = TokenHash::from_digest(seen.digest);
         let deadline = tokio::time::Instant::now() + self.config.ims_deadline;
         loop {
@@ -73,7 +75,7 @@ impl WebApiAuthenticator {
                     let rejection = TokenRejection::Invalidated(format!(
                         "refused at first sight by another instance: {reason}"
                     ));
-                    return Err(self.refuse(key, rejection).await);
+                    return Err(self.refuse(key, rejection));
                 }
                 FirstSight::Follow { until } => until,
                 // `Lead`, or a turn this build does not know: asking IMS
@@ -115,7 +117,7 @@ impl WebApiAuthenticator {
         trust: &Trust,
         seen: Seen,
         hash: &TokenHash,
-    ) -> Shared {
+    ) -> Outcome {
         let answer = match self.services.tokens.find_by_hash(hash).await {
             Ok(row) => match self.settled(key, token, trust, &seen, row.as_ref()).await {
                 Some(answer) => answer,
@@ -200,7 +202,7 @@ impl WebApiAuthenticator {
         token: &AccessToken,
         trust: &Trust,
         seen: Seen,
-    ) -> Shared {
+    ) -> Outcome {
         let Seen {
             digest,
             client,
@@ -210,31 +212,29 @@ impl WebApiAuthenticator {
         let client = &client;
         let started = self.services.clock.now();
         let expires_at = match self
-            .ims(self.services.validator.validate(token, client))
+            .within_ims_deadline(self.services.validator.validate(token, client))
             .await
         {
             Ok(TokenValidity::Valid { expires_at, .. }) => expires_at.min(claims_expiry),
             Ok(TokenValidity::Invalid { reason }) => {
                 tracing::info!("Web API token refused: IMS said {reason}");
-                return Err(self
-                    .refuse(key, TokenRejection::RejectedByIms(reason))
-                    .await);
+                return Err(self.refuse(key, TokenRejection::RejectedByIms(reason)));
             }
             Ok(_) => return Err(AuthError::Internal("unknown validation verdict".into())),
-            Err(err) => return Err(self.refuse_error(key, err).await),
+            Err(err) => return Err(self.refuse_error(key, err)),
         };
         self.renew_first_sight(&TokenHash::from_digest(digest))
             .await;
         let profile = match self
-            .ims(self.services.profiles.profile(token, client))
+            .within_ims_deadline(self.services.profiles.profile(token, client))
             .await
         {
             Ok(profile) => profile,
-            Err(err) => return Err(self.refuse_error(key, err).await),
+            Err(err) => return Err(self.refuse_error(key, err)),
         };
         let Some(email) = profile.email.filter(|email| !email.trim().is_empty()) else {
             tracing::info!("Web API token refused: its IMS profile has no e-mail");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            return Err(self.refuse(key, TokenRejection::UnknownUser));
         };
         let admin = self
             .services
@@ -247,7 +247,7 @@ impl WebApiAuthenticator {
         // admin whose address is the profile's is this token's.
         let Some(admin) = admin.filter(|admin| admin.email_matches(&email)) else {
             tracing::info!("Web API token refused: no admin user has its e-mail");
-            return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+            return Err(self.refuse(key, TokenRejection::UnknownUser));
         };
         if let Err(why) = usable(&admin, self.services.clock.now()) {
             tracing::info!(admin_user_id = admin.id.0, "Web API token refused: {why}");
@@ -256,7 +256,7 @@ impl WebApiAuthenticator {
         self.renew_first_sight(&TokenHash::from_digest(digest))
             .await;
         match self
-            .ims(self.services.organizations.is_member(token, &trust.org))
+            .within_ims_deadline(self.services.organizations.is_member(token, &trust.org))
             .await
         {
             Ok(true) => {}
@@ -265,9 +265,9 @@ impl WebApiAuthenticator {
                     admin_user_id = admin.id.0,
                     "Web API token refused: its user is not a member of the configured organization"
                 );
-                return Err(self.refuse(key, TokenRejection::UnknownUser).await);
+                return Err(self.refuse(key, TokenRejection::UnknownUser));
             }
-            Err(err) => return Err(self.refuse_error(key, err).await),
+            Err(err) => return Err(self.refuse_error(key, err)),
         }
         let email_key = self.email_key(&admin.email)?;
         let now = self.services.clock.now();
@@ -298,7 +298,7 @@ impl WebApiAuthenticator {
                     admin_user_id = admin.id.0,
                     "Web API token refused: its record was invalidated during its first sight"
                 );
-                return Err(self.refuse(key, invalidated(&saved)).await);
+                return Err(self.refuse(key, invalidated(&saved)));
             }
             Some(saved) if saved.admin_user_id == admin.id => {}
             _ => {
@@ -310,7 +310,7 @@ impl WebApiAuthenticator {
         // instance that this read misses forgets the entry after it.
         let entry = self.memory.accept(
             key,
-            admin.id.0,
+            Arc::new(admin.clone()),
             expires_at,
             now,
             digest,
@@ -346,12 +346,10 @@ impl WebApiAuthenticator {
                 admin_user_id = admin.id.0,
                 "Web API token refused: its admin's tokens were revoked after it was issued"
             );
-            return Err(self
-                .refuse(
-                    key,
-                    TokenRejection::Invalidated(InvalidationReason::Revoked.to_string()),
-                )
-                .await);
+            return Err(self.refuse(
+                key,
+                TokenRejection::Invalidated(InvalidationReason::Revoked.to_string()),
+            ));
         }
         tracing::info!(
             admin_user_id = admin.id.0,

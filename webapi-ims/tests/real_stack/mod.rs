@@ -19,7 +19,7 @@ use ims_emulator::{
 };
 use ims_store::{EncryptionKey, PasswordHashCost, Store, StoreOptions};
 use tower::ServiceExt as _;
-use webapi_ims::axum::{ImsAdmin, ImsAuthLayer};
+use webapi_ims::axum::{ImsAuthLayer, TokenAdmin};
 use webapi_ims::{WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 pub const VALIDATE: &str = "POST /ims/validate_token/v1";
@@ -164,21 +164,18 @@ pub async fn app_with_policies(
 
     let client_arc = Arc::new(client.clone());
     let services = WebApiServices::new(
+        client_arc.clone(),
         Arc::new(verifier),
-        client_arc.clone(),
-        client_arc.clone(),
-        client_arc.clone(),
-        client_arc,
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
-        clock.clone(),
-    );
+    )
+    .with_clock(clock.clone());
     let authenticator = Arc::new(WebApiAuthenticator::new(services, config));
     let router = Router::new()
         .route(
             "/rest/V1/me",
-            get(|ImsAdmin(admin): ImsAdmin| async move { admin.admin_user_id.to_string() }),
+            get(|TokenAdmin(admin): TokenAdmin| async move { admin.admin_user_id.to_string() }),
         )
         .route_layer(ImsAuthLayer::new(authenticator.clone()));
     App {

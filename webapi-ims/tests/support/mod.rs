@@ -471,14 +471,11 @@ impl Harness {
         let services = WebApiServices::new(
             ims.clone(),
             ims.clone(),
-            ims.clone(),
-            ims.clone(),
-            ims.clone(),
             admins.clone(),
             tokens.clone(),
             settings.clone(),
-            clock.clone(),
-        );
+        )
+        .with_clock(clock.clone());
         let auth = Arc::new(WebApiAuthenticator::new(services, config));
         Harness {
             ims,
@@ -496,14 +493,11 @@ impl Harness {
         let services = WebApiServices::new(
             self.ims.clone(),
             self.ims.clone(),
-            self.ims.clone(),
-            self.ims.clone(),
-            self.ims.clone(),
             self.admins.clone(),
             self.tokens.clone(),
             self.settings.clone(),
-            self.clock.clone(),
-        );
+        )
+        .with_clock(self.clock.clone());
         Arc::new(WebApiAuthenticator::new(services, config))
     }
 

@@ -8,6 +8,7 @@
 pub(crate) mod cli_token_get;
 pub(crate) mod cold_path;
 pub(crate) mod hot_cache_memory;
+pub(crate) mod product_path;
 pub(crate) mod token_flight;
 pub(crate) mod verify_rate;
 
@@ -23,8 +24,9 @@ use crate::report::output;
 type Entry = (&'static str, fn() -> Result);
 
 /// The benchmarks `--only` knows, in the order `cargo xtask bench` runs them.
-pub(crate) const ALL: [Entry; 7] = [
+pub(crate) const ALL: [Entry; 8] = [
     (crate::bench::WARM_PATH, crate::bench::warm_path),
+    (product_path::NAME, product_path::run),
     (crate::bench::CRITERION, crate::bench::criterion),
     (cold_path::NAME, cold_path::run),
     (verify_rate::NAME, verify_rate::run),
