@@ -34,10 +34,10 @@ use std::sync::atomic::AtomicU64;
 use ims_api::{AccessToken, TokenRejection};
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use crate::flight::Flights;
 use crate::header::{bearer_value, checked_token};
 use crate::memory::{HotEntry, Memory};
 use crate::{AuthError, Authenticated, WebApiConfig};
+use record::Flights;
 
 use refusal::internal;
 use settings::{CachedSettings, Current};

@@ -63,7 +63,6 @@ mod authenticator;
 pub mod axum;
 mod config;
 mod fingerprint;
-mod flight;
 mod guard;
 mod header;
 mod memory;

@@ -102,6 +102,30 @@ struct Inner {
 
 /// The one flight of a context in this process: the lock its leader holds,
 /// and the outcome it leaves for the callers that waited on it.
+///
+/// This is a per-context lock that orders every write of a context's tokens,
+/// not a second single-flight implementation beside quick_cache's guard (the
+/// workspace's one, used by webapi-ims, admin-ims and the validation cache):
+///
+/// - [`store_response`](ContextTokenProvider::store_response) and
+///   [`invalidate`](TokenProvider::invalidate) take the same lock as a
+///   flight, so no flight runs while the tokens are replaced or invalidated,
+///   and a flight's outcome is cleared by them, so no caller that waited is
+///   handed a token from before the write. A quick_cache guard coalesces
+///   readers but excludes no writer: the lock would still be needed for
+///   that, and the guard would only be a second mechanism on top of it.
+/// - Sharing the outcome falls out of the lock (waiters queue on it in
+///   order; the generation tells them a flight ended while they waited), so
+///   there is nothing left to coalesce separately.
+/// - The flight runs in a spawned task that owns the lock, so a caller that
+///   gives up neither strands the others nor leaves the cache's lease held
+///   (other instances would wait out its TTL). quick_cache's guard borrows
+///   the cache, so it moves into no such task unless every caller spawns
+///   its own; dropped, it hands the flight to a waiter that would then find
+///   the lease still held by the cancelled flight.
+///
+/// Tested by `concurrent_callers_share_one_flight` and
+/// `invalidate_waits_for_a_running_flight` in this module's tests.
 struct Flight {
     generation: AtomicU64,
     outcome: Arc<AsyncMutex<Option<Outcome>>>,

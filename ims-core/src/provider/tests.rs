@@ -638,3 +638,35 @@ async fn debug_shows_no_secrets() {
     let shown = format!("{provider:?} {:?} {:?}", provider.config(), s.cache);
     assert!(!shown.contains("secret"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalidate_waits_for_a_running_flight() {
+    // The per-context lock orders writes after a flight: an invalidation
+    // that starts while a token is being obtained ends that very token,
+    // rather than racing the flight and leaving its token stored.
+    let mut grants = FakeGrants::new();
+    grants.delay = Duration::from_millis(100);
+    let s = Setup::new(grants);
+    s.add(s2s_context("svc"));
+    let mut revoker = MockTokenRevoker::new();
+    revoker
+        .expect_invalidate()
+        .withf(|r| matches!(&r.token, AnyToken::Access(t) if t.expose_secret() == "s2s-0"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let provider = Arc::new(s.provider_with(revoker));
+    let flight = {
+        let provider = provider.clone();
+        tokio::spawn(async move { provider.get_token(&name("svc")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    provider.invalidate(&name("svc"), false).await.unwrap();
+    let token = flight.await.unwrap().unwrap();
+    assert_eq!(token.token.expose_secret(), "s2s-0");
+    let stored = s.cache.load(&name("svc")).await.unwrap();
+    assert!(
+        stored.access_token.is_none(),
+        "the flight's token outlived the invalidation"
+    );
+    assert_eq!(s.grants.calls(), 1);
+}

@@ -370,3 +370,166 @@ mod tests {
         assert!(usable(&admin, now).is_err(), "inactive");
     }
 }
+
+/// In-flight results kept at most at once; beyond it a finished result may
+/// leave the cache before its late waiters look (they still get it from the
+/// guard's shared slot: nothing is lost, nothing runs twice).
+const FLIGHTS_CAPACITY: usize = 4_096;
+
+/// Concurrent callers with the same key share one execution: quick_cache's
+/// guard-based single flight (`get_value_or_guard_async`), the workspace's
+/// one, as admin-ims's revalidation gates use it.
+///
+/// - The first caller gets the guard and runs `work`; the others wait on it
+///   and get its result, errors included (an `Err` outcome is shared with
+///   the current waiters like any other).
+/// - Nothing is cached: the result is removed as soon as it is handed over,
+///   so a later call runs again.
+/// - A leader dropped or cancelled before it finished drops its guard
+///   unfilled, and quick_cache hands the guard to one waiting caller, which
+///   runs its own `work`: nobody stalls.
+pub(super) struct Flights<K, V> {
+    running: quick_cache::sync::Cache<K, Arc<V>>,
+}
+
+impl<K: Eq + std::hash::Hash + Clone, V: Clone> Flights<K, V> {
+    /// No flight running.
+    pub(super) fn new() -> Self {
+        Flights {
+            running: quick_cache::sync::Cache::new(FLIGHTS_CAPACITY),
+        }
+    }
+
+    /// The result of `work` for `key`, shared with concurrent callers.
+    pub(super) async fn run<F, Fut>(&self, key: &K, work: F) -> V
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = V>,
+    {
+        match self.running.get_value_or_guard_async(key).await {
+            // Handed over by a leader that has not removed it yet.
+            Ok(shared) => (*shared).clone(),
+            Err(guard) => {
+                let value = Arc::new(work().await);
+                // Waiters get the value from the guard; refused only when
+                // the placeholder was removed meanwhile (nobody removes one).
+                let _ = guard.insert(value.clone());
+                // Not cached: removed at once, no await in between, so no
+                // cancellation can leave it behind. Only this flight's
+                // value is removed, never a later flight's.
+                self.running
+                    .remove_if(key, |current| Arc::ptr_eq(current, &value));
+                Arc::unwrap_or_clone(value)
+            }
+        }
+    }
+
+    /// How many results are kept (none once every flight handed its over).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.running.len()
+    }
+}
+
+#[cfg(test)]
+mod flight_tests {
+    use super::Flights;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_run() {
+        let flights = Arc::new(Flights::<u8, usize>::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let flights = flights.clone();
+                let runs = runs.clone();
+                tokio::spawn(async move {
+                    flights
+                        .run(&1, || async {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            runs.fetch_add(1, Ordering::SeqCst) + 1
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 1);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(flights.len(), 0);
+        // A later call runs again.
+        assert_eq!(flights.run(&1, || async { 7 }).await, 7);
+        assert_eq!(flights.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_leader_does_not_stall_the_others() {
+        let flights = Arc::new(Flights::<u8, u8>::new());
+        let leader = {
+            let flights = flights.clone();
+            tokio::spawn(async move {
+                flights
+                    .run(&1, || async {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        0
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let follower = {
+            let flights = flights.clone();
+            tokio::spawn(async move { flights.run(&1, || async { 5 }).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        leader.abort();
+        let value = tokio::time::timeout(Duration::from_secs(5), follower)
+            .await
+            .expect("the follower finished")
+            .unwrap();
+        assert_eq!(value, 5);
+        assert_eq!(flights.len(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_error_is_shared_with_the_waiters_and_not_cached() {
+        let flights = Arc::new(Flights::<u8, Result<u8, &'static str>>::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let flights = flights.clone();
+                let runs = runs.clone();
+                tokio::spawn(async move {
+                    flights
+                        .run(&1, || async {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            Err("unavailable")
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Err("unavailable"));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(flights.len(), 0);
+        // The error was not kept: the next call runs and succeeds.
+        assert_eq!(flights.run(&1, || async { Ok(3) }).await, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn distinct_keys_fly_apart() {
+        let flights = Flights::<u8, u8>::new();
+        let (a, b) = tokio::join!(
+            flights.run(&1, || async { 1 }),
+            flights.run(&2, || async { 2 })
+        );
+        assert_eq!((a, b), (1, 2));
+    }
+}
