@@ -28,6 +28,7 @@ mod rest;
 pub mod server;
 mod service_token;
 pub mod sessions;
+mod settings_origin;
 mod state;
 pub mod wiring;
 

@@ -519,7 +519,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
     let ims = connect_ims_with(common.ims_url.as_deref(), serve.emulator_control).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
     if let Some(warning) =
-        crate::commands::settings_origin_warning(&store, common.ims_url.as_deref()).await
+        crate::settings_origin::settings_origin_warning(&store, common.ims_url.as_deref()).await
     {
         tracing::warn!("{warning}");
     }
