@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         Some("docs") => docs::run_docs(),
         Some("bench") => match args.get(1).map(String::as_str) {
             None => bench::bench(),
-            Some("--only") => benches::only(args.get(2).map(String::as_str)),
+            Some("--only") => bench::only(args.get(2).map(String::as_str)),
             Some(other) => Err(format!(
                 "unknown bench option {other:?}: `cargo xtask bench [--only NAME]`"
             )),

@@ -2,12 +2,13 @@
 //! `run()` builds its program in release, runs it, parses its one JSON line
 //! and writes its own section of `BENCHMARKS.md`.
 //!
-//! `cargo xtask bench` runs everything in [`ALL`] (the warm path and
+//! `cargo xtask bench` runs everything in `bench::ALL` (the warm path and
 //! criterion, in `bench.rs`, first); `cargo xtask bench --only NAME` runs one.
 
 pub(crate) mod cli_token_get;
 pub(crate) mod cold_path;
 pub(crate) mod hot_cache_memory;
+pub(crate) mod load;
 pub(crate) mod product_path;
 pub(crate) mod token_flight;
 pub(crate) mod verify_rate;
@@ -19,36 +20,6 @@ use serde_json::Value;
 
 use crate::commands::{Result, cargo, target_dir};
 use crate::report::output;
-
-/// A benchmark that `--only` can name: its name and what runs it.
-type Entry = (&'static str, fn() -> Result);
-
-/// The benchmarks `--only` knows, in the order `cargo xtask bench` runs them.
-pub(crate) const ALL: [Entry; 8] = [
-    (crate::bench::WARM_PATH, crate::bench::warm_path),
-    (product_path::NAME, product_path::run),
-    (crate::bench::CRITERION, crate::bench::criterion),
-    (cold_path::NAME, cold_path::run),
-    (verify_rate::NAME, verify_rate::run),
-    (token_flight::NAME, token_flight::run),
-    (hot_cache_memory::NAME, hot_cache_memory::run),
-    (cli_token_get::NAME, cli_token_get::run),
-];
-
-/// `cargo xtask bench --only NAME`.
-pub(crate) fn only(name: Option<&str>) -> Result {
-    let names: Vec<&str> = ALL.iter().map(|(name, _)| *name).collect();
-    let Some(name) = name else {
-        return Err(format!("--only needs a name: one of {}", names.join(", ")));
-    };
-    match ALL.iter().find(|(known, _)| *known == name) {
-        Some((_, run)) => run(),
-        None => Err(format!(
-            "no benchmark {name:?}: one of {}",
-            names.join(", ")
-        )),
-    }
-}
 
 /// `cargo build --release --locked ARGS`.
 pub(crate) fn build_release(what: &str, args: &[&str]) -> Result {

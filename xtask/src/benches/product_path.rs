@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::build_release;
-use crate::bench::{cpu_nanos, quartiles, wrk_url};
+use super::load::{CONNECTIONS, cpu_nanos, quartiles, wrk_url};
 use crate::commands::{Result, target_dir};
 use crate::reliability::{mint_token, start_demo};
 use crate::report::{self, output};
@@ -63,7 +63,7 @@ pub(crate) fn run() -> Result {
          {GOAL}); quartiles {:.3} and {:.3}.\n\n{}{sections}\
          Reproduce: `cargo xtask bench --only product-path` (with \
          `PRODUCT_PATH_BEFORE=<older ims-demo>` to measure an older build in the same run).\n\n",
-        crate::bench::CONNECTIONS,
+        CONNECTIONS,
         after.median,
         after.q1,
         after.q3,
