@@ -230,3 +230,72 @@ fn two_instances_share_the_record_and_the_token_cache() {
         "{out}"
     );
 }
+
+/// The quickstart (`ims-kit`'s dozen lines): an admin signs in through the
+/// emulator's form like a browser, and `/rest/V1/me` answers a token the
+/// emulator minted, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_signs_an_admin_in_and_accepts_an_ims_token() {
+    let mut program = Program::start(env!("CARGO_BIN_EXE_quickstart"));
+    let emulator = program.value("emulator:");
+    let app = Url::parse(&program.value("app:")).unwrap();
+    let token = program.value("token:");
+    let browser = browser();
+
+    // The admin area sends a stranger to sign in, under the kit's prefix.
+    let admin = app.join("/admin").unwrap();
+    let answer = browser.get(admin.clone()).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let login = location(&answer);
+    assert_eq!(login, "/admin/ims/login?return_to=%2Fadmin");
+
+    // The login route sends the browser to IMS; signing in there comes back
+    // to the kit's callback, which lands on /admin.
+    let answer = browser.get(app.join(&login).unwrap()).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let authorize = location(&answer);
+    assert!(authorize.starts_with(&emulator), "{authorize}");
+    let callback = sign_in_at_ims(&browser, &authorize).await;
+    assert!(
+        callback.starts_with(app.join("/admin/ims/callback").unwrap().as_str()),
+        "{callback}"
+    );
+    let landing = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landing.status(), 303);
+    assert_eq!(location(&landing), "/admin");
+    let dashboard = browser.get(admin.clone()).send().await.unwrap();
+    assert_eq!(dashboard.status(), 200);
+    assert_eq!(dashboard.text().await.unwrap(), "Signed in as admin 1.");
+
+    // The REST API takes the minted token, and nothing else; the admin
+    // session alone does not open it.
+    let me = app.join("/rest/V1/me").unwrap();
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(me.clone())
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "admin 1");
+    let forged = client
+        .get(me.clone())
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let session_only = browser.get(me).send().await.unwrap();
+    assert_eq!(session_only.status(), 401);
+
+    // Signing out ends the session.
+    let out = browser
+        .post(app.join("/admin/ims/logout").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection(), "{}", out.status());
+    let after = browser.get(admin).send().await.unwrap();
+    assert_eq!(after.status(), 302);
+}
