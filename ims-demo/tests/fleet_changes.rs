@@ -11,27 +11,9 @@ use std::time::{Duration, Instant};
 use ims_api::{
     AdminUserDirectory, ImsSettingsStore, InvalidationReason, LockoutPolicy, WebApiTokenRepository,
 };
-use ims_demo::cli::{CommonArgs, ServeArgs};
-use ims_demo::wiring::{self, RunningDemo};
+use ims_demo::wiring::RunningDemo;
 use ims_emulator::default_seed as seed;
-use support::mint_token;
-
-async fn instance(database: &str, ims_url: Option<&str>) -> RunningDemo {
-    let common = CommonArgs {
-        database: database.to_owned(),
-        ims_url: ims_url.map(str::to_owned),
-        public_url: None,
-    };
-    let serve = ServeArgs {
-        emulator_control: true,
-        ..ServeArgs::on("127.0.0.1:0".parse().unwrap())
-    };
-    wiring::start(&common, &serve).await.unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
+use support::{client, instance, mint_token};
 
 async fn mint(emulator: &str) -> String {
     mint_token(&client(), emulator, seed::MEMBER_EMAIL, "emulator-web").await

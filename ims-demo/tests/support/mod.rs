@@ -1,7 +1,10 @@
-//! What the demo's end-to-end tests share: reading a redirect, and signing
-//! in at the emulator's form as a browser does.
+//! What the demo's end-to-end tests share: reading a redirect, signing in
+//! at the emulator's form as a browser does, minting tokens, starting an
+//! instance.
 #![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
 
+use ims_demo::cli::{CommonArgs, ServeArgs};
+use ims_demo::wiring::{self, RunningDemo};
 use ims_emulator::{SignInForm, default_seed as seed};
 use url::Url;
 
@@ -51,4 +54,24 @@ pub async fn mint_token(
         .await
         .unwrap();
     body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A demo instance on `database` (its own emulator, or the IMS at
+/// `ims_url`), with the emulator's control API on, on a free port.
+pub async fn instance(database: &str, ims_url: Option<&str>) -> RunningDemo {
+    let common = CommonArgs {
+        database: database.to_owned(),
+        ims_url: ims_url.map(str::to_owned),
+        public_url: None,
+    };
+    let serve = ServeArgs {
+        emulator_control: true,
+        ..ServeArgs::on("127.0.0.1:0".parse().unwrap())
+    };
+    wiring::start(&common, &serve).await.unwrap()
+}
+
+/// A client that never goes through a proxy.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
