@@ -7,7 +7,7 @@ use super::WebApiAuthenticator;
 
 impl WebApiAuthenticator {
     /// Revokes every token of an admin: logs out at IMS those whose token is
-    /// stored (see [`WebApiConfig::store_tokens`]), marks every row
+    /// stored (see [`WebApiConfig::store_tokens`](crate::WebApiConfig::store_tokens)), marks every row
     /// invalidated, and forgets them in memory, so the next request with any
     /// of them fails without asking IMS.
     pub async fn revoke_admin_tokens(&self, admin: AdminUserId) -> Result<RevocationReport, Error> {
