@@ -258,14 +258,49 @@ pub(super) fn resolve(base: &str, location: &str) -> Result<String> {
 pub(super) fn attribute(tag: &str, name: &str) -> Option<String> {
     let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
     let end = start + tag[start..].find('"')?;
-    Some(
-        tag[start..end]
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+    Some(unescape(&tag[start..end]))
+}
+
+/// `text` with HTML's character references decoded: the named ones an
+/// escaper writes (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`) and numeric
+/// ones (`&#39;`, `&#x2F;`); anything else is kept as written.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let name = &rest[1..end];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .map(|hex| u32::from_str_radix(hex, 16))
+                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
+                    .and_then(|parsed| parsed.ok())
+                    .and_then(char::from_u32),
+            }?;
+            Some((c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The first form of a page: its action and hidden fields.
@@ -315,5 +350,10 @@ mod tests {
         let (action, hidden) = first_form(html).unwrap();
         assert_eq!(action, "/ims/login?a=1&b=2");
         assert_eq!(hidden, vec![("state".to_owned(), "s\"1".to_owned())]);
+        // html-escape's encode_safe writes '/' and '\'' as numeric references.
+        let html =
+            r#"<form action="&#x2F;ims&#x2F;login?a=&#39;1&#x27;&amp;b=2&unknown;&"></form>"#;
+        let (action, _) = first_form(html).unwrap();
+        assert_eq!(action, "/ims/login?a='1'&b=2&unknown;&");
     }
 }
