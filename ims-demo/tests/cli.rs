@@ -2,9 +2,9 @@
 //! the port-in-use error, and `--addr 127.0.0.1:0`.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader};
+mod support;
+
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ims-demo");
 
@@ -333,7 +333,7 @@ fn a_taken_port_is_a_clear_error() {
 fn addr_zero_prints_the_bound_address() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", dir.path().join("demo.db").display());
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["--addr", "127.0.0.1:0", "--database", &database])
         .current_dir(dir.path())
         .env_remove("IMS_URL")
@@ -342,20 +342,7 @@ fn addr_zero_prints_the_bound_address() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let started = Instant::now();
-    let mut admin = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("Admin: ") {
-            admin = Some(url.to_owned());
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let admin = admin.expect("the demo prints its admin URL");
+    let admin = support::printed_admin_url(child);
     assert!(
         admin.starts_with("http://127.0.0.1:") && admin.ends_with("/admin"),
         "{admin}"

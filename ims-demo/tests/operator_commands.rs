@@ -6,9 +6,9 @@
 //! emulator meets settings made for a real IMS).
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader};
+mod support;
+
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ims-demo");
 const ORG: &str = "A1B2C3D4E5F6A7B8C9D0E1F2@AdobeOrg";
@@ -167,26 +167,13 @@ async fn the_emulator_with_settings_made_for_a_real_ims_warns() {
 #[test]
 fn addr_takes_a_host_name() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(&dir)
+    let child = command(&dir)
         .args(["--addr", "localhost:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let started = Instant::now();
-    let mut admin = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("Admin: ") {
-            admin = Some(url.to_owned());
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let admin = admin.expect("the demo prints its admin URL");
+    let admin = support::printed_admin_url(child);
     assert!(admin.starts_with("http://127.0.0.1:"), "{admin}");
     let bad = demo(&dir, &["--addr", "no-such-host.invalid:8080"]);
     assert!(!bad.status.success());

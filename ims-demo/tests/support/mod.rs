@@ -75,3 +75,24 @@ pub async fn instance(database: &str, ims_url: Option<&str>) -> RunningDemo {
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
+
+/// The admin URL a starting demo server prints (`Admin: <url>`), read from
+/// its standard output within two minutes; the server is then stopped.
+pub fn printed_admin_url(mut child: std::process::Child) -> String {
+    use std::io::{BufRead as _, BufReader};
+    use std::time::{Duration, Instant};
+    let stdout = child.stdout.take().unwrap();
+    let started = Instant::now();
+    let mut admin = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("Admin: ") {
+            admin = Some(url.to_owned());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    admin.expect("the demo prints its admin URL")
+}
