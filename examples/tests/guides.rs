@@ -105,6 +105,23 @@ async fn sign_in_at_ims(browser: &reqwest::Client, authorize: &str) -> String {
 }
 // ANCHOR_END: sign_in_form
 
+/// Follows the app's `login` route to IMS (`emulator`), signs in there
+/// as the member, and lands back through `/admin/ims/callback` on `/admin`.
+async fn sign_in_from(browser: &reqwest::Client, app: &Url, emulator: &str, login: &str) {
+    let answer = browser.get(app.join(login).unwrap()).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let authorize = location(&answer);
+    assert!(authorize.starts_with(emulator), "{authorize}");
+    let callback = sign_in_at_ims(browser, &authorize).await;
+    assert!(
+        callback.starts_with(app.join("/admin/ims/callback").unwrap().as_str()),
+        "{callback}"
+    );
+    let landing = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landing.status(), 303);
+    assert_eq!(location(&landing), "/admin");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_login_axum_signs_the_member_in_through_the_emulator() {
     let mut program = Program::start(env!("CARGO_BIN_EXE_admin_login_axum"));
@@ -122,25 +139,15 @@ async fn admin_login_axum_signs_the_member_in_through_the_emulator() {
     assert_eq!(answer.status(), 302);
     assert_eq!(location(&answer), "/admin/ims/login?return_to=%2Fadmin");
 
-    // The login route sends the browser to IMS (the emulator).
-    let answer = browser
-        .get(app.join("/admin/ims/login?return_to=%2Fadmin").unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 302);
-    let authorize = location(&answer);
-    assert!(authorize.starts_with(&emulator), "{authorize}");
-
-    // Signing in at IMS comes back to our callback, which lands on /admin.
-    let callback = sign_in_at_ims(&browser, &authorize).await;
-    assert!(
-        callback.starts_with(app.join("/admin/ims/callback").unwrap().as_str()),
-        "{callback}"
-    );
-    let landing = browser.get(&callback).send().await.unwrap();
-    assert_eq!(landing.status(), 303);
-    assert_eq!(location(&landing), "/admin");
+    // The login route sends the browser to IMS (the emulator); signing in
+    // there comes back to our callback, which lands on /admin.
+    sign_in_from(
+        &browser,
+        &app,
+        &emulator,
+        "/admin/ims/login?return_to=%2Fadmin",
+    )
+    .await;
 
     let dashboard = browser.get(admin.clone()).send().await.unwrap();
     assert_eq!(dashboard.status(), 200);
@@ -251,18 +258,7 @@ async fn quickstart_signs_an_admin_in_and_accepts_an_ims_token() {
 
     // The login route sends the browser to IMS; signing in there comes back
     // to the kit's callback, which lands on /admin.
-    let answer = browser.get(app.join(&login).unwrap()).send().await.unwrap();
-    assert_eq!(answer.status(), 302);
-    let authorize = location(&answer);
-    assert!(authorize.starts_with(&emulator), "{authorize}");
-    let callback = sign_in_at_ims(&browser, &authorize).await;
-    assert!(
-        callback.starts_with(app.join("/admin/ims/callback").unwrap().as_str()),
-        "{callback}"
-    );
-    let landing = browser.get(&callback).send().await.unwrap();
-    assert_eq!(landing.status(), 303);
-    assert_eq!(location(&landing), "/admin");
+    sign_in_from(&browser, &app, &emulator, &login).await;
     let dashboard = browser.get(admin.clone()).send().await.unwrap();
     assert_eq!(dashboard.status(), 200);
     assert_eq!(dashboard.text().await.unwrap(), "Signed in as admin 1.");
