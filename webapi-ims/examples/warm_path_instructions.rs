@@ -44,7 +44,16 @@ fn main() {
         "layer" => Router::new()
             .route("/rest/V1/me", get(me))
             .route_layer(ImsAuthLayer::new(Arc::clone(&auth))),
-        other => panic!("unknown mode {other:?}: bare, layer or authenticate"),
+        // References for the layer's count: axum's own cost of one more
+        // route layer (`noop`, a layer that adds nothing), and of that plus
+        // handing handlers a value through the extensions (`extension`).
+        "noop" => Router::new()
+            .route("/rest/V1/me", get(plain))
+            .route_layer(tower::layer::util::Identity::new()),
+        "extension" => Router::new()
+            .route("/rest/V1/me", get(warm::from_extension))
+            .route_layer(axum::middleware::map_request(warm::insert_extension)),
+        other => panic!("unknown mode {other:?}: bare, noop, extension, layer or authenticate"),
     };
     requests(&rt, &mode, iterations, &auth, &router, &header);
 }

@@ -57,3 +57,19 @@ pub async fn me(TokenAdmin(admin): TokenAdmin) -> String {
 pub async fn plain() -> String {
     format!("{{\"id\":{}}}", std::hint::black_box(1_i64))
 }
+
+/// A value the size of what the layer hands handlers, for the `extension`
+/// reference mode of the callgrind example.
+#[derive(Clone)]
+pub struct Handed([u64; 12]);
+
+pub async fn insert_extension(
+    mut request: http::Request<axum::body::Body>,
+) -> http::Request<axum::body::Body> {
+    request.extensions_mut().insert(Handed([1; 12]));
+    request
+}
+
+pub async fn from_extension(axum::Extension(handed): axum::Extension<Handed>) -> String {
+    format!("{{\"id\":{}}}", std::hint::black_box(handed.0[0]))
+}
