@@ -53,6 +53,9 @@ pub struct TokenResponse {
     pub expires_in: Duration,
     /// Profile fields that `/ims/token/v1` adds to its answer.
     pub profile: Option<TokenProfile>,
+    /// The `userId` a client-credentials answer names: the technical account
+    /// the token belongs to (Adobe's Go client reads it). Not secret.
+    pub user_id: Option<String>,
 }
 
 impl TokenResponse {
@@ -65,6 +68,7 @@ impl TokenResponse {
             token_type: "bearer".to_owned(),
             expires_in,
             profile: None,
+            user_id: None,
         }
     }
 

@@ -121,6 +121,11 @@ impl ImsClient {
         self
     }
 
+    /// How the client authenticates on the token endpoints.
+    pub(crate) fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+    }
+
     /// The one transport, for the other modules of this crate.
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
@@ -131,12 +136,17 @@ impl ImsClient {
         &self.env
     }
 
-    fn url(&self, path: &str) -> Url {
+    /// `path` on this client's IMS.
+    pub(crate) fn url(&self, path: &str) -> Url {
         self.env.endpoint(path)
     }
 
     /// Sends a call to a token endpoint and resolves `expires_in`.
-    async fn token_call(&self, call: Call, unit: ims_api::ExpiresInUnit) -> Result<TokenResponse> {
+    pub(crate) async fn token_call(
+        &self,
+        call: Call,
+        unit: ims_api::ExpiresInUnit,
+    ) -> Result<TokenResponse> {
         let answer = self.transport.send(&call).await?;
         answer.json::<TokenAnswer>()?.into_response(unit)
     }
@@ -147,7 +157,7 @@ impl ImsClient {
     }
 
     /// Adds the client's credentials the configured way.
-    fn authenticate(&self, call: Call, client: &ClientCredentials) -> Call {
+    pub(crate) fn authenticate(&self, call: Call, client: &ClientCredentials) -> Call {
         match self.client_auth {
             ClientAuth::Post => call
                 .field("client_id", client.client_id.as_str())
@@ -160,14 +170,14 @@ impl ImsClient {
     }
 
     /// A GET with the token as Bearer; IMS's 401 means the token is no good.
-    async fn bearer_get(&self, url: Url, token: &AccessToken) -> Result<Answer> {
+    pub(crate) async fn bearer_get(&self, url: Url, token: &AccessToken) -> Result<Answer> {
         let call = Call::get(url).bearer(token.expose_secret());
         self.transport.send(&call).await.map_err(token_refused)
     }
 }
 
 /// IMS answering 401 to a Bearer call rejects the token itself.
-fn token_refused(err: Error) -> Error {
+pub(crate) fn token_refused(err: Error) -> Error {
     match err {
         Error::Refused(refusal) if refusal.status == 401 => {
             let reason = refusal.description.unwrap_or(refusal.error);

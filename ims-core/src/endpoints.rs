@@ -59,3 +59,19 @@ pub(crate) const LOGOUT: &str = "/ims/logout/v1";
 pub(crate) const PROFILE: &str = "/ims/profile/v1";
 pub(crate) const USERINFO: &str = "/ims/userinfo/v2";
 pub(crate) const ORGANIZATIONS: &str = "/ims/organizations/v6";
+/// OpenID Connect user info as ims-go reads it.
+pub(crate) const USERINFO_V1: &str = "/ims/userinfo/v1";
+/// The unversioned front-channel logout Magento's `AdobeIms` calls.
+pub(crate) const LOGOUT_FRONT: &str = "/ims/logout";
+/// The on-behalf-of token exchange.
+pub(crate) const TOKEN_EXCHANGE: &str = "/ims/token/v4";
+/// `/ims/token/v4` answers `expires_in` in seconds.
+pub(crate) const TOKEN_EXCHANGE_UNIT: ExpiresInUnit = ExpiresInUnit::Seconds;
+/// Where ims-go sends the cluster access-token exchange (seconds).
+pub(crate) const CLUSTER_EXCHANGE: &str = "/ims/token/v3";
+/// Dynamic client registration.
+pub(crate) const REGISTER: &str = "/ims/register";
+/// A user's profile read with a service token.
+pub(crate) const ADMIN_PROFILE: &str = "/ims/admin_profile/v1";
+/// A user's organizations read with a service token.
+pub(crate) const ADMIN_ORGANIZATIONS: &str = "/ims/admin_organizations/v5";

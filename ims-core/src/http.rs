@@ -88,6 +88,8 @@ pub(crate) struct Call {
     method: Method,
     url: Url,
     form: Vec<(&'static str, String)>,
+    /// A JSON body (sent instead of the form).
+    json: Option<Vec<u8>>,
     bearer: Option<String>,
     basic: Option<(String, String)>,
     headers: Vec<(&'static str, String)>,
@@ -123,6 +125,7 @@ impl Call {
             method,
             url,
             form: Vec::new(),
+            json: None,
             bearer: None,
             basic: None,
             headers: Vec::new(),
@@ -134,6 +137,12 @@ impl Call {
     /// Adds a form field (sent `application/x-www-form-urlencoded`).
     pub(crate) fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.form.push((name, value.into()));
+        self
+    }
+
+    /// Sends `body` as `application/json` instead of a form.
+    pub(crate) fn json_body(mut self, body: Vec<u8>) -> Self {
+        self.json = Some(body);
         self
     }
 
@@ -164,8 +173,9 @@ impl Call {
     }
 
     /// Makes a redirect the answer (its status and `Location`) instead of a
-    /// refusal; it is still never followed. For the operator's probe of the
-    /// authorize URL, which carries no credentials.
+    /// refusal; it is still never followed, so nothing the call carries goes
+    /// anywhere else. For the operator's probe of the authorize URL and the
+    /// front-channel logout, whose answer is a redirect.
     pub(crate) fn answer_redirects(mut self) -> Self {
         self.answer_redirects = true;
         self
@@ -345,7 +355,11 @@ impl Transport {
             .client
             .request(call.method.clone(), call.url.clone())
             .timeout(timeout);
-        if !call.form.is_empty() {
+        if let Some(json) = &call.json {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.clone());
+        } else if !call.form.is_empty() {
             request = request.form(&call.form);
         }
         if let Some(token) = &call.bearer {

@@ -64,31 +64,38 @@
 //!   private key.
 //! - Replay a one-time authorization code on retry.
 
+mod admin_lookup;
 mod aio_config;
 mod assertion;
 mod client;
 mod contexts;
 mod endpoints;
+mod exchange;
+mod front_channel;
 mod http;
 mod jwt;
 mod keys;
 mod pkce;
 mod probe;
 mod provider;
+mod registration;
 mod token_cache;
 mod validation_cache;
 mod verify;
 mod wire;
 
+pub use admin_lookup::AdminLookup;
 pub use aio_config::{AioConfig, ConfigPaths, MergedConfig, Origin};
 pub use client::{ClientAuth, ImsClient};
 pub use contexts::AioContextStore;
 pub use endpoints::TokenEndpoint;
+pub use exchange::{ClusterExchange, ClusterTarget, OnBehalfOf};
 pub use http::{HttpPolicy, MAX_ANSWER_BYTES, ims_url_is_allowed};
 pub use ims_api;
 pub use jwt::{MAX_TOKEN_LEN, decode_unverified};
 pub use pkce::{PkcePair, random_nonce, random_state};
 pub use provider::{ContextTokenProvider, ImsClients, ProviderConfig};
+pub use registration::{ClientRegistration, RegisteredClient};
 pub use token_cache::{FileTokenCache, MemoryTokenCache};
 pub use validation_cache::{CachedValidator, ValidationCacheConfig};
 pub use verify::{LocalVerifier, VerifierConfig};

@@ -23,6 +23,9 @@ pub(crate) struct TokenAnswer {
     token_type: Option<String>,
     #[serde(default, deserialize_with = "number_or_string")]
     expires_in: Option<u64>,
+    // Client-credentials answers name the technical account.
+    #[serde(default, rename = "userId")]
+    user_id: Option<String>,
     // `/ims/token/v1` adds the profile.
     #[serde(flatten)]
     profile: TokenProfile,
@@ -47,6 +50,7 @@ impl TokenAnswer {
         response.token_type = self.token_type.unwrap_or_else(|| "bearer".to_owned());
         response.refresh_token = self.refresh_token;
         response.id_token = self.id_token;
+        response.user_id = self.user_id;
         if self.profile != TokenProfile::default() {
             response.profile = Some(self.profile);
         }
@@ -140,6 +144,26 @@ mod tests {
         let response = answer.into_response(ExpiresInUnit::Seconds).unwrap();
         assert_eq!(response.expires_in, Duration::from_secs(86_399));
         assert!(response.profile.is_none() && response.refresh_token.is_none());
+    }
+
+    #[test]
+    fn client_credentials_answers_name_the_technical_account() {
+        let answer: TokenAnswer = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"bearer","expires_in":86399,
+                "userId":"T@techacct.adobe.com"}"#,
+        )
+        .unwrap();
+        let response = answer.into_response(ExpiresInUnit::Seconds).unwrap();
+        assert_eq!(response.user_id.as_deref(), Some("T@techacct.adobe.com"));
+        let answer: TokenAnswer =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":1}"#).unwrap();
+        assert!(
+            answer
+                .into_response(ExpiresInUnit::Seconds)
+                .unwrap()
+                .user_id
+                .is_none()
+        );
     }
 
     #[test]

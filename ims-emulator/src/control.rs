@@ -125,7 +125,7 @@ impl ControlHandle {
     /// Mints a signed access token (expired ones too, by choosing `created_at_ms`).
     pub fn mint_access_token(&self, request: &MintTokenRequest) -> Result<String, EmulatorError> {
         let seed = &self.state.seed;
-        if seed.client(&request.client_id).is_none() {
+        if self.state.client(&request.client_id).is_none() {
             return Err(control_error(
                 "invalid_client",
                 format!("unknown client_id {}", request.client_id),

@@ -52,7 +52,10 @@ mod tokens;
 pub use control::{ControlHandle, MintTokenRequest};
 pub use error::EmulatorError;
 pub use faults::FaultSpec;
-pub use seed::{GRANT_JWT_BEARER, Seed, SeedClient, SeedOrg, SeedUser, TechnicalAccount};
+pub use seed::{
+    GRANT_CLUSTER_EXCHANGE, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE, Seed, SeedClient, SeedOrg,
+    SeedUser, TechnicalAccount,
+};
 pub use server::{Emulator, EmulatorBuilder, RunningEmulator};
 pub use sign_in_form::SignInForm;
 pub use stats::Stats;

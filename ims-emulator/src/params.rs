@@ -31,6 +31,14 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first non-empty value of `name` in the body only (never the query string).
+    pub(crate) fn body_value(&self, name: &str) -> Option<&str> {
+        self.body
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A required parameter, or 400 `invalid_request`.
     pub(crate) fn require(&self, name: &str) -> Result<&str, ImsError> {
         self.get(name)

@@ -14,6 +14,14 @@ use crate::error::EmulatorError;
 /// Grant name that allows a client to use the legacy JWT exchange (`/ims/exchange/jwt`).
 pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// Grant name that allows a client to exchange a user's access token for one of its own
+/// (on-behalf-of, `POST /ims/token/v4`).
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// Grant name that allows a client to use the cluster access-token exchange
+/// (`grant_type=cluster_at_exchange` on `/ims/token/v2` and `/v3`).
+pub const GRANT_CLUSTER_EXCHANGE: &str = "cluster_at_exchange";
+
 /// Everything the emulator knows: top-level keys `orgs`, `users`, `clients`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,8 +104,9 @@ pub struct SeedClient {
     /// The first pattern without `*` is the default redirect URI.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
-    /// Allowed grants: `authorization_code`, `refresh_token`, `client_credentials`, and
-    /// [`GRANT_JWT_BEARER`] for the JWT exchange.
+    /// Allowed grants: `authorization_code`, `refresh_token`, `client_credentials`,
+    /// [`GRANT_JWT_BEARER`] for the JWT exchange, [`GRANT_TOKEN_EXCHANGE`] for the on-behalf-of
+    /// exchange and [`GRANT_CLUSTER_EXCHANGE`] for the cluster access-token exchange.
     #[serde(default)]
     pub grant_types: Vec<String>,
     /// Scopes the client may ask for.
@@ -266,7 +275,11 @@ impl Seed {
                     client_secret: Some(d::WEB_CLIENT_SECRET.to_owned()),
                     name: "Emulator web app (admin login)".to_owned(),
                     redirect_uris: loopback.clone(),
-                    grant_types: strings(&["authorization_code", "refresh_token"]),
+                    grant_types: strings(&[
+                        "authorization_code",
+                        "refresh_token",
+                        GRANT_CLUSTER_EXCHANGE,
+                    ]),
                     scopes: strings(&web_scopes),
                     org_id: Some(d::ORG_ID.to_owned()),
                     technical_account: None,
@@ -286,7 +299,7 @@ impl Seed {
                     client_secret: Some(d::S2S_CLIENT_SECRET.to_owned()),
                     name: "Emulator server-to-server".to_owned(),
                     redirect_uris: Vec::new(),
-                    grant_types: strings(&["client_credentials"]),
+                    grant_types: strings(&["client_credentials", GRANT_TOKEN_EXCHANGE]),
                     scopes: strings(&[
                         "openid",
                         "AdobeID",

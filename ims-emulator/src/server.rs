@@ -19,7 +19,10 @@ use crate::faults::{ConnHandle, FaultSpec, KillableListener};
 use crate::keys::KeyStore;
 use crate::middleware::{apply_faults, count_requests};
 use crate::params::Params;
-use crate::routes::{authorize, discovery, jwt_exchange, logout, profile, token, validate};
+use crate::routes::{
+    admin, authorize, discovery, jwt_exchange, logout, profile, register, token, token_exchange,
+    validate,
+};
 use crate::seed::Seed;
 use crate::state::{AppState, Inner};
 use crate::stats::Stats;
@@ -311,6 +314,8 @@ pub(crate) fn router(state: AppState, control: bool) -> Router {
         .route("/ims/token/v1", post(token::token_v1))
         .route("/ims/token/v2", post(token::token_v2))
         .route("/ims/token/v3", post(token::token_v3))
+        .route("/ims/token/v4", post(token_exchange::token_v4))
+        .route("/ims/register", post(register::register))
         .route("/ims/exchange/jwt", post(jwt_exchange::exchange_jwt))
         .route("/ims/exchange/jwt/", post(jwt_exchange::exchange_jwt))
         .route("/ims/exchange/v1/jwt", post(jwt_exchange::exchange_jwt))
@@ -321,10 +326,23 @@ pub(crate) fn router(state: AppState, control: bool) -> Router {
         .route("/ims/invalidate_token/v2", post(validate::invalidate_token))
         .route("/ims/revoke", post(validate::revoke))
         .route("/ims/profile/v1", get(profile::profile))
+        .route(
+            "/ims/userinfo/v1",
+            get(profile::userinfo).post(profile::userinfo),
+        )
         .route("/ims/userinfo/v2", get(profile::userinfo))
+        .route(
+            "/ims/admin_profile/v1",
+            get(admin::admin_profile).post(admin::admin_profile),
+        )
+        .route(
+            "/ims/admin_organizations/v5",
+            get(admin::admin_organizations).post(admin::admin_organizations),
+        )
         .route("/ims/organizations/v5", get(profile::organizations))
         .route("/ims/organizations/v6", get(profile::organizations))
         .route("/{org}/membership", get(profile::membership))
+        .route("/ims/logout", get(logout::logout_unversioned))
         .route(
             "/ims/logout/v1",
             get(logout::logout_front).post(logout::logout_back),

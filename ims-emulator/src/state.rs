@@ -1,12 +1,13 @@
 //! Shared server state: seed, keys, issued-token bookkeeping, sessions, stats and faults.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::faults::FaultTable;
 use crate::keys::KeyStore;
 use crate::locks::{lock, read, write};
-use crate::seed::Seed;
+use crate::seed::{Seed, SeedClient};
 use crate::stats::StatsTable;
 use crate::tokens::{self, Minted, TokenProblem, TokenSpec, Verified};
 
@@ -124,6 +125,8 @@ pub(crate) struct Inner {
     pub(crate) base: String,
     pub(crate) authority: String,
     pub(crate) seed: Seed,
+    /// Clients made by dynamic client registration (`POST /ims/register`), by id.
+    registered: RwLock<HashMap<String, SeedClient>>,
     keys: RwLock<KeyStore>,
     rotation: Mutex<()>,
     pub(crate) store: Mutex<Store>,
@@ -148,6 +151,7 @@ impl Inner {
             base,
             authority,
             seed,
+            registered: RwLock::new(HashMap::new()),
             keys: RwLock::new(keys),
             rotation: Mutex::new(()),
             store: Mutex::new(Store::default()),
@@ -188,6 +192,28 @@ impl Inner {
         let key = crate::keys::SigningKey::generate(kid.clone())?;
         write(&self.keys).install(key);
         Ok(kid)
+    }
+
+    /// The client with this id: a seed client, or one made by dynamic client registration.
+    pub(crate) fn client(&self, client_id: &str) -> Option<Cow<'_, SeedClient>> {
+        if let Some(client) = self.seed.client(client_id) {
+            return Some(Cow::Borrowed(client));
+        }
+        read(&self.registered)
+            .get(client_id)
+            .cloned()
+            .map(Cow::Owned)
+    }
+
+    /// Keeps a client made by dynamic client registration; `false` (and nothing kept) when
+    /// `limit` clients are registered already.
+    pub(crate) fn register_client(&self, client: SeedClient, limit: usize) -> bool {
+        let mut registered = write(&self.registered);
+        if registered.len() >= limit {
+            return false;
+        }
+        registered.insert(client.client_id.clone(), client);
+        true
     }
 
     /// `<base>` + `path`.

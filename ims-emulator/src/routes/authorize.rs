@@ -1,6 +1,8 @@
 //! `GET`/`POST /ims/authorize`, `/v1`, `/v2`: the sign-in page, SSO session, PKCE, scope checks,
 //! and errors as redirects (or an error page when redirecting would be unsafe).
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +29,7 @@ enum Mode {
 /// A checked authorization request.
 #[derive(Debug)]
 struct AuthRequest<'a> {
-    client: &'a SeedClient,
+    client: Cow<'a, SeedClient>,
     redirect_uri: String,
     mode: Mode,
     state: Option<String>,
@@ -114,7 +116,7 @@ fn parse<'a>(state: &'a Inner, params: &Params) -> Result<AuthRequest<'a>, AuthE
     let client_id = params
         .get("client_id")
         .ok_or_else(|| page("missing required parameter: client_id".into()))?;
-    let client = state.seed.client(client_id).ok_or_else(|| {
+    let client = state.client(client_id).ok_or_else(|| {
         AuthError::Page(
             StatusCode::BAD_REQUEST,
             "invalid_client",
@@ -386,7 +388,7 @@ pub(crate) async fn sign_in_get(State(state): State<AppState>, params: Params) -
     html::sign_in_page(
         StatusCode::OK,
         "/ims/authorize/v2",
-        client_label(request.client),
+        client_label(&request.client),
         &hidden_fields(&params),
         params.get("login_hint").unwrap_or_default(),
         None,
@@ -424,7 +426,7 @@ pub(crate) async fn authorize_post(
         return html::sign_in_page(
             StatusCode::UNAUTHORIZED,
             uri.path(),
-            client_label(request.client),
+            client_label(&request.client),
             &hidden_fields(&params),
             email,
             Some("Wrong email address or password."),

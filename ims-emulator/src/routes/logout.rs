@@ -1,4 +1,5 @@
-//! `/ims/logout/v1`: front channel (`GET`, redirect) and back channel (`POST`, client auth).
+//! `/ims/logout/v1`: front channel (`GET`, redirect) and back channel (`POST`, client auth);
+//! `GET /ims/logout`, the unversioned front channel Magento's `AdobeIms` calls.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,6 +11,14 @@ use crate::params::Params;
 use crate::routes::authenticate_client;
 use crate::routes::authorize::SESSION_COOKIE;
 use crate::state::{AppState, Inner};
+
+/// The `Set-Cookie` that clears the emulator's session cookie.
+fn clear_cookie(response: &mut Response) {
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
 
 fn end_cookie_session(state: &Inner, params: &Params) {
     for value in params.headers.get_all(header::COOKIE) {
@@ -29,7 +38,7 @@ pub(crate) async fn logout_front(State(state): State<AppState>, params: Params) 
     if let Some(uri) = params.get("redirect_uri") {
         let allowed = params
             .get("client_id")
-            .and_then(|id| state.seed.client(id))
+            .and_then(|id| state.client(id))
             .is_some_and(|c| c.redirect_allowed(uri));
         if !allowed {
             return html::error_page(
@@ -55,10 +64,59 @@ pub(crate) async fn logout_front(State(state): State<AppState>, params: Params) 
         }
         None => html::message_page("Signed out", "You have been signed out of ims-emulator."),
     };
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    if let Ok(v) = HeaderValue::from_str(&clear) {
-        response.headers_mut().append(header::SET_COOKIE, v);
+    clear_cookie(&mut response);
+    response
+}
+
+/// `redirect_uri=self`: what Magento sends when it has no page to return to (it says IMS gives
+/// no success answer without a `redirect_uri`).
+const REDIRECT_SELF: &str = "self";
+
+/// `GET /ims/logout?access_token&redirect_uri` (and an optional `client_id`), as Magento's
+/// `AdobeIms` `LogOut` sends it and expects a 302.
+///
+/// - `redirect_uri` is required: without one, a 400 error page and nothing happens.
+/// - `redirect_uri=self`: 302 to the emulator's start page.
+/// - Any other `redirect_uri` must be registered for the client: `client_id` if given, else the
+///   client the `access_token` was issued to. An unregistered one, or one that cannot be checked
+///   (no client known), gets a 400 error page and nothing happens: never an open redirect.
+/// - Then the token (expired ones too) is revoked with every token of its browser session, the
+///   session of the cookie ends and the cookie is cleared, and the answer is the 302. A forged
+///   or unreadable `access_token` revokes nothing but does not stop the logout.
+pub(crate) async fn logout_unversioned(State(state): State<AppState>, params: Params) -> Response {
+    let bad = |description: &str| {
+        html::error_page(StatusCode::BAD_REQUEST, "invalid_request", description)
+    };
+    let Some(uri) = params.get("redirect_uri") else {
+        return bad("missing required parameter: redirect_uri");
+    };
+    let token = params
+        .get("access_token")
+        .and_then(|t| crate::tokens::verify(&state.keys(), t, 0).ok());
+    let target = if uri == REDIRECT_SELF {
+        state.url("/")
+    } else {
+        let client_id = params
+            .get("client_id")
+            .or_else(|| token.as_ref().map(|t| t.client_id.as_str()));
+        let allowed = client_id
+            .and_then(|id| state.client(id))
+            .is_some_and(|c| c.redirect_allowed(uri));
+        if !allowed {
+            return bad("redirect_uri is not registered for the client of this logout");
+        }
+        uri.to_owned()
+    };
+    let Ok(location) = HeaderValue::from_str(&target) else {
+        return bad("redirect_uri cannot be sent as a Location header");
+    };
+    if let Some(token) = &token {
+        state.store().logout_token(&token.id);
     }
+    end_cookie_session(&state, &params);
+    let mut response = StatusCode::FOUND.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    clear_cookie(&mut response);
     response
 }
 

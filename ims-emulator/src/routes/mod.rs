@@ -1,12 +1,19 @@
 //! HTTP handlers, one module per IMS area.
 
+pub(crate) mod admin;
 pub(crate) mod authorize;
+pub(crate) mod cluster_exchange;
 pub(crate) mod discovery;
 pub(crate) mod jwt_exchange;
 pub(crate) mod logout;
 pub(crate) mod profile;
+pub(crate) mod register;
+pub(crate) mod subject_token;
 pub(crate) mod token;
+pub(crate) mod token_exchange;
 pub(crate) mod validate;
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
 
@@ -27,7 +34,7 @@ pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
 pub(crate) fn authenticate_client<'a>(
     state: &'a Inner,
     params: &Params,
-) -> Result<&'a SeedClient, ImsError> {
+) -> Result<Cow<'a, SeedClient>, ImsError> {
     let body_id = params.get("client_id");
     let (client_id, secret) = match params.basic_credentials()? {
         Some((id, secret)) => {
@@ -66,13 +73,12 @@ pub(crate) fn authenticate_client<'a>(
     Ok(client)
 }
 
-/// The seed client, or 400 `invalid_client`.
+/// The client (seed or registered), or 400 `invalid_client`.
 pub(crate) fn find_client<'a>(
     state: &'a Inner,
     client_id: &str,
-) -> Result<&'a SeedClient, ImsError> {
+) -> Result<Cow<'a, SeedClient>, ImsError> {
     state
-        .seed
         .client(client_id)
         .ok_or_else(|| ImsError::bad("invalid_client", format!("unknown client_id {client_id}")))
 }

@@ -1,15 +1,15 @@
-//! Bearer endpoints: `/ims/profile/v1`, `/ims/userinfo/v2`, `/ims/organizations/v5|v6`, and org
-//! membership at `/<orgId>@AdobeOrg/membership`.
+//! Bearer endpoints: `/ims/profile/v1`, `/ims/userinfo/v1` and `/v2`, `/ims/organizations/v5`
+//! and `/v6`, and org membership at `/<orgId>@AdobeOrg/membership`.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::error::{ImsError, json_response};
 use crate::params::Params;
-use crate::seed::{SeedOrg, same_org};
+use crate::seed::{SeedOrg, SeedUser, same_org};
 use crate::state::{AppState, Inner};
 use crate::tokens::{TokenKind, Verified};
 
@@ -18,6 +18,11 @@ pub(crate) fn bearer_token(state: &Inner, params: &Params) -> Result<Verified, I
     let token = params.bearer().ok_or_else(|| {
         ImsError::unauthorized_token("an Authorization: Bearer access token is required")
     })?;
+    verify_access_token(state, token)
+}
+
+/// An access token, verified (401 `invalid_token` otherwise).
+fn verify_access_token(state: &Inner, token: &str) -> Result<Verified, ImsError> {
     let verified = state
         .verify(token)
         .map_err(|p| ImsError::unauthorized_token(p.description))?;
@@ -45,6 +50,24 @@ fn roles(state: &Inner, member: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A user's profile, as `/ims/profile/v1` (and `/ims/admin_profile/v1`) answer it.
+pub(crate) fn user_profile(state: &Inner, user: &SeedUser) -> Value {
+    json!({
+        "userId": user.user_id,
+        "authId": user.user_id,
+        "email": user.email,
+        "emailVerified": user.email_verified.to_string(),
+        "name": user.display_name(),
+        "displayName": user.display_name(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "countryCode": user.country_code,
+        "account_type": user.account_type,
+        "preferred_languages": ["en-us"],
+        "roles": roles(state, &user.user_id),
+    })
+}
+
 /// `GET /ims/profile/v1`.
 pub(crate) async fn profile(
     State(state): State<AppState>,
@@ -52,20 +75,7 @@ pub(crate) async fn profile(
 ) -> Result<Response, ImsError> {
     let token = bearer_token(&state, &params)?;
     let body = if let Some(user) = state.seed.user(&token.user_id) {
-        json!({
-            "userId": user.user_id,
-            "authId": user.user_id,
-            "email": user.email,
-            "emailVerified": user.email_verified.to_string(),
-            "name": user.display_name(),
-            "displayName": user.display_name(),
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "countryCode": user.country_code,
-            "account_type": user.account_type,
-            "preferred_languages": ["en-us"],
-            "roles": roles(&state, &user.user_id),
-        })
+        user_profile(&state, user)
     } else if let Some(client) = state.seed.client_by_technical_account(&token.user_id) {
         let account = client.technical_account.as_ref();
         json!({
@@ -86,12 +96,25 @@ pub(crate) async fn profile(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `GET /ims/userinfo/v2`.
+/// `GET /ims/userinfo/v2`, and `GET`/`POST /ims/userinfo/v1` (OpenID Connect user info, ims-go's
+/// `GetUserInfo`). The token comes as `Authorization: Bearer`; a `POST` may send it as the form
+/// field `access_token` instead (RFC 6750 §2.2), never both.
 pub(crate) async fn userinfo(
     State(state): State<AppState>,
+    method: Method,
     params: Params,
 ) -> Result<Response, ImsError> {
-    let token = bearer_token(&state, &params)?;
+    let token = match (method == Method::POST, params.body_value("access_token")) {
+        (true, Some(form_token)) => {
+            if params.bearer().is_some() {
+                return Err(ImsError::invalid_request(
+                    "send the access token either as Bearer or as access_token, not both",
+                ));
+            }
+            verify_access_token(&state, form_token)?
+        }
+        _ => bearer_token(&state, &params)?,
+    };
     let user = state
         .seed
         .user(&token.user_id)
@@ -109,7 +132,7 @@ pub(crate) async fn userinfo(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-fn org_json(org: &SeedOrg) -> Value {
+pub(crate) fn org_json(org: &SeedOrg) -> Value {
     let (ident, auth_src) = org
         .id
         .rsplit_once('@')

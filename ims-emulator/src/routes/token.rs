@@ -1,5 +1,6 @@
-//! `POST /ims/token`, `/v1`, `/v2`, `/v3`: authorization code (with PKCE), refresh token and
-//! client credentials, with `expires_in` in each version's unit.
+//! `POST /ims/token`, `/v1`, `/v2`, `/v3`: authorization code (with PKCE), refresh token,
+//! client credentials and (v2, v3) the cluster access-token exchange, with `expires_in` in each
+//! version's unit.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -8,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ImsError, token_response};
 use crate::params::Params;
+use crate::routes::cluster_exchange::cluster_exchange;
 use crate::routes::{authenticate_client, secrets_equal};
-use crate::seed::{SeedClient, same_org};
+use crate::seed::{GRANT_CLUSTER_EXCHANGE, SeedClient, same_org};
 use crate::state::{AppState, Inner};
 use crate::tokens::{
     ACCESS_TOKEN_TTL_MS, ID_TOKEN_TTL_S, REFRESH_TOKEN_TTL_MS, TokenKind, TokenSpec, now_ms,
@@ -35,7 +37,7 @@ impl Version {
     }
 
     /// `expires_in` of a 24 h access token in this version's unit.
-    fn expires_in(self, ttl_ms: u64) -> u64 {
+    pub(crate) fn expires_in(self, ttl_ms: u64) -> u64 {
         if self.is_legacy() {
             ttl_ms.saturating_sub(15)
         } else {
@@ -77,7 +79,7 @@ fn token(state: &Inner, version: Version, params: &Params) -> Result<Response, I
     let grant = params.require("grant_type")?;
     let known = match grant {
         "authorization_code" | "refresh_token" => true,
-        "client_credentials" => !version.is_legacy(),
+        "client_credentials" | GRANT_CLUSTER_EXCHANGE => !version.is_legacy(),
         _ => false,
     };
     if !known {
@@ -94,9 +96,10 @@ fn token(state: &Inner, version: Version, params: &Params) -> Result<Response, I
         ));
     }
     let body = match grant {
-        "authorization_code" => authorization_code(state, version, client, params)?,
-        "refresh_token" => refresh(state, version, client, params)?,
-        _ => client_credentials(state, version, client, params)?,
+        "authorization_code" => authorization_code(state, version, &client, params)?,
+        "refresh_token" => refresh(state, version, &client, params)?,
+        GRANT_CLUSTER_EXCHANGE => cluster_exchange(state, version, &client, params)?,
+        _ => client_credentials(state, version, &client, params)?,
     };
     Ok(token_response(&body))
 }
@@ -278,10 +281,12 @@ fn client_credentials(
             extra: Vec::new(),
         })
         .map_err(ImsError::internal)?;
+    // ims-go reads the technical account's id from `userId` (its `TokenResponse.UserID`).
     Ok(json!({
         "access_token": minted.token,
         "token_type": "bearer",
         "expires_in": version.expires_in(ACCESS_TOKEN_TTL_MS),
+        "userId": account.id,
     }))
 }
 
