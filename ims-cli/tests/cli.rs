@@ -506,7 +506,7 @@ async fn login_then_orgs_profile_and_silent_tokens() {
     // Before signing in: the provider says to log in.
     s.run(&["token", "get"])
         .await
-        .fails(3, "ims login --context me");
+        .fails(6, "ims login --context me");
 
     let run = login(&s, &ims, "me").await.ok();
     assert!(run.stdout.contains("signed in"), "{run:?}");
