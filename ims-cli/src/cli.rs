@@ -262,8 +262,8 @@ pub struct LoginArgs {
     pub no_open: bool,
     /// For a machine without a browser: print the sign-in URL, sign in on
     /// any other machine, then paste the address the browser was sent to
-    /// (or just its code) here.
-    #[arg(long, conflicts_with_all = ["no_open", "port"])]
+    /// (or just its code) here. No callback is served (--port is unused).
+    #[arg(long, conflicts_with = "no_open")]
     pub manual: bool,
     /// Seconds to wait for the sign-in.
     #[arg(long, default_value_t = 120, value_name = "SECONDS",

@@ -37,8 +37,9 @@
 //!
 //! - Hold IMS logic: that is `ims-core`'s.
 //! - Print a token or secret, except the token `ims token get` is asked for
-//!   (and secrets `ims context get --show-secrets` is asked for); error
-//!   messages never contain one.
+//!   (and secrets `ims context get --show-secrets` and `ims config get|list
+//!   --show-secrets` are asked for); error messages and warnings never
+//!   contain one.
 
 pub mod cli;
 mod commands;

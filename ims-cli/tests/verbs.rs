@@ -471,9 +471,10 @@ async fn manual_login(
     answer: impl FnOnce(&str) -> String,
 ) -> Run {
     let mut child = s
+        // A callback port from the environment does not get in the way.
         .command(
             &["login", "--manual", "--context", context, "--timeout", "60"],
-            &[],
+            &[("AIO_IMS_LOCAL_LOGIN_PORT", "1")],
         )
         .stdin(Stdio::piped())
         .spawn()
