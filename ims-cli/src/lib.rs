@@ -278,7 +278,7 @@ impl App {
         context: &ImsContext,
         force: bool,
     ) -> Result<ExpiringToken<AccessToken>, CliError> {
-        if force {
+        let forgotten = if force {
             // Forget the stored access token only: a user context's refresh
             // token brings the new one.
             let tokens = self.cache.load(name).await?;
@@ -287,8 +287,16 @@ impl App {
                 refresh_token: tokens.refresh_token,
             };
             self.cache.store(name, &kept).await?;
+            tokens.access_token
+        } else {
+            None
+        };
+        let result = self.provider().get_token(name).await;
+        if let (Err(_), Some(old)) = (&result, forgotten) {
+            // No new token: the old one, still valid at IMS, is not lost.
+            self.restore_access_token(name, old).await;
         }
-        match self.provider().get_token(name).await {
+        match result {
             // The provider's only configuration error for a user context
             // that exists (`context` was read) is that it needs a sign-in.
             Err(ims_api::Error::Misconfigured(_)) if needs_sign_in(&context.credentials) => {
@@ -297,6 +305,26 @@ impl App {
                 })
             }
             other => other.with_context_hint(name),
+        }
+    }
+
+    /// Puts back an access token `--force` set aside, beside the refresh
+    /// token stored now (the provider may have dropped a refused one). A
+    /// failure is only logged: the command's own error matters more.
+    async fn restore_access_token(&self, name: &ContextName, old: ExpiringToken<AccessToken>) {
+        let restored = async {
+            let now = self.cache.load(name).await?;
+            if now.access_token.is_some() {
+                return Ok(());
+            }
+            let tokens = ContextTokens {
+                access_token: Some(old),
+                refresh_token: now.refresh_token,
+            };
+            self.cache.store(name, &tokens).await
+        };
+        if let Err(err) = restored.await {
+            tracing::warn!(context = %name, error = %err, "could not put the stored access token back");
         }
     }
 }

@@ -9,8 +9,8 @@ mod support;
 
 use std::process::Stdio;
 
-use ims_emulator::RunningEmulator;
 use ims_emulator::default_seed as d;
+use ims_emulator::{FaultSpec, RunningEmulator};
 use serde_json::{Value, json};
 use support::{Run, Sandbox, emulator, emulator_sign_in, now_ms, set_user_context};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
@@ -137,6 +137,17 @@ async fn token_get_force_ignores_the_stored_token() {
         forced.trim(),
         "the new token is stored"
     );
+
+    // IMS down: no new token, and the stored one is not lost.
+    ims.inject_fault(FaultSpec::new("/ims/token").status(503).retry_after(0))
+        .unwrap();
+    s.run(&["token", "get", "-c", "svc", "--force"])
+        .await
+        .fails(5, "IMS is unavailable");
+    ims.clear_faults();
+    assert_eq!(context(&s, "svc")["access_token"]["token"], forced.trim());
+    let again = s.run(&["token", "get", "-c", "svc"]).await.ok().stdout;
+    assert_eq!(again, forced);
 }
 
 // --- not signed in ------------------------------------------------------------
@@ -317,6 +328,11 @@ async fn config_get_set_list_delete_on_aios_files_with_aios_precedence() {
     s.run(&["config", "get", "a..b"])
         .await
         .fails(2, "dotted key");
+    // A hostile ./.aio cannot write escape sequences to the terminal.
+    std::fs::write(s.local(), r#"{"note": "a\u001b]0;pwned\u0007b"}"#).unwrap();
+    let run = s.run(&["config", "get", "note"]).await.ok();
+    assert!(!run.stdout.contains('\u{1b}'), "{run:?}");
+    assert_eq!(run.stdout, "\"a\\u001b]0;pwned\\u0007b\"\n");
     // Other keys of the file were kept throughout.
     assert_eq!(context(&s, "svc")["scopes"], json!(["openid", "AdobeID"]));
 }

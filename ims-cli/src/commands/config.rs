@@ -80,7 +80,10 @@ fn get(
         masked_at(&segments, value)
     };
     match (&value, out.is_json()) {
-        (Value::String(text), false) => out.line(text),
+        // A string as is, for `$(ims config get cli.env)`, unless it holds
+        // control characters (a hostile `./.aio` writing to the terminal):
+        // then JSON-escaped.
+        (Value::String(text), false) if !text.chars().any(char::is_control) => out.line(text),
         _ => out.json(&value),
     }
     Ok(())
