@@ -362,6 +362,11 @@ async fn context_list_shows_kind_token_status_expiry_file_and_shadowing() {
     )
     .unwrap();
 
+    // A half-written context does not hide the others.
+    s.run(&["config", "set", "ims.contexts.half.scopes", "openid"])
+        .await
+        .ok();
+
     let run = s.run(&["--json", "context", "list"]).await.ok();
     assert!(run.stderr.contains("shadows the global context"), "{run:?}");
     let list = run.json();
@@ -383,6 +388,12 @@ async fn context_list_shows_kind_token_status_expiry_file_and_shadowing() {
     assert_eq!(me["kind"], "oauth-user");
     assert_eq!(me["token"], "none");
     assert_eq!(me["expires_at"], Value::Null);
+    let half = by_name("half");
+    assert_eq!(half["kind"], "invalid");
+    assert!(
+        half["error"].as_str().unwrap().contains("client_id"),
+        "{half}"
+    );
     let shadow = by_name("shadow");
     assert_eq!(shadow["shadows_global"], true);
     assert_eq!(shadow["location"], "local");
