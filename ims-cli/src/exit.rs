@@ -14,6 +14,9 @@ pub const CONFIGURATION: u8 = 3;
 pub const REFUSED: u8 = 4;
 /// IMS is unavailable.
 pub const UNAVAILABLE: u8 = 5;
+/// A user context has no usable token: sign in (`ims login`). Distinct from
+/// [`CONFIGURATION`]: nothing is wrong with the context.
+pub const NOT_SIGNED_IN: u8 = 6;
 
 /// Why a command failed: a message that never holds a token or secret, a
 /// hint on how to fix it, and the exit code.
@@ -37,6 +40,14 @@ pub enum CliError {
     /// Local I/O failed.
     #[error("{0}")]
     Io(String),
+    /// A user context has no usable access or refresh token.
+    #[error(
+        "context {context} is not signed in: it has no valid access token and no usable refresh token"
+    )]
+    NotSignedIn {
+        /// The context.
+        context: String,
+    },
     /// Anything else (a sign-in that timed out or was cancelled).
     #[error("{0}")]
     Other(String),
@@ -62,9 +73,12 @@ impl CliError {
     }
 
     /// The hint, if any.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
-            CliError::Ims { hint, .. } => hint.as_deref(),
+            CliError::Ims { hint, .. } => hint.clone(),
+            CliError::NotSignedIn { context } => {
+                Some(format!("sign in with `ims login --context {context}`"))
+            }
             _ => None,
         }
     }
@@ -75,6 +89,7 @@ impl CliError {
             CliError::Ims { error, .. } => code_of(error),
             CliError::Usage(_) => USAGE,
             CliError::Config(_) => CONFIGURATION,
+            CliError::NotSignedIn { .. } => NOT_SIGNED_IN,
             CliError::Io(_) | CliError::Other(_) => OTHER,
         }
     }
@@ -85,6 +100,7 @@ impl CliError {
             CliError::Ims { error, .. } => error.code(),
             CliError::Usage(_) => "usage",
             CliError::Config(_) => "misconfigured",
+            CliError::NotSignedIn { .. } => "not_signed_in",
             CliError::Io(_) => "io",
             CliError::Other(_) => "other",
         }
@@ -168,6 +184,17 @@ mod tests {
         assert_eq!(CliError::Usage("x".to_owned()).code(), USAGE);
         assert_eq!(CliError::Config("x".to_owned()).code(), CONFIGURATION);
         assert_eq!(CliError::Io("x".to_owned()).code(), OTHER);
+        let not_signed_in = CliError::NotSignedIn {
+            context: "me".to_owned(),
+        };
+        assert_eq!(not_signed_in.code(), NOT_SIGNED_IN);
+        assert_ne!(NOT_SIGNED_IN, CONFIGURATION);
+        assert_eq!(not_signed_in.kind(), "not_signed_in");
+        assert!(
+            not_signed_in
+                .hint()
+                .is_some_and(|h| h.contains("ims login --context me"))
+        );
         assert_eq!(OK, 0);
     }
 

@@ -11,13 +11,16 @@
 //!     "ims", "token", "get", "--context", "svc", "--ims-url", "http://127.0.0.1:9800",
 //! ])?;
 //! assert_eq!(cli.global.ims_url.as_deref(), Some("http://127.0.0.1:9800"));
-//! let Command::Token(TokenCommand::Get(context)) = cli.command else {
+//! let Command::Token(TokenCommand::Get(get)) = cli.command else {
 //!     unreachable!("parsed as `token get`")
 //! };
-//! assert_eq!(context.context.as_deref(), Some("svc"));
+//! assert_eq!(get.context.as_deref(), Some("svc"));
+//! assert!(!get.force);
 //!
 //! // …and a failure's kind decides the exit code scripts can test.
 //! assert_eq!(exit::code_of(&ims_api::Error::Misconfigured("no such context".into())), exit::CONFIGURATION);
+//! // A user context without a usable token is not a misconfiguration.
+//! assert_eq!(exit::CliError::NotSignedIn { context: "me".into() }.code(), exit::NOT_SIGNED_IN);
 //! # Ok::<(), clap::Error>(())
 //! ```
 //!
@@ -34,12 +37,15 @@
 //!
 //! - Hold IMS logic: that is `ims-core`'s.
 //! - Print a token or secret, except the token `ims token get` is asked for
-//!   (and secrets `ims context get --show-secrets` is asked for); error
-//!   messages never contain one.
+//!   (and secrets `ims context get --show-secrets` and `ims config get|list
+//!   --show-secrets` are asked for); error messages and warnings never
+//!   contain one.
 
 pub mod cli;
 mod commands;
+mod complete;
 pub mod exit;
+mod mask;
 pub mod output;
 
 use std::process::ExitCode;
@@ -47,19 +53,25 @@ use std::sync::Arc;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
-use ims_api::{ContextName, ContextStore as _, ImsContext, ImsEnvironment, SystemClock};
+use ims_api::{
+    AccessToken, ContextCredentials, ContextName, ContextStore as _, ContextTokens, ExpiringToken,
+    ImsContext, ImsEnvironment, SystemClock, TokenCache as _, TokenProvider as _,
+};
 use ims_core::{
     AioConfig, AioContextStore, ConfigPaths, ContextTokenProvider, FileTokenCache, HttpPolicy,
     ImsClient, ImsClients, ProviderConfig,
 };
 
-use crate::cli::{Cli, Command, EnvName};
+use crate::cli::{Cli, Command, EnvName, GlobalArgs};
 use crate::exit::CliError;
 use crate::output::Output;
 
 /// Parses the process's arguments, runs the command and returns its exit
 /// code (see [`exit`]).
 pub fn run() -> ExitCode {
+    // `COMPLETE=bash ims ...`: the shell asks for completions (context names
+    // read from aio's files); answers and exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(err) => {
@@ -119,19 +131,26 @@ fn init_logging(verbose: u8) {
 }
 
 async fn dispatch(cli: Cli, matches: &ArgMatches, out: Output) -> Result<(), CliError> {
-    if let Command::Completions { shell } = cli.command {
-        let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "ims", &mut std::io::stdout());
-        return Ok(());
-    }
-    let app = App::new(&cli, matches, out).await?;
-    match cli.command {
+    let command = match cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "ims", &mut std::io::stdout());
+            return Ok(());
+        }
+        // aio's files as they are: the IMS flags play no part, and a broken
+        // `cli.env` can be repaired with `ims config set cli.env prod`.
+        Command::Config(command) => return commands::config::run(&aio_config(None)?, out, command),
+        command => command,
+    };
+    let app = App::new(&cli.global, matches, out).await?;
+    match command {
         Command::Context(command) => commands::context::run(&app, command).await,
         Command::Token(command) => commands::token::run(&app, command).await,
         Command::Login(args) => commands::login::run(&app, args).await,
+        Command::Logout(args) => commands::logout::run(&app, args).await,
         Command::Orgs(args) => commands::orgs::run(&app, args.context.as_deref()).await,
         Command::Profile(args) => commands::profile::run(&app, args.context.as_deref()).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Config(_) => Ok(()),
     }
 }
 
@@ -150,8 +169,8 @@ pub(crate) struct App {
 }
 
 impl App {
-    async fn new(cli: &Cli, matches: &ArgMatches, out: Output) -> Result<Self, CliError> {
-        let from_flags = environment_of(cli.global.ims_url.as_deref(), cli.global.environment)?;
+    async fn new(global: &GlobalArgs, matches: &ArgMatches, out: Output) -> Result<Self, CliError> {
+        let from_flags = environment_of(global.ims_url.as_deref(), global.environment)?;
         let store = AioContextStore::new(aio_config(from_flags.as_ref())?);
         let default_env = match from_flags {
             Some(env) => env,
@@ -174,8 +193,8 @@ impl App {
         };
         let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         let pinned_env = environment_of(
-            cli.global.ims_url.as_deref().filter(|_| typed("ims_url")),
-            cli.global.environment.filter(|_| typed("environment")),
+            global.ims_url.as_deref().filter(|_| typed("ims_url")),
+            global.environment.filter(|_| typed("environment")),
         )?;
         let cache = FileTokenCache::new(store.config().clone());
         Ok(App {
@@ -237,10 +256,7 @@ impl App {
     pub(crate) async fn signed_in(&self, given: Option<&str>) -> Result<SignedIn, CliError> {
         let name = self.context_name(given).await?;
         let context = self.context(&name).await?;
-        let token = ims_api::TokenProvider::get_token(&self.provider(), &name)
-            .await
-            .with_context_hint(&name)?
-            .token;
+        let token = self.access_token(&name, &context, false).await?.token;
         let client = self.client(context.environment.as_ref())?;
         Ok(SignedIn {
             name,
@@ -249,6 +265,73 @@ impl App {
             client,
         })
     }
+}
+
+impl App {
+    /// A valid access token for the context, through the provider: the
+    /// stored one (unless `force`), else a refreshed one, else one from the
+    /// context's flow. A user context that has neither a valid access token
+    /// nor a usable refresh token is [`CliError::NotSignedIn`].
+    pub(crate) async fn access_token(
+        &self,
+        name: &ContextName,
+        context: &ImsContext,
+        force: bool,
+    ) -> Result<ExpiringToken<AccessToken>, CliError> {
+        let forgotten = if force {
+            // Forget the stored access token only: a user context's refresh
+            // token brings the new one.
+            let tokens = self.cache.load(name).await?;
+            let kept = ContextTokens {
+                access_token: None,
+                refresh_token: tokens.refresh_token,
+            };
+            self.cache.store(name, &kept).await?;
+            tokens.access_token
+        } else {
+            None
+        };
+        let result = self.provider().get_token(name).await;
+        if let (Err(_), Some(old)) = (&result, forgotten) {
+            // No new token: the old one, still valid at IMS, is not lost.
+            self.restore_access_token(name, old).await;
+        }
+        match result {
+            // The provider's only configuration error for a user context
+            // that exists (`context` was read) is that it needs a sign-in.
+            Err(ims_api::Error::Misconfigured(_)) if needs_sign_in(&context.credentials) => {
+                Err(CliError::NotSignedIn {
+                    context: name.to_string(),
+                })
+            }
+            other => other.with_context_hint(name),
+        }
+    }
+
+    /// Puts back an access token `--force` set aside, beside the refresh
+    /// token stored now (the provider may have dropped a refused one). A
+    /// failure is only logged: the command's own error matters more.
+    async fn restore_access_token(&self, name: &ContextName, old: ExpiringToken<AccessToken>) {
+        let restored = async {
+            let now = self.cache.load(name).await?;
+            if now.access_token.is_some() {
+                return Ok(());
+            }
+            let tokens = ContextTokens {
+                access_token: Some(old),
+                refresh_token: now.refresh_token,
+            };
+            self.cache.store(name, &tokens).await
+        };
+        if let Err(err) = restored.await {
+            tracing::warn!(context = %name, error = %err, "could not put the stored access token back");
+        }
+    }
+}
+
+/// Whether the context's tokens come from a person's sign-in.
+pub(crate) fn needs_sign_in(credentials: &ContextCredentials) -> bool {
+    matches!(credentials, ContextCredentials::OAuthUser(_))
 }
 
 /// A context with a valid access token and its IMS client.

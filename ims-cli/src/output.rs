@@ -55,6 +55,16 @@ impl Output {
         }
     }
 
+    /// A warning on stderr, also with `--json` (then as a JSON object
+    /// `{"warning": ...}` on one line).
+    pub fn warn(&self, text: &str) {
+        if self.json {
+            eprintln!("{}", json!({ "warning": text }));
+        } else {
+            eprintln!("warning: {text}");
+        }
+    }
+
     /// A table with a header row, columns padded to their widest cell.
     pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -3,170 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ims_emulator::default_seed as d;
-use ims_emulator::{Emulator, FaultSpec, MintTokenRequest, RunningEmulator};
+use ims_emulator::{FaultSpec, MintTokenRequest, RunningEmulator};
 use serde_json::Value;
+use support::{Run, Sandbox, emulator, emulator_sign_in, mode, no_redirects, now_ms};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::process::Command;
-
-/// A home, a global aio file and a working directory of their own.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-/// What one run of `ims` did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {self:?}"))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "{self:?}");
-        self
-    }
-
-    #[track_caller]
-    fn fails(self, code: i32, message: &str) -> Self {
-        assert_eq!(self.code, code, "{self:?}");
-        assert!(self.stderr.contains(message), "{message:?} not in {self:?}");
-        self
-    }
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        std::fs::create_dir_all(dir.path().join("work")).unwrap();
-        Sandbox { dir }
-    }
-
-    fn cwd(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    fn global(&self) -> PathBuf {
-        self.dir.path().join("home").join("aio-config")
-    }
-
-    fn local(&self) -> PathBuf {
-        self.cwd().join(".aio")
-    }
-
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ims"));
-        command
-            .args(args)
-            .current_dir(self.cwd())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path().join("home"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("home").join("xdg"))
-            .env("AIO_CONFIG_FILE", self.global())
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut command = self.command(args, env);
-        command.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        let mut child = command.spawn().unwrap();
-        if let Some(input) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            pipe.write_all(input.as_bytes()).await.unwrap();
-            drop(pipe);
-        }
-        let output = child.wait_with_output().await.unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Run {
-        self.run_with(args, None, &[]).await
-    }
-
-    fn read(path: &Path) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn global_json(&self) -> Value {
-        Self::read(&self.global())
-    }
-
-    fn key_file(&self) -> PathBuf {
-        let path = self.dir.path().join("jwt-account.pem");
-        std::fs::write(&path, d::jwt_private_key_pem()).unwrap();
-        path
-    }
-
-    /// `ims context set NAME --kind server-to-server` for the emulator's
-    /// s2s client, the secret on stdin.
-    async fn set_s2s(&self, name: &str, secret: &str, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "context",
-            "set",
-            name,
-            "--kind",
-            "server-to-server",
-            "--client-id",
-            d::S2S_CLIENT_ID,
-            "--client-secret-stdin",
-            "--scopes",
-            "openid,AdobeID,read_organizations",
-            "--org-id",
-            d::ORG_ID,
-            "--technical-account-id",
-            d::S2S_TECHNICAL_ACCOUNT_ID,
-            "--technical-account-email",
-            d::S2S_TECHNICAL_ACCOUNT_EMAIL,
-        ];
-        args.extend_from_slice(extra);
-        self.run_with(&args, Some(&format!("{secret}\n")), &[])
-            .await
-    }
-}
-
-async fn emulator() -> RunningEmulator {
-    Emulator::builder().start().await.unwrap()
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_set_get_list_use_remove_for_each_kind() {
@@ -608,27 +454,9 @@ async fn login(s: &Sandbox, ims: &RunningEmulator, context: &str) -> Run {
     let mut line = String::new();
     stdout.read_line(&mut line).await.unwrap();
     let url = url::Url::parse(line.trim()).unwrap();
-    assert!(
-        url.as_str().starts_with(&ims.url("/ims/authorize/v2")),
-        "{url}"
-    );
-    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    assert!(
-        form.iter()
-            .any(|(k, v)| k == "code_challenge_method" && v == "S256")
-    );
-    form.push(("email".into(), d::MEMBER_EMAIL.into()));
-    form.push(("password".into(), d::MEMBER_PASSWORD.into()));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut action = url.clone();
-    action.set_query(None);
-    let answer = http.post(action).form(&form).send().await.unwrap();
-    assert_eq!(answer.status(), 302);
-    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let location = emulator_sign_in(ims, &url).await;
     assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+    let http = no_redirects();
     // A callback with a wrong state is turned away and changes nothing.
     let mut forged = url::Url::parse(&location).unwrap();
     forged.set_query(Some("code=forged&state=wrong"));
@@ -678,7 +506,7 @@ async fn login_then_orgs_profile_and_silent_tokens() {
     // Before signing in: the provider says to log in.
     s.run(&["token", "get"])
         .await
-        .fails(3, "ims login --context me");
+        .fails(6, "ims login --context me");
 
     let run = login(&s, &ims, "me").await.ok();
     assert!(run.stdout.contains("signed in"), "{run:?}");

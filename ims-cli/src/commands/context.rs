@@ -4,19 +4,19 @@ use std::io::{BufRead as _, IsTerminal as _};
 
 use ims_api::{
     ClientId, ClientSecret, ConfigLocation, ContextCredentials, ContextName, ContextStore as _,
-    ImsContext, JwtContext, OAuthUserContext, OrgId, PrivateKeySource, Scopes,
-    ServerToServerContext,
+    ExpiringToken, ImsContext, JwtContext, OAuthUserContext, OrgId, PrivateKeySource, Scopes,
+    ServerToServerContext, TokenCache as _,
 };
 use ims_core::Origin;
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 use url::Url;
 
 use crate::cli::{ContextCommand, Kind, SetArgs};
 use crate::exit::CliError;
+use crate::mask::masked;
+use crate::output::iso;
 use crate::{App, parse_name, unknown_context};
-
-/// What secrets are shown as.
-const MASK: &str = "****";
 
 pub(crate) async fn run(app: &App, command: ContextCommand) -> Result<(), CliError> {
     match command {
@@ -44,17 +44,59 @@ fn location_name(location: Option<ConfigLocation>) -> &'static str {
 async fn list(app: &App) -> Result<(), CliError> {
     let names = app.store.list().await?;
     let current = app.store.current().await?;
+    let global = app.store.config().read_file(ConfigLocation::Global)?;
+    let local = app.store.config().read_file(ConfigLocation::Local)?;
+    let now = OffsetDateTime::now_utc();
     let mut rows = Vec::new();
     let mut items = Vec::new();
     for name in &names {
         let is_current = current.as_ref() == Some(name);
-        let location = location_name(app.store.location_of(name).await?);
+        let location = app.store.location_of(name).await?;
+        let file = location
+            .and_then(|l| app.store.config().paths().file(l))
+            .map(|p| p.display().to_string());
+        // One broken context does not hide the others: its row says so.
+        let (kind, problem) = match app.store.get(name).await {
+            Ok(Some(context)) => (context.credentials.kind().to_owned(), None),
+            Ok(None) => ("?".to_owned(), None),
+            Err(err) => ("invalid".to_owned(), Some(err.to_string())),
+        };
+        let tokens = app.cache.load(name).await.unwrap_or_default();
+        let (status, expires_at) = token_status(tokens.access_token.as_ref(), now);
+        let refresh = token_status(tokens.refresh_token.as_ref(), now).0;
+        let path = ["ims", "contexts", name.as_str()];
+        let shadows = find_ci(&local, &path).is_some() && find_ci(&global, &path).is_some();
+        if shadows {
+            app.out.warn(&format!(
+                "context {name} of {} shadows the global context of the same name in {}; \
+                 `ims context get {name} --show-origin` shows which file each key comes from",
+                display_path(app, ConfigLocation::Local),
+                display_path(app, ConfigLocation::Global),
+            ));
+        }
         rows.push(vec![
             if is_current { "*" } else { "" }.to_owned(),
             name.to_string(),
-            location.to_owned(),
+            kind.clone(),
+            status.to_owned(),
+            expires_at.clone().unwrap_or_else(|| "-".to_owned()),
+            file.clone().unwrap_or_else(|| "environment".to_owned()),
         ]);
-        items.push(json!({"name": name.as_str(), "current": is_current, "location": location}));
+        let mut item = json!({
+            "name": name.as_str(),
+            "current": is_current,
+            "location": location_name(location),
+            "file": file,
+            "kind": kind,
+            "token": status,
+            "expires_at": expires_at,
+            "refresh_token": refresh,
+            "shadows_global": shadows,
+        });
+        if let Some(problem) = problem {
+            item["error"] = json!(problem);
+        }
+        items.push(item);
     }
     if app.out.is_json() {
         app.out.json(&Value::Array(items));
@@ -62,9 +104,31 @@ async fn list(app: &App) -> Result<(), CliError> {
         app.out
             .note("no contexts; create one with `ims context set NAME --kind ...`");
     } else {
-        app.out.table(&["", "NAME", "FILE"], &rows);
+        app.out
+            .table(&["", "NAME", "KIND", "TOKEN", "EXPIRES", "FILE"], &rows);
     }
     Ok(())
+}
+
+/// `valid`, `expired` or `none`, and the expiry in ISO 8601.
+fn token_status<T>(
+    token: Option<&ExpiringToken<T>>,
+    now: OffsetDateTime,
+) -> (&'static str, Option<String>) {
+    match token {
+        None => ("none", None),
+        Some(token) if token.expires_at > now => ("valid", Some(iso(token.expires_at))),
+        Some(token) => ("expired", Some(iso(token.expires_at))),
+    }
+}
+
+fn display_path(app: &App, location: ConfigLocation) -> String {
+    app.store
+        .config()
+        .paths()
+        .file(location)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 async fn get(
@@ -162,57 +226,6 @@ fn find_ci<'a>(tree: &'a Value, path: &[&str]) -> Option<&'a Value> {
                 .map(|(_, v)| v)
         })
     })
-}
-
-/// A context's properties with secrets and tokens replaced by `****`
-/// (expiries kept); a private key given as a file path is shown.
-fn masked(props: Value) -> Value {
-    let Value::Object(map) = props else {
-        return props;
-    };
-    let out: Map<String, Value> = map
-        .into_iter()
-        .map(|(key, value)| {
-            let value = match key.to_ascii_lowercase().as_str() {
-                "client_secret" | "passphrase" => mask_all(value),
-                "client_secrets" => mask_all(value),
-                "private_key" => match &value {
-                    Value::String(s)
-                        if !s.contains("-----BEGIN") && !s.trim_start().starts_with('[') =>
-                    {
-                        value
-                    }
-                    _ => mask_all(value),
-                },
-                "access_token" | "refresh_token" => match value {
-                    Value::Object(token) => Value::Object(
-                        token
-                            .into_iter()
-                            .map(|(k, v)| {
-                                if k.eq_ignore_ascii_case("token") {
-                                    (k, json!(MASK))
-                                } else {
-                                    (k, v)
-                                }
-                            })
-                            .collect(),
-                    ),
-                    other => mask_all(other),
-                },
-                _ => value,
-            };
-            (key, value)
-        })
-        .collect();
-    Value::Object(out)
-}
-
-fn mask_all(value: Value) -> Value {
-    match value {
-        Value::Array(items) => Value::Array(items.into_iter().map(|_| json!(MASK)).collect()),
-        Value::Null => Value::Null,
-        _ => json!(MASK),
-    }
 }
 
 async fn set(app: &App, args: SetArgs) -> Result<(), CliError> {
@@ -471,29 +484,6 @@ async fn remove(app: &App, name: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_masked_and_the_rest_kept() {
-        let props = json!({
-            "client_id": "c",
-            "Client_Secrets": ["a", "b"],
-            "client_secret": "s",
-            "passphrase": "p",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nabc",
-            "access_token": {"token": "t", "expiry": 5},
-            "scopes": ["openid"],
-        });
-        let out = masked(props);
-        assert_eq!(out["client_id"], "c");
-        assert_eq!(out["Client_Secrets"], json!([MASK, MASK]));
-        assert_eq!(out["client_secret"], MASK);
-        assert_eq!(out["passphrase"], MASK);
-        assert_eq!(out["private_key"], MASK);
-        assert_eq!(out["access_token"], json!({"token": MASK, "expiry": 5}));
-        assert_eq!(out["scopes"], json!(["openid"]));
-        let path = masked(json!({"private_key": "/keys/k.pem"}));
-        assert_eq!(path["private_key"], "/keys/k.pem");
-    }
 
     #[test]
     fn lookups_ignore_case() {

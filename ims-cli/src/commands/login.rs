@@ -26,6 +26,9 @@ const MAX_HEAD: usize = 16 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
+    if args.manual {
+        return super::login_manual::run(app, &args).await;
+    }
     let name = app.context_name(args.context.as_deref()).await?;
     let ctx = app.context(&name).await?;
     let ContextCredentials::OAuthUser(user) = &ctx.credentials else {

@@ -1,7 +1,10 @@
 //! One module per command.
 
+pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod login;
+pub(crate) mod login_manual;
+pub(crate) mod logout;
 pub(crate) mod orgs;
 pub(crate) mod profile;
 pub(crate) mod token;

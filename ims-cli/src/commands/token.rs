@@ -15,7 +15,7 @@ use crate::{App, ContextHint as _};
 
 pub(crate) async fn run(app: &App, command: TokenCommand) -> Result<(), CliError> {
     match command {
-        TokenCommand::Get(args) => get(app, args.context.as_deref()).await,
+        TokenCommand::Get(args) => get(app, args.context.as_deref(), args.force).await,
         TokenCommand::Decode { token } => decode(app, &token_arg(&token)?),
         TokenCommand::Validate {
             token,
@@ -34,14 +34,10 @@ pub(crate) async fn run(app: &App, command: TokenCommand) -> Result<(), CliError
     }
 }
 
-async fn get(app: &App, context: Option<&str>) -> Result<(), CliError> {
+async fn get(app: &App, context: Option<&str>, force: bool) -> Result<(), CliError> {
     let name = app.context_name(context).await?;
-    app.context(&name).await?;
-    let token = app
-        .provider()
-        .get_token(&name)
-        .await
-        .with_context_hint(&name)?;
+    let ctx = app.context(&name).await?;
+    let token = app.access_token(&name, &ctx, force).await?;
     if app.out.is_json() {
         app.out.json(&json!({
             "token": token.token.expose_secret(),
