@@ -8,21 +8,45 @@ pub(crate) const MASK: &str = "****";
 
 /// Whether a key names a secret: client secrets, private keys and their
 /// passphrases, passwords, tokens of any kind (`access_token`,
-/// `refresh_token`, `token`), and aio's other credentials (`runtime.auth`,
-/// API keys).
+/// `refresh_token`, `token`), credentials, cookies, `Authorization` headers,
+/// and aio's other credentials (`runtime.auth`, API keys). Spelt with `_`,
+/// `-` or nothing between the words.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
+    let key: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
     [
         "secret",
         "token",
         "passphrase",
         "password",
-        "private_key",
+        "passwd",
         "privatekey",
+        "credential",
+        "cookie",
+        "authorization",
     ]
     .iter()
     .any(|word| key.contains(word))
-        || matches!(key.as_str(), "auth" | "apikey" | "api_key" | "x-api-key")
+        || matches!(key.as_str(), "auth" | "apikey" | "xapikey")
+}
+
+/// Whether a string value is a secret whatever its key: a JWT or JWE (an
+/// IMS token under a key no rule names), or a `Bearer` credential.
+fn is_secret_value(text: &str) -> bool {
+    let text = text.trim();
+    let is_jose = text.starts_with("eyJ")
+        && matches!(text.matches('.').count(), 2 | 4)
+        && text.split('.').all(|part| {
+            part.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '='))
+        });
+    let bearer = text
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "));
+    is_jose || bearer
 }
 
 /// `value` with every value under a secret key replaced by [`MASK`], at any
@@ -47,6 +71,7 @@ pub(crate) fn masked(value: Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(masked).collect()),
+        Value::String(text) if is_secret_value(&text) => json!(MASK),
         other => other,
     }
 }
@@ -70,8 +95,20 @@ pub(crate) fn masked_at(path: &[&str], value: Value) -> Value {
     out
 }
 
+/// A `private_key` value that is a file path, shown as is: one line, not
+/// PEM text nor a JSON array of lines, and not key material without its
+/// PEM lines (a run of 64 or more base64 characters: nothing else).
 fn is_key_path(value: &Value) -> bool {
-    matches!(value, Value::String(s) if !s.contains("-----BEGIN") && !s.trim_start().starts_with('['))
+    let Value::String(s) = value else {
+        return false;
+    };
+    let base64_run = s.len() >= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    !s.contains("-----BEGIN")
+        && !s.trim_start().starts_with('[')
+        && !s.contains(['\n', '\r'])
+        && !base64_run
 }
 
 fn mask_all(value: Value) -> Value {
@@ -147,6 +184,56 @@ mod tests {
         assert_eq!(out["list"], json!([{"api_key": MASK, "name": "n"}]));
         assert_eq!(out["my_password"], MASK);
         assert!(!out.to_string().contains("uuid:key"));
+    }
+
+    #[test]
+    fn a_private_key_is_shown_only_when_it_is_a_path() {
+        // A key in base64 DER (as `.env` files often hold it), or a PEM body
+        // that lost its header lines, is no path.
+        let der = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+        for secret in [der, body] {
+            let out = masked(json!({"private_key": secret}));
+            assert_eq!(out["private_key"], MASK, "{secret:?}");
+        }
+        for path in [
+            "/keys/k.pem",
+            "./k.pem",
+            "k.pem",
+            "~/keys/private.key",
+            "C:\\keys\\k.pem",
+            "/Users/A B/k.pem",
+            "/etc/ims/key",
+        ] {
+            let out = masked(json!({"private_key": path}));
+            assert_eq!(out["private_key"], path);
+        }
+    }
+
+    #[test]
+    fn secrets_under_unusual_keys_are_masked() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let out = masked(json!({
+            "Private-Key": "-----BEGIN PRIVATE KEY-----",
+            "note": jwt,
+            "list": [jwt, "plain"],
+            "headers": {"Authorization": "Bearer abc", "Cookie": "s=1"},
+            "aio_credentials": {"id": "x"},
+            "api-key": "k",
+        }));
+        assert_eq!(out["Private-Key"], MASK);
+        assert_eq!(out["note"], MASK);
+        assert_eq!(out["list"], json!([MASK, "plain"]));
+        assert_eq!(
+            out["headers"],
+            json!({"Authorization": MASK, "Cookie": MASK})
+        );
+        assert_eq!(out["aio_credentials"], json!({"id": MASK}));
+        assert_eq!(out["api-key"], MASK);
+        assert_eq!(masked_at(&["cli", "note"], json!(jwt)), json!(MASK));
+        // What only looks a little like a token stays.
+        assert_eq!(masked(json!({"v": "eyJ"})), json!({"v": "eyJ"}));
+        assert_eq!(masked(json!({"v": "a.b.c"})), json!({"v": "a.b.c"}));
     }
 
     #[test]

@@ -627,3 +627,66 @@ async fn login_manual_exchanges_the_pasted_answer_and_stores_the_tokens() {
         .await
         .fails(2, "cannot be used with");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_list_hides_tokens_under_any_key_and_set_refuses_prototype_keys() {
+    let s = Sandbox::new();
+    // A project's ./.aio holding an IMS token and a base64 key under keys
+    // no secret rule names.
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.c2lnbmF0dXJlLWJ5dGVz";
+    let der = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4";
+    std::fs::write(
+        s.local(),
+        serde_json::json!({
+            "notes": {"last": jwt, "list": [jwt]},
+            "ims": {"contexts": {"svc": {"private_key": der, "Private-Key": "k"}}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let listed = s.run(&["config", "list"]).await.ok().stdout;
+    assert!(!listed.contains(jwt) && !listed.contains(der), "{listed}");
+    let got = s.run(&["config", "get", "notes.last"]).await.ok().stdout;
+    assert_eq!(got, "****\n");
+    let shown = s
+        .run(&["config", "get", "notes.last", "--show-secrets"])
+        .await
+        .ok()
+        .stdout;
+    assert_eq!(shown, format!("{jwt}\n"));
+
+    // Keys aio's Node code would walk into Object.prototype are not written.
+    for key in ["__proto__.polluted", "cli.constructor.prototype.x"] {
+        s.run(&["config", "set", key, "1"])
+            .await
+            .fails(2, "prototype");
+    }
+    assert!(!s.global().exists() || !s.global_json().to_string().contains("polluted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_sends_no_token_to_an_ims_url_planted_in_the_working_directory() {
+    let ims = emulator().await;
+    let elsewhere = emulator().await;
+    let s = Sandbox::new();
+    s.set_s2s("svc", d::S2S_CLIENT_SECRET, &["--ims-url", ims.base()])
+        .await
+        .ok();
+    s.run(&["context", "use", "svc"]).await.ok();
+    s.run(&["token", "get"]).await.ok();
+    // A checked-out project's ./.aio (replacing the one `context use`
+    // wrote) points the user's context elsewhere.
+    std::fs::write(
+        s.local(),
+        serde_json::json!({"ims": {"contexts": {"svc": {"ims_url": elsewhere.base()}}}})
+            .to_string(),
+    )
+    .unwrap();
+    let run = s.run(&["logout", "-c", "svc"]).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("ims_url"), "{run:?}");
+    assert_eq!(elsewhere.stats().count("POST /ims/invalidate_token/v2"), 0);
+    assert_eq!(ims.stats().count("POST /ims/invalidate_token/v2"), 0);
+    // Nothing was removed: the user's token is still there for a real logout.
+    assert!(context(&s, "svc")["access_token"].is_object());
+}

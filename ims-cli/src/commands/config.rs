@@ -39,6 +39,27 @@ fn parse_key(key: &str) -> Result<Vec<String>, CliError> {
     Ok(segments)
 }
 
+/// Segments a key written by `set` may not have: aio reads these files in
+/// Node, where its own dotted `config set` walks them into the object
+/// prototype (and so refuses them, as `dot-prop` does).
+const PROTOTYPE_KEYS: &[&str] = &["__proto__", "constructor", "prototype"];
+
+/// The segments of a dotted key that `set` may write.
+fn settable_key(key: &str) -> Result<Vec<String>, CliError> {
+    let segments = parse_key(key)?;
+    if let Some(bad) = segments
+        .iter()
+        .find(|s| PROTOTYPE_KEYS.iter().any(|p| s.eq_ignore_ascii_case(p)))
+    {
+        return Err(CliError::Usage(format!(
+            "\"{}\" cannot be set: its segment {} names a JavaScript prototype, which aio's tools would walk into",
+            printable(key),
+            printable(bad)
+        )));
+    }
+    Ok(segments)
+}
+
 /// A key as it may be echoed: no control characters, at most 200 of them.
 fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(200).collect()
@@ -130,7 +151,7 @@ fn set(
             _ => (key.to_owned(), value_from_stdin()?),
         },
     };
-    let path = parse_key(&key)?;
+    let path = settable_key(&key)?;
     if raw.is_empty() {
         return Err(CliError::Usage(format!(
             "no value for {}; to remove the key use `ims config delete {0}`",
@@ -349,6 +370,27 @@ mod tests {
         }
         let err = parse_key("a..\u{1b}[2J").unwrap_err().to_string();
         assert!(!err.contains('\u{1b}'), "{err:?}");
+    }
+
+    #[test]
+    fn set_refuses_keys_that_reach_a_javascript_prototype() {
+        // aio reads these files in Node: its own `config set` would walk
+        // `__proto__` into Object.prototype. ims writes no such key.
+        for bad in [
+            "__proto__.polluted",
+            "ims.__PROTO__.x",
+            "cli.constructor.prototype.x",
+            "ims.contexts.prototype",
+        ] {
+            assert!(
+                matches!(settable_key(bad), Err(CliError::Usage(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            settable_key("ims.contexts.my_proto").unwrap(),
+            ["ims", "contexts", "my_proto"]
+        );
     }
 
     #[test]

@@ -180,6 +180,14 @@ fn parse_answer(text: &str, expected_state: &str) -> Answer {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    // A parameter IMS sends once (RFC 6749 §3.1) that comes twice: which
+    // one counts would be a guess, so neither does.
+    if ["state", "code", "error", "error_description"]
+        .iter()
+        .any(|key| pairs.iter().filter(|(k, _)| k == key).count() > 1)
+    {
+        return Answer::Unusable("a parameter of the answer comes more than once");
+    }
     let param = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let state_ok = param("state").is_some_and(|given| {
         ims_api::constant_time_eq(given.as_bytes(), expected_state.as_bytes())
@@ -216,8 +224,18 @@ fn bare_code(text: &str) -> Answer {
     }
 }
 
+/// `text` without control characters (terminal escape sequences) nor the
+/// invisible marks that reorder the text around them (bidirectional
+/// overrides and isolates), at most 200 characters.
 fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
+    text.chars()
+        .filter(|c| !c.is_control() && !is_bidi_mark(*c))
+        .take(200)
+        .collect()
+}
+
+fn is_bidi_mark(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -264,6 +282,50 @@ mod tests {
             Answer::Refused(refusal) => {
                 assert_eq!(refusal.error, "access_denied");
                 assert_eq!(refusal.description.as_deref(), Some("no"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pasted_answer_with_a_repeated_parameter_is_refused() {
+        // Which of two codes (or states) counts would be a guess: the
+        // attacker's second code riding along with this sign-in's state, or
+        // this sign-in's state hiding a second one, must not be exchanged.
+        for answer in [
+            "http://127.0.0.1:1/callback?code=c1&state=s1&code=evil",
+            "http://127.0.0.1:1/callback?code=evil&code=c1&state=s1",
+            "http://127.0.0.1:1/callback?code=c1&state=s1&state=s2",
+            "http://127.0.0.1:1/callback?code=c1&state=s2&state=s1",
+            "code=c1&state=s1&error=access_denied&error=x",
+        ] {
+            assert!(
+                matches!(parse_answer(answer, "s1"), Answer::Unusable(_)),
+                "{answer}"
+            );
+        }
+        // The parameter in the fragment (response_mode=fragment) is no
+        // second one: it is not read at all.
+        assert_eq!(
+            parse_answer("http://127.0.0.1:1/callback?code=c1&state=s1#code=c2", "s1"),
+            Answer::Code("c1".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_error_description_cannot_write_escape_sequences() {
+        let answer = "https://x/?state=s1&error=%1B%5B2J%C2%9B31m&error_description=%E2%80%AEevil%1B]8;;http://e%07";
+        match parse_answer(answer, "s1") {
+            Answer::Refused(refusal) => {
+                let shown = format!(
+                    "{} {}",
+                    refusal.error,
+                    refusal.description.unwrap_or_default()
+                );
+                assert!(
+                    !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                    "{shown:?}"
+                );
             }
             other => panic!("{other:?}"),
         }

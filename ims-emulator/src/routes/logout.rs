@@ -33,8 +33,29 @@ fn end_cookie_session(state: &Inner, params: &Params) {
     }
 }
 
+/// Whether the `client_id` parameter names another client than the one the (readable)
+/// `access_token` was issued to. The redirect URI is checked against the named client, and
+/// anyone can register a client with any redirect URI: a logout of one client's token must not
+/// be sent to another client's URI.
+fn names_another_client(params: &Params, token: Option<&crate::tokens::Verified>) -> bool {
+    match (params.get("client_id"), token) {
+        (Some(named), Some(token)) => named != token.client_id,
+        _ => false,
+    }
+}
+
 /// `GET /ims/logout/v1?client_id&redirect_uri&access_token`.
 pub(crate) async fn logout_front(State(state): State<AppState>, params: Params) -> Response {
+    let token = params
+        .get("access_token")
+        .and_then(|t| crate::tokens::verify(&state.keys(), t, 0).ok());
+    if names_another_client(&params, token.as_ref()) {
+        return html::error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the access_token was not issued to client_id",
+        );
+    }
     if let Some(uri) = params.get("redirect_uri") {
         let allowed = params
             .get("client_id")
@@ -48,9 +69,7 @@ pub(crate) async fn logout_front(State(state): State<AppState>, params: Params) 
             );
         }
     }
-    if let Some(token) = params.get("access_token")
-        && let Ok(v) = crate::tokens::verify(&state.keys(), token, 0)
-    {
+    if let Some(v) = &token {
         state.store().logout_token(&v.id);
     }
     end_cookie_session(&state, &params);
@@ -77,6 +96,8 @@ const REDIRECT_SELF: &str = "self";
 ///
 /// - `redirect_uri` is required: without one, a 400 error page and nothing happens.
 /// - `redirect_uri=self`: 302 to the emulator's start page.
+/// - A `client_id` that is not the client the `access_token` was issued to: a 400 error page and
+///   nothing happens (the URI would be checked against another client's registration).
 /// - Any other `redirect_uri` must be registered for the client: `client_id` if given, else the
 ///   client the `access_token` was issued to. An unregistered one, or one that cannot be checked
 ///   (no client known), gets a 400 error page and nothing happens: never an open redirect.
@@ -93,6 +114,9 @@ pub(crate) async fn logout_unversioned(State(state): State<AppState>, params: Pa
     let token = params
         .get("access_token")
         .and_then(|t| crate::tokens::verify(&state.keys(), t, 0).ok());
+    if names_another_client(&params, token.as_ref()) {
+        return bad("the access_token was not issued to client_id");
+    }
     let target = if uri == REDIRECT_SELF {
         state.url("/")
     } else {

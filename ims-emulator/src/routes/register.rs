@@ -48,12 +48,19 @@ fn bad_redirect(description: impl Into<String>) -> ImsError {
 }
 
 /// A redirect URI a registered client may use: an absolute `https` URL, or `http` to a loopback
-/// host (RFC 8252); no user info, no fragment, no `*` (registered URIs match exactly).
+/// host (RFC 8252); no user info, no fragment, no `*` (registered URIs match exactly), no spaces
+/// or control characters (the URL parser would drop tabs and newlines, so the text registered
+/// would not be the URL checked).
 fn check_redirect(uri: &str) -> Result<(), ImsError> {
     if uri.len() > MAX_URI_BYTES {
         return Err(bad_redirect(format!(
             "a redirect URI is longer than {MAX_URI_BYTES} bytes"
         )));
+    }
+    if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad_redirect(
+            "a redirect URI may not hold spaces or control characters",
+        ));
     }
     if uri.contains('*') {
         return Err(bad_redirect(format!(
@@ -216,6 +223,14 @@ mod tests {
             "javascript:alert(1)",
             "/relative",
             "http://localhost.evil.example/cb",
+            // The URL parser drops tabs and newlines (as browsers do): the
+            // registered text would not be the URL it checked, and CR/LF
+            // would be sent in a Location header.
+            "https://app.example/c\nb",
+            "https://app.example/c\r\nLocation: https://evil.example/",
+            "https://app.\texample/cb",
+            "https://app.example/c b",
+            " https://app.example/cb",
         ] {
             assert!(check_redirect(bad).is_err(), "{bad}");
         }

@@ -242,3 +242,123 @@ async fn unversioned_logout_with_redirect_self_and_bad_tokens() {
     let response = http().post(ims.url("/ims/logout")).send().await.unwrap();
     expect_error(response, 405, "method_not_allowed").await;
 }
+
+#[tokio::test]
+async fn unversioned_logout_never_redirects_a_token_to_another_clients_uri() {
+    let ims = start().await;
+    // Anyone may register a client, with any https redirect URI.
+    let registered: Value = http()
+        .post(ims.url("/ims/register"))
+        .json(&serde_json::json!({
+            "client_name": "attacker",
+            "redirect_uris": ["https://evil.example/landing"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attacker_client = registered["client_id"].as_str().unwrap();
+    let victim = ims
+        .mint_access_token(&MintTokenRequest::for_email(
+            d::MEMBER_EMAIL,
+            d::WEB_CLIENT_ID,
+        ))
+        .unwrap();
+    // The victim's token (issued to the web client) with the attacker's
+    // client named: the redirect URI would be checked against the attacker's
+    // registration. Refused, and the victim's token is left alone.
+    let response = http()
+        .get(ims.url("/ims/logout"))
+        .query(&[
+            ("access_token", victim.as_str()),
+            ("client_id", attacker_client),
+            ("redirect_uri", "https://evil.example/landing"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(validate(&ims, &victim, "access_token").await["valid"], true);
+    // The same on the versioned front channel.
+    let response = http()
+        .get(ims.url("/ims/logout/v1"))
+        .query(&[
+            ("access_token", victim.as_str()),
+            ("client_id", attacker_client),
+            ("redirect_uri", "https://evil.example/landing"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(validate(&ims, &victim, "access_token").await["valid"], true);
+    // Naming the token's own client is fine.
+    let response = http()
+        .get(ims.url("/ims/logout"))
+        .query(&[
+            ("access_token", victim.as_str()),
+            ("client_id", d::WEB_CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:5555/bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        validate(&ims, &victim, "access_token").await["valid"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn unversioned_logout_prefix_tricks_never_leave_the_registered_host() {
+    let ims = start().await;
+    let token = ims
+        .mint_access_token(&MintTokenRequest::for_email(
+            d::MEMBER_EMAIL,
+            d::WEB_CLIENT_ID,
+        ))
+        .unwrap();
+    // The web client registers `http://127.0.0.1:*` and `http://localhost:*`.
+    for trick in [
+        "//evil.example/",
+        "http://127.0.0.1.evil.example/",
+        "http://127.0.0.1:1@evil.example/",
+        "http://127.0.0.1:1\\@evil.example/",
+        "http://127.0.0.1:1.evil.example/",
+        "http://127.0.0.1:1%2F@evil.example/",
+        "http://localhost:1#@evil.example/",
+        "http://localhost.:1/",
+        "http://localhost:1/\t@evil.example",
+        "http://localhost:1/%0d%0aLocation:%20https://evil.example/",
+        "http://127.0.0.1:1/\r\nLocation: https://evil.example/",
+        "javascript://127.0.0.1:1/%0aalert(1)",
+        "http:\\\\evil.example\\127.0.0.1:1",
+        "http://LOCALHOST:1/",
+    ] {
+        let response = http()
+            .get(ims.url("/ims/logout"))
+            .query(&[("access_token", token.as_str()), ("redirect_uri", trick)])
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::BAD_REQUEST => assert!(response.headers().get("location").is_none()),
+            StatusCode::FOUND => {
+                let location = response.headers()["location"].to_str().unwrap();
+                let parsed = url::Url::parse(location).unwrap();
+                assert!(
+                    matches!(parsed.host_str(), Some("127.0.0.1" | "localhost")),
+                    "{trick:?} → {location:?}"
+                );
+                assert_eq!(parsed.scheme(), "http", "{trick:?}");
+                assert_eq!(response.headers().get_all("location").iter().count(), 1);
+            }
+            other => panic!("{trick:?}: {other}"),
+        }
+    }
+}
