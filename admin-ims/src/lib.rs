@@ -93,7 +93,9 @@ pub use ims_api;
 pub use ims_api::{ImsProbe, ProbeAnswer};
 #[cfg(feature = "log-file")]
 pub use log_file::{ERROR_LOG_FILE_NAME, error_log_layer};
-pub use operator::{EnableError, EnableReport, EnableRequest, IntegrationInfo, IntegrationStatus};
+pub use operator::{
+    EnableError, EnableReport, EnableRequest, IntegrationInfo, IntegrationStatus, ProbeProblem,
+};
 pub use password::{PASSWORD_ALPHABET, PASSWORD_LEN, random_password};
 pub use return_path::{MAX_RETURN_PATH_LEN, sanitize_return_path};
 pub use service::{
