@@ -85,6 +85,9 @@ pub struct AdminImsConfig {
     pub provisioning: ProvisioningPolicy,
     /// Magento's lockout: failures before a lock, and its length.
     pub lockout: LockoutPolicy,
+    /// How failed sign-ins are worded: Magento's generic "Error signing
+    /// in" page by default, or detailed messages naming the product.
+    pub messages: crate::LoginMessages,
     /// Where a signed-in admin lands when the sign-in asked for no return
     /// path (a path inside the host, default `/admin`; anything else is
     /// replaced by `/`).
@@ -133,6 +136,7 @@ impl AdminImsConfig {
             reauth_ttl: Duration::from_secs(300),
             provisioning: ProvisioningPolicy::default(),
             lockout: LockoutPolicy::default(),
+            messages: crate::LoginMessages::default(),
             home_path: "/admin".to_owned(),
         })
     }

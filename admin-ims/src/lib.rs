@@ -82,8 +82,9 @@ mod session;
 pub use callback::{CallbackQuery, MAX_CALLBACK_QUERY_LEN};
 pub use config::{AdminImsConfig, OutagePolicy, ProvisioningPolicy};
 pub use error::{
-    ImsOwnedField, LoginError, LoginOutcome, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
-    MSG_NO_ACCESS, MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_WITH_ADOBE_ID,
+    DEFAULT_PRODUCT_NAME, ImsOwnedField, LoginError, LoginMessages, LoginOutcome, MSG_DISABLED,
+    MSG_ERROR_SIGNING_IN, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS, MSG_NO_ACCESS,
+    MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_FAILED, MSG_SIGN_IN_WITH_ADOBE_ID,
     MSG_UNABLE, PasswordLoginRefused, ReauthRequired,
 };
 pub use hooks::IntegrationHooks;

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{
     Active, AdminIms, CallbackFlow, CallbackSuccess, ClaimedCallback, LOG_TARGET, LoginSuccess,
-    log_refusal, to_time,
+    to_time,
 };
 use crate::callback::loggable;
 use crate::error::LoginError;
@@ -155,7 +155,7 @@ impl AdminIms {
         let active = match self.active_settings().await {
             Ok(active) => active,
             Err(err) => {
-                log_refusal("login_refused", &err);
+                self.log_refusal("login_refused", &err);
                 return Err(err);
             }
         };
@@ -168,7 +168,7 @@ impl AdminIms {
             )
             .await;
         if let Err(err) = &result {
-            log_refusal("login_refused", err);
+            self.log_refusal("login_refused", err);
         }
         result
     }
@@ -268,7 +268,7 @@ impl AdminIms {
                 query: query.clone(),
             }),
             Err(err) => {
-                log_refusal("login_refused", &err);
+                self.log_refusal("login_refused", &err);
                 Err(err)
             }
         }
@@ -294,7 +294,7 @@ impl AdminIms {
                 admin_id = success.admin_id.0,
                 "admin signed in with Adobe ID"
             ),
-            Err(err) => log_refusal("login_refused", err),
+            Err(err) => self.log_refusal("login_refused", err),
         }
         result
     }

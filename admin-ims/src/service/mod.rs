@@ -331,16 +331,26 @@ fn active(settings: &ImsSettings) -> Result<Active, LoginError> {
     Ok(Active { credentials, org })
 }
 
-fn log_refusal(event: &'static str, err: &LoginError) {
-    log_refusal_for(event, err, err.admin_id());
-}
+impl AdminIms {
+    /// Logs a refused or failed sign-in: the reason, the detail, and
+    /// Magento's own message for it (what its log says).
+    fn log_refusal(&self, event: &'static str, err: &LoginError) {
+        self.log_refusal_for(event, err, err.admin_id());
+    }
 
-fn log_refusal_for(event: &'static str, err: &LoginError, admin_id: Option<AdminUserId>) {
-    let admin_id = admin_id.or(err.admin_id()).map(|id| id.0);
-    if err.is_technical() {
-        tracing::error!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, "Adobe ID sign-in failed");
-    } else {
-        tracing::warn!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, "Adobe ID sign-in refused");
+    fn log_refusal_for(
+        &self,
+        event: &'static str,
+        err: &LoginError,
+        admin_id: Option<AdminUserId>,
+    ) {
+        let admin_id = admin_id.or(err.admin_id()).map(|id| id.0);
+        let message = err.log_message(&self.config.messages.product_name);
+        if err.is_technical() {
+            tracing::error!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, magento_message = %message, "Adobe ID sign-in failed");
+        } else {
+            tracing::warn!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, magento_message = %message, "Adobe ID sign-in refused");
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use admin_ims::axum::BoundedSessionStore;
 use admin_ims::axum::{AdminImsWeb, SignedInAdmin};
 use admin_ims::{
-    AdminIms, AdminImsConfig, AdminImsServices, ImsProbe, IntegrationHooks, ProbeAnswer,
+    AdminIms, AdminImsConfig, AdminImsServices, ImsProbe, IntegrationHooks, LoginMessages,
+    ProbeAnswer,
 };
 use async_trait::async_trait;
 use axum::Router;
@@ -329,6 +330,9 @@ impl Harness {
         let addr: SocketAddr = listener.local_addr().unwrap();
         let app_base = format!("http://{addr}");
         let mut config = AdminImsConfig::new(Url::parse(&app_base).unwrap(), "/admin/ims").unwrap();
+        // The tests tell outcomes apart by their pages: detailed messages
+        // (the default, Magento's generic page, is tested in messages.rs).
+        config.messages = LoginMessages::detailed("Commerce");
         configure(&mut config);
 
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
