@@ -5,17 +5,35 @@ use std::time::Duration;
 use ims_api::{LockoutPolicy, Scopes};
 use url::Url;
 
-/// What happens to an admin with no matching user in the host's directory.
+/// What happens to an Adobe ID with no admin user of its e-mail address.
+///
+/// Every policy that creates a user makes it the way Magento's
+/// `SaveImsUser` does: user name = the e-mail's local part, lower-cased;
+/// the IMS profile's names; a random 100-character password; the role
+/// [`ADOBE_IMS_ROLE`](ims_api::ADOBE_IMS_ROLE), which grants nothing. A
+/// user name already taken by another admin creates nobody ("No matching
+/// admin user found for Adobe ID."), where Magento's creation fails on it.
+/// A created user gets the welcome e-mail
+/// ([`AdminImsServices::with_mailer`](crate::AdminImsServices::with_mailer)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ProvisioningPolicy {
-    /// Magento's default: create the user (user name = the e-mail's local
-    /// part, role [`ADOBE_IMS_ROLE`](ims_api::ADOBE_IMS_ROLE) that grants
-    /// nothing, a random 100-character password), then refuse with "More
-    /// permissions are needed to access this." until an administrator gives
-    /// the user a real role.
+    /// The default: create the user, then refuse the sign-in with "More
+    /// permissions are needed to access this." until an administrator
+    /// gives the user a real role. Unlike Magento, no session exists for an
+    /// admin who may do nothing, and creation does not depend on the role
+    /// existing.
     #[default]
     CreateWithoutPermissions,
+    /// Magento's behaviour: create the user only while the host has the
+    /// role [`ADOBE_IMS_ROLE`](ims_api::ADOBE_IMS_ROLE)
+    /// ([`AdminUserDirectory::role_exists`](ims_api::AdminUserDirectory::role_exists);
+    /// without it, "No matching admin user found for Adobe ID."), then sign
+    /// the new user in with no permissions; so is an existing user whose
+    /// role is [`ADOBE_IMS_ROLE`](ims_api::ADOBE_IMS_ROLE). The host's
+    /// authorization must refuse such a session everything
+    /// ([`AdminUser::has_permissions`](ims_api::AdminUser::has_permissions)).
+    SignInWithoutPermissions,
     /// Create nobody: "No matching admin user found for Adobe ID."
     Off,
 }
@@ -85,6 +103,9 @@ pub struct AdminImsConfig {
     pub provisioning: ProvisioningPolicy,
     /// Magento's lockout: failures before a lock, and its length.
     pub lockout: LockoutPolicy,
+    /// How failed sign-ins are worded: Magento's generic "Error signing
+    /// in" page by default, or detailed messages naming the product.
+    pub messages: crate::LoginMessages,
     /// Where a signed-in admin lands when the sign-in asked for no return
     /// path (a path inside the host, default `/admin`; anything else is
     /// replaced by `/`).
@@ -133,6 +154,7 @@ impl AdminImsConfig {
             reauth_ttl: Duration::from_secs(300),
             provisioning: ProvisioningPolicy::default(),
             lockout: LockoutPolicy::default(),
+            messages: crate::LoginMessages::default(),
             home_path: "/admin".to_owned(),
         })
     }

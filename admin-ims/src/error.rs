@@ -3,15 +3,25 @@
 
 use ims_api::AdminUserId;
 
+/// The headline of Magento's sign-in error page: what a failed sign-in
+/// shows by default ([`LoginMessages`]).
+pub const MSG_ERROR_SIGNING_IN: &str = "Error signing in";
+/// The text of Magento's sign-in error page: what a failed sign-in shows by
+/// default, whatever the reason (the reason goes to the log).
+pub const MSG_SIGN_IN_FAILED: &str = "Something went wrong and we could not sign you in. Please try again or contact your administrator.";
+/// The product the detailed "no access" message names by default.
+pub const DEFAULT_PRODUCT_NAME: &str = "Commerce";
 /// "Invalid state": the callback's `state` is missing, unknown, expired or
 /// already used.
 pub const MSG_INVALID_STATE: &str = "Invalid state";
 /// The integration is disabled.
 pub const MSG_DISABLED: &str = "Adobe Sign-In is disabled.";
-/// The IMS user may not use this host (not in the organization, inactive,
-/// locked).
+/// The IMS user may not use this host (inactive, locked, no role): Magento's
+/// message for user failures, with the default product name.
 pub const MSG_NO_ACCESS: &str = "You don't have access to this Commerce instance";
-/// Anything else that went wrong on the way (IMS down, bad answers).
+/// Organization failures (not a member) in Magento's log, and anything
+/// else that went wrong on the way (IMS down, bad answers) in detailed
+/// messages.
 pub const MSG_UNABLE: &str = "Unable to sign in with the Adobe ID";
 /// No admin user has the IMS profile's e-mail address (provisioning off).
 pub const MSG_NO_MATCHING_USER: &str = "No matching admin user found for Adobe ID.";
@@ -24,14 +34,18 @@ pub const MSG_SIGN_IN_WITH_ADOBE_ID: &str = "Please sign in with Adobe ID";
 
 /// Why a sign-in or re-authentication was refused.
 ///
-/// `Display` is the detail for the log; [`user_message`](Self::user_message)
-/// is what the user may see.
+/// `Display` is the detail for the log, [`log_message`](Self::log_message)
+/// Magento's own wording of it there; [`user_message`](Self::user_message)
+/// is what the user sees by default (Magento's generic page).
 ///
 /// ```
-/// use admin_ims::LoginError;
+/// use admin_ims::{LoginError, MSG_SIGN_IN_FAILED};
 ///
 /// let err = LoginError::NotMember;
-/// assert_eq!(err.user_message(), "You don't have access to this Commerce instance");
+/// assert_eq!(err.user_message(), MSG_SIGN_IN_FAILED);
+/// assert_eq!(err.log_message("Commerce"), "Unable to sign in with the Adobe ID");
+/// let locked = LoginError::Locked { admin_id: admin_ims::ims_api::AdminUserId(7) };
+/// assert_eq!(locked.log_message("Shop"), "You don't have access to this Shop instance");
 /// assert_eq!(err.reason(), "not_member");
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -119,9 +133,28 @@ pub enum LoginError {
 }
 
 impl LoginError {
-    /// The message the user sees (Magento's wording).
+    /// The message the user sees by default (Magento's wording): that of
+    /// its [`outcome`](Self::outcome).
     pub fn user_message(&self) -> &'static str {
         self.outcome().user_message()
+    }
+
+    /// Magento's message for this failure in its log
+    /// (`AdobeImsAdminTokenUserService`): organization failures "Unable to
+    /// sign in with the Adobe ID", failures of the admin account "You don't
+    /// have access to this `product` instance"; for the others, the
+    /// outcome's detailed message.
+    pub fn log_message(&self, product: &str) -> String {
+        match self {
+            LoginError::NotMember => MSG_UNABLE.to_owned(),
+            LoginError::NoMatchingUser
+            | LoginError::Provisioned { .. }
+            | LoginError::NoPermissions { .. }
+            | LoginError::Inactive { .. }
+            | LoginError::Locked { .. }
+            | LoginError::DifferentUser { .. } => no_access(product),
+            _ => self.outcome().detailed_message(product),
+        }
     }
 
     /// The HTTP status to answer with: 400 for a bad callback (state
@@ -342,21 +375,56 @@ impl LoginOutcome {
             .find(|outcome| outcome.kind() == kind)
     }
 
-    /// The message the user sees (Magento's wording).
+    /// The message the user sees by default, as Magento shows it: its
+    /// generic sign-in error page ([`MSG_SIGN_IN_FAILED`], under the
+    /// headline [`MSG_ERROR_SIGNING_IN`]) for every failure — the reason
+    /// goes to the log — except a disabled integration
+    /// ([`MSG_DISABLED`]) and a re-authentication to do
+    /// ([`MSG_REAUTH_REQUIRED`]). [`LoginMessages`] switches to
+    /// [`detailed_message`](Self::detailed_message).
+    ///
+    /// ```
+    /// use admin_ims::{LoginOutcome, MSG_SIGN_IN_FAILED};
+    ///
+    /// assert_eq!(LoginOutcome::NoAccess.user_message(), MSG_SIGN_IN_FAILED);
+    /// assert_eq!(LoginOutcome::Disabled.user_message(), "Adobe Sign-In is disabled.");
+    /// ```
     pub fn user_message(self) -> &'static str {
         match self {
-            LoginOutcome::InvalidState => MSG_INVALID_STATE,
             LoginOutcome::Disabled => MSG_DISABLED,
-            LoginOutcome::NoAccess => MSG_NO_ACCESS,
-            LoginOutcome::NoMatchingUser => MSG_NO_MATCHING_USER,
-            LoginOutcome::MorePermissions => MSG_MORE_PERMISSIONS,
             LoginOutcome::ReauthRequired => MSG_REAUTH_REQUIRED,
+            _ => MSG_SIGN_IN_FAILED,
+        }
+    }
+
+    /// The detailed message, naming the reason (what
+    /// [`LoginMessages::detailed`] shows): "Invalid state", "You don't have
+    /// access to this `product` instance", "No matching admin user found
+    /// for Adobe ID.", "More permissions are needed to access this.",
+    /// "Unable to sign in with the Adobe ID" for the rest.
+    ///
+    /// ```
+    /// use admin_ims::LoginOutcome;
+    ///
+    /// assert_eq!(
+    ///     LoginOutcome::NoAccess.detailed_message("Shop"),
+    ///     "You don't have access to this Shop instance"
+    /// );
+    /// ```
+    pub fn detailed_message(self, product: &str) -> String {
+        match self {
+            LoginOutcome::InvalidState => MSG_INVALID_STATE.to_owned(),
+            LoginOutcome::Disabled => MSG_DISABLED.to_owned(),
+            LoginOutcome::NoAccess => no_access(product),
+            LoginOutcome::NoMatchingUser => MSG_NO_MATCHING_USER.to_owned(),
+            LoginOutcome::MorePermissions => MSG_MORE_PERMISSIONS.to_owned(),
+            LoginOutcome::ReauthRequired => MSG_REAUTH_REQUIRED.to_owned(),
             LoginOutcome::CodeRejected
             | LoginOutcome::Cancelled
             | LoginOutcome::Refused
             | LoginOutcome::ImsFailed
             | LoginOutcome::ImsUnavailable
-            | LoginOutcome::Internal => MSG_UNABLE,
+            | LoginOutcome::Internal => MSG_UNABLE.to_owned(),
         }
     }
 
@@ -381,6 +449,74 @@ impl LoginOutcome {
     /// than IMS or the host (a 4xx).
     pub fn is_client_caused(self) -> bool {
         self.http_status() < 500
+    }
+}
+
+/// "You don't have access to this `product` instance".
+fn no_access(product: &str) -> String {
+    format!("You don't have access to this {product} instance")
+}
+
+/// How failed sign-ins are worded for the user: Magento's generic page by
+/// default (the reason only in the log), or the detailed message of each
+/// outcome, with the product's name in "You don't have access to this …
+/// instance".
+///
+/// ```
+/// use admin_ims::{LoginMessages, LoginOutcome, MSG_SIGN_IN_FAILED};
+///
+/// let default = LoginMessages::default();
+/// assert_eq!(default.user_message(LoginOutcome::NoAccess), MSG_SIGN_IN_FAILED);
+/// assert_eq!(default.headline(), "Error signing in");
+///
+/// let detailed = LoginMessages::detailed("Shop");
+/// assert_eq!(
+///     detailed.user_message(LoginOutcome::NoAccess),
+///     "You don't have access to this Shop instance"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginMessages {
+    /// Show each outcome's [`detailed_message`](LoginOutcome::detailed_message)
+    /// instead of the generic page (default `false`, as Magento). The
+    /// details tell an outsider whether an e-mail address has an admin
+    /// account: leave it off on a public host.
+    pub detailed: bool,
+    /// The product the messages name (default [`DEFAULT_PRODUCT_NAME`]).
+    pub product_name: String,
+}
+
+impl Default for LoginMessages {
+    fn default() -> Self {
+        LoginMessages {
+            detailed: false,
+            product_name: DEFAULT_PRODUCT_NAME.to_owned(),
+        }
+    }
+}
+
+impl LoginMessages {
+    /// Detailed messages naming `product_name`.
+    pub fn detailed(product_name: impl Into<String>) -> Self {
+        LoginMessages {
+            detailed: true,
+            product_name: product_name.into(),
+        }
+    }
+
+    /// The message shown for `outcome`.
+    pub fn user_message(&self, outcome: LoginOutcome) -> String {
+        if self.detailed {
+            outcome.detailed_message(&self.product_name)
+        } else {
+            outcome.user_message().to_owned()
+        }
+    }
+
+    /// The headline above it: Magento's "Error signing in".
+    pub fn headline(&self) -> &'static str {
+        MSG_ERROR_SIGNING_IN
     }
 }
 

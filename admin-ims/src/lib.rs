@@ -82,8 +82,9 @@ mod session;
 pub use callback::{CallbackQuery, MAX_CALLBACK_QUERY_LEN};
 pub use config::{AdminImsConfig, OutagePolicy, ProvisioningPolicy};
 pub use error::{
-    ImsOwnedField, LoginError, LoginOutcome, MSG_DISABLED, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS,
-    MSG_NO_ACCESS, MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_WITH_ADOBE_ID,
+    DEFAULT_PRODUCT_NAME, ImsOwnedField, LoginError, LoginMessages, LoginOutcome, MSG_DISABLED,
+    MSG_ERROR_SIGNING_IN, MSG_INVALID_STATE, MSG_MORE_PERMISSIONS, MSG_NO_ACCESS,
+    MSG_NO_MATCHING_USER, MSG_REAUTH_REQUIRED, MSG_SIGN_IN_FAILED, MSG_SIGN_IN_WITH_ADOBE_ID,
     MSG_UNABLE, PasswordLoginRefused, ReauthRequired,
 };
 pub use hooks::IntegrationHooks;
@@ -93,7 +94,9 @@ pub use ims_api;
 pub use ims_api::{ImsProbe, ProbeAnswer};
 #[cfg(feature = "log-file")]
 pub use log_file::{ERROR_LOG_FILE_NAME, error_log_layer};
-pub use operator::{EnableError, EnableReport, EnableRequest, IntegrationInfo, IntegrationStatus};
+pub use operator::{
+    EnableError, EnableReport, EnableRequest, IntegrationInfo, IntegrationStatus, ProbeProblem,
+};
 pub use password::{PASSWORD_ALPHABET, PASSWORD_LEN, random_password};
 pub use return_path::{MAX_RETURN_PATH_LEN, sanitize_return_path};
 pub use service::{

@@ -99,15 +99,57 @@ pub enum EnableError {
     /// 2FA was not confirmed.
     #[error("2FA is required when enabling the Admin Adobe IMS Module")]
     TwoFactorRequired,
-    /// IMS did not accept the client (or could not be asked).
+    /// IMS sent the probe back with an `error=` in its redirect (an unknown
+    /// or disabled client id): Magento's wording, with IMS's error code.
     #[error("Could not connect to Adobe IMS Service: {0}.")]
-    ProbeFailed(String),
+    ClientRejected(String),
+    /// IMS answered, but not with the one answer a registered client gets:
+    /// exactly a 302 whose `redirect_uri` (followed through `callback` /
+    /// `uc_callback`) is on our callback's host. An unknown client id
+    /// usually lands here (IMS answers an error page).
+    #[error("Could not get a valid response from Adobe IMS Service: {0}.")]
+    InvalidResponse(ProbeProblem),
+    /// IMS could not be asked (refused connection, timeout, 5xx after the
+    /// retries): nothing is known about the client id.
+    #[error("Could not reach Adobe IMS Service: {0}")]
+    ImsUnreachable(#[source] ims_api::Error),
     /// No probe was configured ([`AdminImsServices::with_probe`](crate::AdminImsServices::with_probe)).
     #[error("No IMS probe is configured; the integration was not enabled")]
     NoProbe,
-    /// Saving the settings or a host hook failed.
+    /// Saving the settings or a host hook failed (or the probe's authorize
+    /// URL could not be built).
     #[error("Could not enable the Admin Adobe IMS integration: {0}")]
     Storage(#[source] ims_api::Error),
+}
+
+/// What was wrong with IMS's answer to the enable probe
+/// ([`EnableError::InvalidResponse`]). `Display` is the operator's detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeProblem {
+    /// The answer was not a 302 (an unknown client id gets IMS's error
+    /// page, a 4xx).
+    #[error("IMS answered {0} instead of a 302 redirect (is the client id registered at IMS?)")]
+    NotRedirected(u16),
+    /// A 302 without a `Location`.
+    #[error("the redirect has no Location")]
+    NoLocation,
+    /// The `Location` is not a URL.
+    #[error("the redirect's Location is not a URL")]
+    BadLocation,
+    /// No `redirect_uri` in the redirect, directly or inside its
+    /// `callback` / `uc_callback`.
+    #[error("the redirect carries no redirect_uri")]
+    NoRedirectUri,
+    /// The redirect's `redirect_uri` is on another host than our callback
+    /// (the client is registered for another site).
+    #[error("the redirect_uri IMS kept is on host {found:?}, not on {expected:?}")]
+    OtherHost {
+        /// The host IMS would send the browser back to.
+        found: String,
+        /// Our callback's host.
+        expected: String,
+    },
 }
 
 /// What `enable` did.
@@ -139,10 +181,13 @@ impl fmt::Display for IntegrationStatus {
     }
 }
 
-/// `admin:adobe-ims:info`: what is configured, never the secret.
+/// `admin:adobe-ims:info`: what is configured, never the secret. While
+/// the integration is off, `Display` is Magento's "Module is disabled".
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IntegrationInfo {
+    /// Whether the integration is on.
+    pub enabled: bool,
     /// The client id.
     pub client_id: Option<ClientId>,
     /// The organization id.
@@ -153,6 +198,9 @@ pub struct IntegrationInfo {
 
 impl fmt::Display for IntegrationInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.enabled {
+            return f.write_str("Module is disabled");
+        }
         writeln!(
             f,
             "Client ID: {}",
@@ -255,20 +303,21 @@ impl AdminIms {
             .authorize
             .begin_authorization(request)
             .await
-            .map_err(|err| EnableError::ProbeFailed(err.to_string()))?
+            .map_err(EnableError::Storage)?
             .url;
         let answer = probe
             .get_without_redirects(&url)
             .await
-            .map_err(|err| EnableError::ProbeFailed(err.to_string()))?;
+            .map_err(EnableError::ImsUnreachable)?;
         check_probe_answer(&answer, &url, &self.config.callback_url)
     }
 
-    /// `admin:adobe-ims:disable`.
+    /// `admin:adobe-ims:disable`: turns the integration off and deletes
+    /// the client id, the client secret and the organization id (and the
+    /// 2FA confirmation), as Magento's `Config::disableModule` does; enabling
+    /// again asks for all of them.
     pub async fn disable(&self) -> ims_api::Result<IntegrationStatus> {
-        let mut settings = self.services.settings.load().await?;
-        settings.enabled = false;
-        self.services.settings.save(&settings).await?;
+        self.services.settings.save(&ImsSettings::default()).await?;
         tracing::info!(target: LOG_TARGET, event = "integration_disabled", "Admin Adobe IMS integration disabled");
         Ok(IntegrationStatus::Disabled)
     }
@@ -287,6 +336,7 @@ impl AdminIms {
     pub async fn info(&self) -> ims_api::Result<IntegrationInfo> {
         let settings = self.services.settings.load().await?;
         Ok(IntegrationInfo {
+            enabled: settings.enabled,
             client_id: settings.client_id.clone(),
             organization_id: settings.org_id.clone(),
             client_secret_configured: settings
@@ -297,57 +347,83 @@ impl AdminIms {
     }
 }
 
-/// The probe's verdict: a redirect, without `error=`, to IMS itself or to
-/// our callback's host.
+/// The probe's verdict, as Magento's `Authorization::getAuthUrl` reaches
+/// it: an `error=` in the `Location` is IMS refusing the client; otherwise
+/// the answer must be exactly a 302 whose `redirect_uri` — in the
+/// `Location`'s query, or inside its `callback` / `uc_callback` URL (IMS
+/// nests them on the way to its sign-in page) — is on our callback's host.
 pub(crate) fn check_probe_answer(
     answer: &ProbeAnswer,
     authorize_url: &Url,
     callback_url: &Url,
 ) -> Result<(), EnableError> {
-    if !(300..400).contains(&answer.status) {
-        return Err(EnableError::ProbeFailed(format!(
-            "the authorize URL answered {} instead of a redirect",
-            answer.status
+    if let Some(location) = answer.location.as_deref()
+        && let Some(error) = location_error(location)
+    {
+        return Err(EnableError::ClientRejected(error));
+    }
+    if answer.status != 302 {
+        return Err(EnableError::InvalidResponse(ProbeProblem::NotRedirected(
+            answer.status,
         )));
     }
     let location = answer
         .location
         .as_deref()
-        .ok_or_else(|| EnableError::ProbeFailed("the redirect has no Location".into()))?;
+        .ok_or(EnableError::InvalidResponse(ProbeProblem::NoLocation))?;
     let target = authorize_url
         .join(location)
-        .map_err(|_| EnableError::ProbeFailed("the redirect's Location is not a URL".into()))?;
-    let error = target
-        .query_pairs()
-        .chain(
-            target
-                .fragment()
-                .map(|f| url::form_urlencoded::parse(f.as_bytes()))
-                .into_iter()
-                .flatten(),
-        )
-        .find(|(key, _)| key == "error")
-        .map(|(_, value)| crate::callback::loggable(&value));
-    if let Some(error) = error {
-        return Err(EnableError::ProbeFailed(error));
-    }
-    let same_origin = |a: &Url, b: &Url| {
-        a.scheme() == b.scheme()
-            && a.host_str() == b.host_str()
-            && a.port_or_known_default() == b.port_or_known_default()
-    };
-    let to_callback = same_origin(&target, callback_url);
-    let to_ims = target.host_str() == authorize_url.host_str()
-        || target
-            .host_str()
-            .is_some_and(|host| host.ends_with(".adobe.com") || host.ends_with(".adobelogin.com"));
-    if to_callback || to_ims {
+        .map_err(|_| EnableError::InvalidResponse(ProbeProblem::BadLocation))?;
+    let found = redirect_uri_host(&target, 0)
+        .ok_or(EnableError::InvalidResponse(ProbeProblem::NoRedirectUri))?;
+    let expected = callback_url.host_str().unwrap_or_default();
+    if found.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {
-        Err(EnableError::ProbeFailed(
-            "the redirect points neither to IMS nor to our callback host".into(),
-        ))
+        Err(EnableError::InvalidResponse(ProbeProblem::OtherHost {
+            found: crate::callback::loggable(&found),
+            expected: expected.to_owned(),
+        }))
     }
+}
+
+/// Magento's `/error=([a-z_]+)/i` on the raw `Location`: IMS's error code.
+fn location_error(location: &str) -> Option<String> {
+    let mut rest = location;
+    while let Some(at) = rest.find("error=") {
+        let code: String = rest[at + "error=".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '_')
+            .take(100)
+            .collect();
+        if !code.is_empty() {
+            return Some(code);
+        }
+        rest = &rest[at + "error=".len()..];
+    }
+    None
+}
+
+/// How deep `callback` / `uc_callback` nesting is followed (IMS nests two
+/// levels; the bound keeps a hostile `Location` from costing more).
+const MAX_CALLBACK_NESTING: usize = 4;
+
+/// The host of the `redirect_uri` in `url`'s query, or in the first
+/// `callback` / `uc_callback` URL that has one (Magento's
+/// `getRedirectUrlHost`).
+fn redirect_uri_host(url: &Url, depth: usize) -> Option<String> {
+    if let Some((_, value)) = url.query_pairs().find(|(key, _)| key == "redirect_uri") {
+        return Url::parse(&value)
+            .ok()
+            .and_then(|uri| uri.host_str().map(str::to_owned));
+    }
+    if depth >= MAX_CALLBACK_NESTING {
+        return None;
+    }
+    url.query_pairs()
+        .filter(|(key, _)| key == "callback" || key == "uc_callback")
+        .filter_map(|(_, value)| Url::parse(&value).ok())
+        .find_map(|nested| redirect_uri_host(&nested, depth + 1))
 }
 
 #[cfg(test)]
@@ -370,33 +446,110 @@ mod tests {
     fn probe_verdicts() {
         let authorize = Url::parse("https://ims-na1.adobelogin.com/ims/authorize/v2?x=1").unwrap();
         let callback = Url::parse("https://shop.example/admin/ims/callback").unwrap();
-        let check = |status, location: Option<&str>| {
+        let check = |status, location: &str| {
             check_probe_answer(
-                &ProbeAnswer::new(status, location.map(str::to_owned)),
+                &ProbeAnswer::new(status, Some(location.to_owned())),
                 &authorize,
                 &callback,
             )
         };
-        assert!(check(302, Some("https://auth.services.adobe.com/signin")).is_ok());
-        assert!(check(302, Some("https://shop.example/admin/ims/callback?code=x")).is_ok());
-        assert!(check(302, Some("/ims/signin")).is_ok());
-        assert!(check(200, None).is_err());
-        assert!(check(302, None).is_err());
+        // Direct, and nested the way IMS sends browsers to its sign-in page.
+        assert!(
+            check(
+                302,
+                "/ims/signin?redirect_uri=https%3A%2F%2Fshop.example%2Fcb"
+            )
+            .is_ok()
+        );
+        let inner = "https://ims-na1.adobelogin.com/ims/adobeid/c/AdobeID/code?redirect_uri=https%3A%2F%2FSHOP.example%2Fadmin%2Fims%2Fcallback";
+        let outer = format!(
+            "https://auth.services.adobe.com/en_US/index.html?foo=1&callback={}",
+            url::form_urlencoded::byte_serialize(inner.as_bytes()).collect::<String>()
+        );
+        assert!(check(302, &outer).is_ok());
+        let uc = outer.replace("&callback=", "&uc_callback=");
+        assert!(check(302, &uc).is_ok());
+
+        // Exactly 302: another redirect status is not IMS's answer.
+        let ok_location = "/ims/signin?redirect_uri=https%3A%2F%2Fshop.example%2Fcb";
+        for status in [200, 301, 303, 307, 400, 500] {
+            assert!(
+                matches!(
+                    check(status, ok_location),
+                    Err(EnableError::InvalidResponse(ProbeProblem::NotRedirected(s))) if s == status
+                ),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            check_probe_answer(&ProbeAnswer::new(302, None), &authorize, &callback),
+            Err(EnableError::InvalidResponse(ProbeProblem::NoLocation))
+        ));
+        // A redirect without our redirect_uri, or to another host's.
+        assert!(matches!(
+            check(302, "https://auth.services.adobe.com/signin"),
+            Err(EnableError::InvalidResponse(ProbeProblem::NoRedirectUri))
+        ));
+        let err = check(302, "/x?redirect_uri=https%3A%2F%2Fphishing.example%2F").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Could not get a valid response from Adobe IMS Service: the redirect_uri IMS kept is on host \"phishing.example\", not on \"shop.example\"."
+        );
+        // `error=` wins whatever the status, with Magento's wording.
         let err = check(
             302,
-            Some("https://shop.example/admin/ims/callback?error=invalid_client"),
+            "https://shop.example/admin/ims/callback?error=invalid_client",
         )
         .unwrap_err();
+        assert!(matches!(&err, EnableError::ClientRejected(code) if code == "invalid_client"));
         assert_eq!(
             err.to_string(),
             "Could not connect to Adobe IMS Service: invalid_client."
         );
-        assert!(check(302, Some("https://elsewhere.example/")).is_err());
+        assert!(matches!(
+            check(400, "/x?error=unauthorized_client&redirect_uri=x"),
+            Err(EnableError::ClientRejected(_))
+        ));
+    }
+
+    #[test]
+    fn hostile_locations_cost_little_and_never_panic() {
+        let authorize = Url::parse("https://ims.example/ims/authorize/v2").unwrap();
+        let callback = Url::parse("https://shop.example/cb").unwrap();
+        // Nested deeper than IMS ever does: not followed past the bound.
+        let mut url = "https://x.example/?redirect_uri=https%3A%2F%2Fshop.example%2F".to_owned();
+        for _ in 0..(MAX_CALLBACK_NESTING + 2) {
+            url = format!(
+                "https://x.example/?callback={}",
+                url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
+            );
+        }
+        assert!(
+            check_probe_answer(&ProbeAnswer::new(302, Some(url)), &authorize, &callback).is_err()
+        );
+        for location in [
+            "error=",
+            "error=\u{e9}",
+            "%%%",
+            "http://[::1",
+            "?redirect_uri=notaurl",
+        ] {
+            let answer = ProbeAnswer::new(302, Some(location.to_owned()));
+            assert!(
+                check_probe_answer(&answer, &authorize, &callback).is_err(),
+                "{location}"
+            );
+        }
+        assert_eq!(
+            location_error("a?error=&b=1&error=access_denied"),
+            Some("access_denied".into())
+        );
     }
 
     #[test]
     fn info_and_status_wording() {
         let info = IntegrationInfo {
+            enabled: true,
             client_id: Some(ClientId::parse("abc").unwrap()),
             organization_id: None,
             client_secret_configured: false,
@@ -405,6 +558,11 @@ mod tests {
             info.to_string(),
             "Client ID: abc\nOrganization ID: \nClient Secret not configured"
         );
+        let off = IntegrationInfo {
+            enabled: false,
+            ..info
+        };
+        assert_eq!(off.to_string(), "Module is disabled");
         assert_eq!(
             IntegrationStatus::Enabled.to_string(),
             "Admin Adobe IMS integration is enabled"

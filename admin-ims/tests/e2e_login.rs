@@ -296,6 +296,126 @@ async fn unknown_email_is_provisioned_without_permissions_by_default() {
             .contains("More permissions are needed to access this.")
     );
     assert_eq!(h.admins.users.lock().unwrap().len(), 1);
+    // The new admin got Magento's welcome e-mail, once.
+    let mails = h.mailer.0.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, seed::MEMBER_EMAIL);
+    assert_eq!(
+        mails[0].subject,
+        "Mia, you now have access to Adobe Commerce"
+    );
+    assert_eq!(mails[0].sign_in_url.as_ref().map(Url::path), Some("/admin"));
+    assert!(!format!("{:?}", mails[0]).contains(password.as_str()));
+}
+
+#[tokio::test]
+async fn magentos_policy_signs_the_new_admin_in_without_permissions_while_the_role_exists() {
+    let h = Harness::start_with(
+        |c| c.provisioning = ProvisioningPolicy::SignInWithoutPermissions,
+        false,
+    )
+    .await;
+    // No "Adobe Ims" role at the host: nobody is created (Magento's
+    // "No matching admin user found for Adobe ID.").
+    let browser = browser();
+    let landing = sign_in(
+        &h,
+        &browser,
+        seed::MEMBER_EMAIL,
+        seed::MEMBER_PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(landing.status, 403);
+    assert!(
+        landing
+            .body
+            .contains("No matching admin user found for Adobe ID."),
+        "{}",
+        landing.body
+    );
+    assert!(h.admins.users.lock().unwrap().is_empty());
+    assert!(h.mailer.0.lock().unwrap().is_empty());
+
+    // With the role: created, mailed, and signed in with no permissions.
+    h.admins.roles.lock().unwrap().push(ADOBE_IMS_ROLE.into());
+    let landing = sign_in(
+        &h,
+        &browser,
+        seed::MEMBER_EMAIL,
+        seed::MEMBER_PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(
+        landing.location.as_deref(),
+        Some("/admin"),
+        "{}",
+        landing.body
+    );
+    let user = h.admins.by_email(seed::MEMBER_EMAIL).unwrap();
+    assert_eq!(user.username, "member");
+    assert_eq!(user.role.as_deref(), Some(ADOBE_IMS_ROLE));
+    assert!(!user.has_permissions());
+    assert_eq!(visit(&h, &browser, "/admin").await.0, 200);
+    assert_eq!(h.mailer.0.lock().unwrap().len(), 1);
+    assert_eq!(
+        h.ims.stats().count("POST /ims/logout/v1"),
+        1,
+        "only the first"
+    );
+
+    // An existing admin whose role is "Adobe Ims" signs in the same way;
+    // one with no role at all is still refused.
+    let again = browser_signed_in_as_member(&h).await;
+    assert_eq!(again.location.as_deref(), Some("/admin"));
+    h.admins.update(user.id, |u| u.role = None);
+    let refused = browser_signed_in_as_member(&h).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused
+            .body
+            .contains("More permissions are needed to access this.")
+    );
+    assert_eq!(h.admins.users.lock().unwrap().len(), 1);
+}
+
+async fn browser_signed_in_as_member(h: &Harness) -> Landing {
+    sign_in(
+        h,
+        &browser(),
+        seed::MEMBER_EMAIL,
+        seed::MEMBER_PASSWORD,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_taken_user_name_provisions_nobody() {
+    for policy in [
+        ProvisioningPolicy::CreateWithoutPermissions,
+        ProvisioningPolicy::SignInWithoutPermissions,
+    ] {
+        let h = Harness::start_with(|c| c.provisioning = policy, false).await;
+        h.admins.roles.lock().unwrap().push(ADOBE_IMS_ROLE.into());
+        // Another admin already has the user name the Adobe ID would get.
+        let other = h
+            .admins
+            .add("member@elsewhere.example", Some("Administrators"));
+        assert_eq!(h.admins.get(other).username, "member");
+        let landing = browser_signed_in_as_member(&h).await;
+        assert_eq!(landing.status, 403, "{policy:?}");
+        assert!(
+            landing
+                .body
+                .contains("No matching admin user found for Adobe ID."),
+            "{policy:?}: {}",
+            landing.body
+        );
+        assert_eq!(h.admins.users.lock().unwrap().len(), 1, "{policy:?}");
+        assert!(h.mailer.0.lock().unwrap().is_empty());
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use admin_ims::{
     AdminIms, AdminImsConfig, AdminImsServices, EnableError, EnableRequest, IntegrationStatus,
-    ProbeAnswer,
+    ProbeAnswer, ProbeProblem,
 };
 use ims_api::{AdminUser, AdminUserId, ClientSecret, ImsSettings, ManualClock};
 use ims_emulator::{Emulator, RunningEmulator, default_seed as seed};
@@ -62,13 +62,17 @@ fn stub(status: u16, location: Option<&str>) -> Arc<StubProbe> {
     })
 }
 
+/// IMS's redirect to its sign-in page for a registered client: our
+/// callback nested in its `callback`, as Magento's probe expects.
+const SIGN_IN: &str = "https://auth.services.adobe.com/en_US/index.html?callback=https%3A%2F%2Fims-na1.adobelogin.com%2Fims%2Fadobeid%2Femulator-web%2FAdobeID%2Fcode%3Fredirect_uri%3Dhttp%253A%252F%252F127.0.0.1%253A8080%252Fadmin%252Fims%252Fcallback";
+
 fn request(org: &str, client: &str, secret: &str, two_factor: bool) -> EnableRequest {
     EnableRequest::new(org, client, ClientSecret::new(secret), two_factor)
 }
 
 #[tokio::test]
 async fn enable_validates_input_like_magento() {
-    let probe = stub(302, Some("https://auth.services.adobe.com/signin"));
+    let probe = stub(302, Some(SIGN_IN));
     let op = operator(probe.clone()).await;
     let cases = [
         (
@@ -115,10 +119,7 @@ async fn enable_validates_input_like_magento() {
 
 #[tokio::test]
 async fn enable_probes_ims_then_saves_revokes_and_creates_the_role() {
-    let probe = stub(
-        302,
-        Some("https://auth.services.adobe.com/en_US/index.html"),
-    );
+    let probe = stub(302, Some(SIGN_IN));
     let op = operator(probe.clone()).await;
     // Lower case and without the suffix are accepted, as in Magento.
     let report = op
@@ -169,7 +170,38 @@ async fn enable_probes_ims_then_saves_revokes_and_creates_the_role() {
         op.service.status().await.unwrap().to_string(),
         "Admin Adobe IMS integration is disabled"
     );
+}
+
+#[tokio::test]
+async fn disable_deletes_the_credentials_and_info_says_the_module_is_disabled() {
+    let op = operator(stub(302, Some(SIGN_IN))).await;
+    assert_eq!(
+        op.service.info().await.unwrap().to_string(),
+        "Module is disabled"
+    );
+    op.service
+        .enable(request(
+            seed::ORG_ID,
+            seed::WEB_CLIENT_ID,
+            "emulator-web-secret",
+            true,
+        ))
+        .await
+        .unwrap();
     assert!(op.service.info().await.unwrap().client_secret_configured);
+
+    op.service.disable().await.unwrap();
+    // As Magento's Config::disableModule: the flag off and the organization
+    // id, client id and secret deleted.
+    let saved = op.settings.0.lock().unwrap().clone();
+    assert!(!saved.enabled);
+    assert!(saved.client_id.is_none(), "client id kept");
+    assert!(saved.client_secret.is_none(), "client secret kept");
+    assert!(saved.org_id.is_none(), "organization id kept");
+    assert!(!saved.two_factor_confirmed);
+    let info = op.service.info().await.unwrap();
+    assert!(!info.enabled && !info.client_secret_configured);
+    assert_eq!(info.to_string(), "Module is disabled");
 }
 
 #[tokio::test]
@@ -183,12 +215,17 @@ async fn enable_refuses_what_the_probe_refuses() {
         (
             200,
             None,
-            "Could not connect to Adobe IMS Service: the authorize URL answered 200 instead of a redirect.",
+            "Could not get a valid response from Adobe IMS Service: IMS answered 200 instead of a 302 redirect (is the client id registered at IMS?).",
         ),
         (
             302,
-            Some("https://phishing.example/"),
-            "Could not connect to Adobe IMS Service: the redirect points neither to IMS nor to our callback host.",
+            Some("https://phishing.example/?redirect_uri=https%3A%2F%2Fphishing.example%2F"),
+            "Could not get a valid response from Adobe IMS Service: the redirect_uri IMS kept is on host \"phishing.example\", not on \"127.0.0.1\".",
+        ),
+        (
+            302,
+            Some("https://auth.services.adobe.com/signin"),
+            "Could not get a valid response from Adobe IMS Service: the redirect carries no redirect_uri.",
         ),
     ] {
         let op = operator(stub(status, location)).await;
@@ -219,11 +256,17 @@ async fn enable_probes_the_real_authorize_endpoint_over_http() {
         .enable(request(seed::ORG_ID, "unknown-client", "whatever", true))
         .await
         .unwrap_err();
-    assert!(matches!(err, EnableError::ProbeFailed(_)), "{err}");
-    assert!(err.to_string().contains("400"), "{err}");
+    assert!(
+        matches!(
+            err,
+            EnableError::InvalidResponse(ProbeProblem::NotRedirected(400))
+        ),
+        "{err}"
+    );
     assert!(!op.settings.0.lock().unwrap().enabled);
 
-    // A registered client is redirected to IMS's sign-in: enabling works.
+    // A registered client is redirected to IMS's sign-in with our
+    // redirect_uri: enabling works.
     op.service
         .enable(request(
             seed::ORG_ID,
@@ -234,6 +277,32 @@ async fn enable_probes_the_real_authorize_endpoint_over_http() {
         .await
         .unwrap();
     assert!(op.settings.0.lock().unwrap().enabled);
+}
+
+#[tokio::test]
+async fn an_unreachable_ims_is_told_apart_from_an_unknown_client() {
+    let mut op = operator_with(None).await;
+    let ims = std::mem::replace(&mut op._ims, Emulator::builder().start().await.unwrap());
+    ims.shutdown().await;
+    let err = op
+        .service
+        .enable(request(
+            seed::ORG_ID,
+            seed::WEB_CLIENT_ID,
+            seed::WEB_CLIENT_SECRET,
+            true,
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EnableError::ImsUnreachable(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("Could not reach Adobe IMS Service: "),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(seed::WEB_CLIENT_SECRET));
+    assert!(!op.settings.0.lock().unwrap().enabled, "nothing saved");
+    assert_eq!(*op.hooks.revocations.lock().unwrap(), 0);
 }
 
 #[tokio::test]
@@ -262,7 +331,7 @@ async fn without_a_probe_enable_refuses() {
 
 #[tokio::test]
 async fn password_sign_in_reset_and_ims_owned_fields_follow_the_integration() {
-    let op = operator(stub(302, Some("https://auth.services.adobe.com/"))).await;
+    let op = operator(stub(302, Some(SIGN_IN))).await;
     let mut user = AdminUser::new(AdminUserId(1), "mia", "member@example.com");
     user.first_name = "Mia".into();
     user.last_name = "Member".into();

@@ -42,7 +42,8 @@
 //! - **Host side**: [`AdminUserDirectory`], [`WebApiTokenRepository`]
 //!   (`admin_adobe_ims_webapi`), [`UserProfileRepository`]
 //!   (`adobe_user_profile`), [`ImsSettingsStore`], and a [`Clock`]; the
-//!   budgets of an admin session store, [`SessionLimits`].
+//!   budgets of an admin session store, [`SessionLimits`]; the
+//!   [`AdminMailer`] that sends new admins their [`WelcomeMail`].
 //! - **Domain types**: secrets whose `Debug` is redacted ([`AccessToken`],
 //!   [`ClientSecret`], …), typed [`TokenClaims`] (milliseconds parsed from
 //!   strings), [`TokenResponse`] with `expires_in` resolved, [`Profile`],
@@ -73,6 +74,7 @@ mod error;
 mod grants;
 pub mod host;
 mod ids;
+mod mailer;
 mod organization;
 mod profile;
 mod revocation;
@@ -110,6 +112,7 @@ pub use host::webapi_token::{
     WebApiTokenRepository, normalized_email,
 };
 pub use ids::{AdminUserId, ClientId, ContextName, OrgId, TokenHash};
+pub use mailer::{AdminMailer, WelcomeMail};
 pub use organization::{OrgGroup, OrgRef, Organization, OrganizationReader};
 pub use profile::{Address, Profile, ProfileReader, ProfileRole, UserInfo};
 pub use revocation::{InvalidateRequest, TokenRevoker};
@@ -134,6 +137,7 @@ pub mod mock {
     pub use crate::host::settings::MockImsSettingsStore;
     pub use crate::host::user_profile::MockUserProfileRepository;
     pub use crate::host::webapi_token::MockWebApiTokenRepository;
+    pub use crate::mailer::MockAdminMailer;
     pub use crate::organization::MockOrganizationReader;
     pub use crate::profile::MockProfileReader;
     pub use crate::revocation::MockTokenRevoker;

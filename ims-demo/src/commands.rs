@@ -5,7 +5,8 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use ims_api::{AdminUserDirectory, ClientSecret, NewAdminUser, Password};
+use async_trait::async_trait;
+use ims_api::{AdminMailer, AdminUserDirectory, ClientSecret, NewAdminUser, Password, WelcomeMail};
 use url::Url;
 
 use crate::cli::{
@@ -205,12 +206,44 @@ async fn create_user(store: &ims_store::Store, args: CreateUserArgs) -> Result<(
         .map(|s| s.enabled)
         .unwrap_or(false);
     if enabled {
+        // Magento's AdminAccountCreatedObserver: a new admin gets the
+        // welcome e-mail while the integration is on.
+        let mail = WelcomeMail::new(
+            created.email.clone(),
+            created.username.clone(),
+            created.first_name.clone(),
+            created.last_name.clone(),
+            WELCOME_PRODUCT,
+        );
+        if let Err(err) = LogMailer.send_welcome(&mail).await {
+            eprintln!("ims-demo: warning: the welcome e-mail was not sent: {err}");
+        }
         println!(
             "Note: the Adobe IMS integration is enabled, so this user signs in with the Adobe ID of {}; password sign-in is refused.",
             created.email
         );
     }
     Ok(())
+}
+
+/// The product the welcome e-mail names (Magento's wording).
+const WELCOME_PRODUCT: &str = "Adobe Commerce";
+
+/// The demo's mail system: it sends nothing and logs the recipient and the
+/// subject of each mail (never a password: the mail has none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogMailer;
+
+#[async_trait]
+impl AdminMailer for LogMailer {
+    async fn send_welcome(&self, mail: &WelcomeMail) -> ims_api::Result<()> {
+        tracing::info!(
+            to = %mail.to,
+            subject = %mail.subject,
+            "welcome e-mail to a new admin (the demo logs mail instead of sending it)"
+        );
+        Ok(())
+    }
 }
 
 /// The admin user with this user name or e-mail address.

@@ -179,3 +179,90 @@ fn addr_takes_a_host_name() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("--addr"), "{}", stderr(&bad));
 }
+
+fn create_user(dir: &tempfile::TempDir, name: &str, log: bool) -> Output {
+    let email = format!("{name}@example.com");
+    let mut command = command(dir);
+    if log {
+        command.env("RUST_LOG", "ims_demo=info");
+    }
+    command
+        .args([
+            "admin:user:create",
+            "--username",
+            name,
+            "--email",
+            &email,
+            "--first-name",
+            "Nia",
+            "--last-name",
+            "New",
+            "--password",
+            "the-password-123",
+            "--role",
+            "Administrators",
+        ])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn disable_deletes_the_credentials_and_info_says_the_module_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = demo(&dir, &["admin:adobe-ims:info"]);
+    assert!(info.status.success(), "{}", stderr(&info));
+    assert_eq!(
+        String::from_utf8_lossy(&info.stdout),
+        "Module is disabled\n"
+    );
+    assert!(enable(&dir, ORG).status.success());
+    let info = demo(&dir, &["admin:adobe-ims:info"]);
+    let shown = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(shown.contains("Client ID: emulator-web"), "{shown}");
+    assert!(shown.contains("Client Secret configured"), "{shown}");
+    assert!(!shown.contains("emulator-web-secret"), "{shown}");
+
+    let disabled = demo(&dir, &["admin:adobe-ims:disable"]);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let info = demo(&dir, &["admin:adobe-ims:info"]);
+    assert_eq!(
+        String::from_utf8_lossy(&info.stdout),
+        "Module is disabled\n"
+    );
+}
+
+#[tokio::test]
+async fn disable_leaves_no_credential_in_the_database() {
+    use ims_api::ImsSettingsStore as _;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(enable(&dir, ORG).status.success());
+    assert!(demo(&dir, &["admin:adobe-ims:disable"]).status.success());
+    let store = ims_demo::wiring::open_store(&database(&dir)).await.unwrap();
+    let settings = store.settings().load().await.unwrap();
+    assert!(!settings.enabled);
+    assert!(settings.client_id.is_none());
+    assert!(settings.client_secret.is_none());
+    assert!(settings.org_id.is_none());
+}
+
+#[test]
+fn admin_user_create_sends_the_welcome_mail_while_the_integration_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // Off: no mail.
+    let off = create_user(&dir, "nia", true);
+    assert!(off.status.success(), "{}", stderr(&off));
+    assert!(!stderr(&off).contains("welcome e-mail"), "{}", stderr(&off));
+
+    assert!(enable(&dir, ORG).status.success());
+    let on = create_user(&dir, "noa", true);
+    assert!(on.status.success(), "{}", stderr(&on));
+    let log = stderr(&on);
+    assert!(log.contains("welcome e-mail"), "{log}");
+    assert!(log.contains("to=noa@example.com"), "{log}");
+    assert!(
+        log.contains("subject=Nia, you now have access to Adobe Commerce"),
+        "{log}"
+    );
+    assert!(!log.contains("the-password-123"), "{log}");
+    assert!(!String::from_utf8_lossy(&on.stdout).contains("the-password-123"));
+}

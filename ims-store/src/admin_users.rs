@@ -30,6 +30,8 @@ macro_rules! select_users {
 
 static FIND_BY_EMAIL: Sql = Sql::new(select_users!("WHERE email_normalized = $1"));
 static FIND_BY_ID: Sql = Sql::new(select_users!("WHERE id = $1"));
+static FIND_BY_USERNAME: Sql = Sql::new(select_users!("WHERE username = $1 ORDER BY id"));
+static ROLE_HELD: Sql = Sql::new("SELECT DISTINCT role FROM admin_user WHERE role = $1");
 static FIND_FOR_LOGIN: Sql = Sql::new(concat!(
     "SELECT id, username, email, first_name, last_name, is_active, role, ",
     "failures_num, first_failure, lock_expires, password_hash FROM admin_user ",
@@ -74,22 +76,44 @@ const SWAP_ATTEMPTS: u32 = 100;
 ///
 /// E-mail addresses are matched case-insensitively (a lower-cased copy is
 /// unique); user names exactly.
+///
+/// Roles are names on `admin_user` (no role table): a role exists when the
+/// host declared it ([`with_roles`](Self::with_roles)) or an admin user
+/// holds it.
 #[derive(Clone)]
 pub struct SqlAdminUserDirectory {
     inner: Arc<StoreContext>,
+    roles: Arc<[String]>,
 }
 
 impl fmt::Debug for SqlAdminUserDirectory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqlAdminUserDirectory")
             .field("store", &self.inner)
+            .field("roles", &self.roles)
             .finish()
     }
 }
 
 impl SqlAdminUserDirectory {
     pub(crate) fn new(inner: Arc<StoreContext>) -> Self {
-        SqlAdminUserDirectory { inner }
+        SqlAdminUserDirectory {
+            inner,
+            roles: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The host's roles, for [`role_exists`](AdminUserDirectory::role_exists)
+    /// (such as [`ADOBE_IMS_ROLE`](ims_api::ADOBE_IMS_ROLE), which the
+    /// `SignInWithoutPermissions` provisioning policy of `admin-ims`
+    /// requires), spelled exactly.
+    pub fn with_roles<I, R>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
     }
 
     /// A password sign-in, with Magento's lockout: resolves `login` (a user
@@ -430,6 +454,48 @@ impl AdminUserDirectory for SqlAdminUserDirectory {
             .as_ref()
             .map(user_from_row)
             .transpose()
+    }
+
+    async fn find_by_username(&self, username: &str) -> Result<Option<AdminUser>> {
+        let rows = self
+            .inner
+            .pool
+            .fetch_all(
+                "look up an admin user by user name",
+                &FIND_BY_USERNAME,
+                &[Value::text(username)],
+            )
+            .await?;
+        // Exactly: a case-insensitive collation (MySQL's) finds more.
+        for row in &rows {
+            let user = user_from_row(row)?;
+            if user.username == username {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn role_exists(&self, role: &str) -> Result<bool> {
+        if self.roles.iter().any(|known| known == role) {
+            return Ok(true);
+        }
+        let held = self
+            .inner
+            .pool
+            .fetch_all(
+                "look up whether an admin user holds a role",
+                &ROLE_HELD,
+                &[Value::text(role)],
+            )
+            .await?;
+        // Exactly: a case-insensitive collation (MySQL's) finds more.
+        for row in &held {
+            if row.opt_text(0)?.as_deref() == Some(role) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn list(&self) -> Result<Vec<AdminUser>> {
@@ -778,6 +844,8 @@ mod tests {
         crate::db::assert_statements_well_formed(&[
             &FIND_BY_EMAIL,
             &FIND_BY_ID,
+            &FIND_BY_USERNAME,
+            &ROLE_HELD,
             &FIND_FOR_LOGIN,
             &LIST,
             &INSERT,
@@ -790,6 +858,43 @@ mod tests {
             &SET_ROLE,
             &SET_EMAIL,
         ]);
+    }
+
+    /// What admin-ims's provisioning asks: a user by exact user name, and
+    /// whether a role exists (declared, or held by a user).
+    #[tokio::test]
+    async fn users_by_user_name_and_roles_that_exist() {
+        use crate::{Store, StoreOptions};
+
+        let options =
+            StoreOptions::new().with_password_hash_cost(PasswordHashCost::insecure_for_tests());
+        let store = Store::connect("sqlite::memory:", options).await.unwrap();
+        let admins = store.admin_users();
+        assert!(!admins.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
+        let declared = admins.clone().with_roles([ims_api::ADOBE_IMS_ROLE]);
+        assert!(declared.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
+        assert!(!declared.role_exists("adobe ims").await.unwrap(), "exact");
+
+        let kim = admins
+            .create(
+                &NewAdminUser::new("kim", "kim@example.com", "K", "M", Password::new("pw"))
+                    .with_role("Administrators"),
+            )
+            .await
+            .unwrap();
+        assert!(admins.role_exists("Administrators").await.unwrap(), "held");
+        assert!(!admins.role_exists("Nobody's").await.unwrap());
+        let found = admins.find_by_username("kim").await.unwrap().unwrap();
+        assert_eq!(found.id, kim.id);
+        assert!(admins.find_by_username("Kim").await.unwrap().is_none());
+        assert!(
+            admins
+                .find_by_username("kim@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(admins.find_by_username("").await.unwrap().is_none());
     }
 
     /// Every hashing path gives up with the typed busy answer while the

@@ -48,8 +48,10 @@ pub struct WebApiConfig {
     /// ([`WebApiAuthenticator::follow_changes`](crate::WebApiAuthenticator::follow_changes)).
     pub unfollowed_reread: Duration,
     /// Keep the token itself in the record (the store encrypts it), which
-    /// lets "revoke all tokens of an admin" log each one out at IMS. Off by
-    /// default: without it, revocation marks the rows invalidated only.
+    /// lets "revoke all tokens of an admin" log each one out at IMS, as
+    /// Magento's `FlushUserTokens` does. On by default; off, revocation
+    /// marks the rows invalidated only (IMS keeps honouring the tokens
+    /// elsewhere until they expire).
     pub store_tokens: bool,
     /// Client ids whose tokens are accepted besides the integration's own
     /// (the settings' `client_id`, always accepted). Empty by default: only
@@ -85,7 +87,7 @@ impl Default for WebApiConfig {
             negative_cache_ttl: Duration::from_secs(60),
             settings_ttl: Duration::from_secs(5),
             unfollowed_reread: Duration::from_millis(250),
-            store_tokens: false,
+            store_tokens: true,
             allowed_client_ids: Vec::new(),
             first_sight_lease: Duration::from_secs(6),
             first_sight_poll: Duration::from_millis(25),

@@ -41,8 +41,8 @@ async fn first_sight_validates_once_and_records_the_token() {
     assert_eq!(row.admin_user_id, AdminUserId(1));
     assert_eq!(row.last_check_time, T0);
     assert!(
-        row.access_token.is_none(),
-        "tokens are not stored by default"
+        row.access_token.is_some(),
+        "tokens are stored by default (FlushUserTokens logs them out)"
     );
     assert_eq!(row.status, TokenStatus::Validated);
 }

@@ -39,7 +39,13 @@ async fn a_valid_token_gives_200_and_a_row() {
         .unwrap()
         .expect("the token is recorded");
     assert!(!row.is_invalidated());
-    assert!(row.access_token.is_none());
+    // Kept (encrypted) by default, so a revocation can log it out at IMS.
+    assert_eq!(
+        row.access_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
+        Some(token.clone())
+    );
 }
 
 #[tokio::test]

@@ -96,6 +96,12 @@ pub struct OutcomePage<'a> {
     pub flow: CallbackFlow,
     /// Where "try again" goes (the sign-in or re-authentication route).
     pub retry_path: &'a str,
+    /// The headline to show ([`LoginMessages::headline`](crate::LoginMessages::headline)).
+    pub headline: &'a str,
+    /// The message to show, as the service's
+    /// [`messages`](crate::AdminImsConfig::messages) word it: Magento's
+    /// generic text by default, the detailed one when configured.
+    pub message: &'a str,
 }
 
 /// Renders admin-ims's outcome pages in the host's style: the HTML body
@@ -107,7 +113,7 @@ pub struct OutcomePage<'a> {
 /// use admin_ims::axum::{AdminImsWeb, OutcomePage, escape};
 /// # fn demo(web: AdminImsWeb) -> AdminImsWeb {
 /// web.with_renderer(|page: &OutcomePage<'_>| {
-///     format!("<h1>Sorry</h1><p>{}</p>", escape(page.outcome.user_message()))
+///     format!("<h1>{}</h1><p>{}</p>", escape(page.headline), escape(page.message))
 /// })
 /// # }
 /// ```
@@ -143,10 +149,11 @@ impl OutcomeRenderer for DefaultOutcomePage {
 <title>Sign in with Adobe ID</title>\
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
 .admin-ims-error{{border-left:4px solid #c9252d;padding:.5rem 1rem;background:#fdf2f2}}</style></head>\
-<body><main><p class=\"admin-ims-error\" role=\"alert\" data-kind=\"{}\">{}</p>\
+<body><main><div class=\"admin-ims-error\" role=\"alert\" data-kind=\"{}\"><h1>{}</h1><p>{}</p></div>\
 <p><a href=\"{}\">{}</a></p></main></body></html>\n",
             page.outcome.kind(),
-            escape(page.outcome.user_message()),
+            escape(page.headline),
+            escape(page.message),
             attribute(page.retry_path),
             link
         )
@@ -251,6 +258,8 @@ impl IntoResponse for ReauthRejection {
                     outcome: LoginOutcome::ReauthRequired,
                     flow: CallbackFlow::Reauth,
                     retry_path: &reauth_path,
+                    headline: crate::MSG_ERROR_SIGNING_IN,
+                    message: MSG_REAUTH_REQUIRED,
                 }),
             ),
             ReauthRejection::SessionStore => internal_error(),
@@ -726,10 +735,14 @@ async fn outcome(State(web): State<AdminImsWeb>, RawQuery(query): RawQuery) -> R
     };
     let status =
         StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let messages = &web.ims.config().messages;
+    let message = messages.user_message(outcome);
     let html = web.renderer.render(&OutcomePage {
         outcome,
         flow,
         retry_path: &retry_path,
+        headline: messages.headline(),
+        message: &message,
     });
     html_page(status, html)
 }
@@ -983,9 +996,12 @@ mod tests {
             outcome: LoginOutcome::NoAccess,
             flow: CallbackFlow::Login,
             retry_path: "/x\"><script>",
+            headline: "Error <signing> in",
+            message: "You don't have access",
         });
         assert!(html.contains("data-kind=\"no_access\""));
         assert!(html.contains("You don&#x27;t have access"));
+        assert!(html.contains("Error &lt;signing&gt; in"));
         assert!(!html.contains("<script>"));
     }
 

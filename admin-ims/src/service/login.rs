@@ -3,14 +3,14 @@
 
 use ims_api::{
     ADOBE_IMS_ROLE, AdminUser, AuthorizeRequest, ClientId, CodeExchange, NewAdminUser, Profile,
-    TokenResponse, UserProfileRecord, constant_time_eq,
+    TokenResponse, UserProfileRecord, WelcomeMail, constant_time_eq,
 };
 use time::OffsetDateTime;
 use url::Url;
 
 use super::{
     Active, AdminIms, CallbackFlow, CallbackSuccess, ClaimedCallback, LOG_TARGET, LoginSuccess,
-    log_refusal, to_time,
+    to_time,
 };
 use crate::callback::loggable;
 use crate::error::LoginError;
@@ -155,7 +155,7 @@ impl AdminIms {
         let active = match self.active_settings().await {
             Ok(active) => active,
             Err(err) => {
-                log_refusal("login_refused", &err);
+                self.log_refusal("login_refused", &err);
                 return Err(err);
             }
         };
@@ -168,7 +168,7 @@ impl AdminIms {
             )
             .await;
         if let Err(err) = &result {
-            log_refusal("login_refused", err);
+            self.log_refusal("login_refused", err);
         }
         result
     }
@@ -268,7 +268,7 @@ impl AdminIms {
                 query: query.clone(),
             }),
             Err(err) => {
-                log_refusal("login_refused", &err);
+                self.log_refusal("login_refused", &err);
                 Err(err)
             }
         }
@@ -294,7 +294,7 @@ impl AdminIms {
                 admin_id = success.admin_id.0,
                 "admin signed in with Adobe ID"
             ),
-            Err(err) => log_refusal("login_refused", err),
+            Err(err) => self.log_refusal("login_refused", err),
         }
         result
     }
@@ -388,14 +388,14 @@ impl AdminIms {
                 // nobody is provisioned and nobody's failures are counted.
                 return Err(LoginError::NoMatchingUser);
             }
-            None => return Err(self.provision(&email, &profile).await),
+            None => self.provision(&email, &profile).await?,
         };
         let now = self.now();
         let refusal = if user.is_locked(now) {
             Some(LoginError::Locked { admin_id: user.id })
         } else if !user.is_active {
             Some(LoginError::Inactive { admin_id: user.id })
-        } else if !user.has_permissions() {
+        } else if !user.has_permissions() && !self.signs_in_without_permissions(&user) {
             Some(LoginError::NoPermissions { admin_id: user.id })
         } else {
             None
@@ -417,13 +417,45 @@ impl AdminIms {
         Ok((user, profile))
     }
 
-    /// No user has the e-mail address: create one without permissions (and
-    /// refuse), or just refuse.
-    async fn provision(&self, email: &str, profile: &Profile) -> LoginError {
-        if self.config.provisioning == ProvisioningPolicy::Off {
-            return LoginError::NoMatchingUser;
+    /// Whether `user`, who has no permissions, signs in all the same:
+    /// Magento's policy, for the role it gives the users it creates.
+    pub(super) fn signs_in_without_permissions(&self, user: &AdminUser) -> bool {
+        self.config.provisioning == ProvisioningPolicy::SignInWithoutPermissions
+            && user.role.as_deref() == Some(ADOBE_IMS_ROLE)
+    }
+
+    /// No user has the e-mail address: create one as the policy says (the
+    /// user to sign in, or the refusal).
+    async fn provision(&self, email: &str, profile: &Profile) -> Result<AdminUser, LoginError> {
+        let policy = self.config.provisioning;
+        if policy == ProvisioningPolicy::Off {
+            return Err(LoginError::NoMatchingUser);
         }
-        let username = email.split('@').next().unwrap_or(email);
+        let skip = |why: &'static str| {
+            tracing::info!(target: LOG_TARGET, event = "provisioning_skipped", why, "no admin user created for a new Adobe ID");
+            LoginError::NoMatchingUser
+        };
+        let username = provisioned_username(email);
+        if username.is_empty() {
+            return Err(skip("the e-mail address has no local part"));
+        }
+        let admins = &self.services.admins;
+        if admins
+            .find_by_username(&username)
+            .await
+            .map_err(LoginError::Storage)?
+            .is_some()
+        {
+            return Err(skip("another admin user has the user name"));
+        }
+        if policy == ProvisioningPolicy::SignInWithoutPermissions
+            && !admins
+                .role_exists(ADOBE_IMS_ROLE)
+                .await
+                .map_err(LoginError::Storage)?
+        {
+            return Err(skip("the Adobe Ims role does not exist"));
+        }
         let user = NewAdminUser::new(
             username,
             email,
@@ -432,20 +464,42 @@ impl AdminIms {
             random_password(),
         )
         .with_role(ADOBE_IMS_ROLE);
-        match self.services.admins.create(&user).await {
-            Ok(created) => {
-                tracing::info!(
-                    target: LOG_TARGET,
-                    event = "admin_provisioned",
-                    admin_id = created.id.0,
-                    role = ADOBE_IMS_ROLE,
-                    "created an admin user without permissions for a new Adobe ID"
-                );
-                LoginError::Provisioned {
-                    admin_id: created.id,
-                }
-            }
-            Err(err) => LoginError::Storage(err),
+        let created = admins.create(&user).await.map_err(LoginError::Storage)?;
+        tracing::info!(
+            target: LOG_TARGET,
+            event = "admin_provisioned",
+            admin_id = created.id.0,
+            role = ADOBE_IMS_ROLE,
+            "created an admin user without permissions for a new Adobe ID"
+        );
+        self.send_welcome(&created).await;
+        match policy {
+            ProvisioningPolicy::SignInWithoutPermissions => Ok(created),
+            _ => Err(LoginError::Provisioned {
+                admin_id: created.id,
+            }),
+        }
+    }
+
+    /// Magento's welcome e-mail to an admin created while the integration
+    /// is on; a failure is logged, never fatal.
+    async fn send_welcome(&self, user: &AdminUser) {
+        let Some(mailer) = &self.services.mailer else {
+            return;
+        };
+        let product = format!("Adobe {}", self.config.messages.product_name);
+        let mut mail = WelcomeMail::new(
+            user.email.clone(),
+            user.username.clone(),
+            user.first_name.clone(),
+            user.last_name.clone(),
+            &product,
+        );
+        if let Ok(home) = self.config.callback_url.join(&self.home()) {
+            mail = mail.with_sign_in_url(home);
+        }
+        if let Err(err) = mailer.send_welcome(&mail).await {
+            tracing::error!(target: LOG_TARGET, event = "welcome_mail_failed", admin_id = user.id.0, error = %err, "could not send the welcome e-mail to a new admin");
         }
     }
 
@@ -476,5 +530,27 @@ impl AdminIms {
         if let Err(err) = repository.save(&record).await {
             tracing::error!(target: LOG_TARGET, event = "profile_save_failed", admin_id = user.id.0, error = %err, "could not save the admin's IMS profile");
         }
+    }
+}
+
+/// Magento's user name for an Adobe ID's admin: the e-mail's local part,
+/// lower-cased (`SaveImsUser`).
+fn provisioned_username(email: &str) -> String {
+    email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provisioned_username;
+
+    #[test]
+    fn the_user_name_is_the_lower_cased_local_part() {
+        assert_eq!(provisioned_username("Jane.Doe@Example.com"), "jane.doe");
+        assert_eq!(provisioned_username("@example.com"), "");
+        assert_eq!(provisioned_username("no-at-sign"), "no-at-sign");
     }
 }

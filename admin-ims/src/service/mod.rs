@@ -11,8 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use ims_api::{
-    AdminUserDirectory, AdminUserId, AuthorizeUrlBuilder, ClientCredentials, Clock, ImsProbe,
-    ImsSettings, ImsSettingsStore, OrgId, OrganizationReader, ProfileReader, TokenGrants,
+    AdminMailer, AdminUserDirectory, AdminUserId, AuthorizeUrlBuilder, ClientCredentials, Clock,
+    ImsProbe, ImsSettings, ImsSettingsStore, OrgId, OrganizationReader, ProfileReader, TokenGrants,
     TokenRevoker, TokenValidator, UserProfileRepository,
 };
 use time::OffsetDateTime;
@@ -49,6 +49,8 @@ pub struct AdminImsServices {
     pub user_profiles: Option<Arc<dyn UserProfileRepository>>,
     /// What `enable` asks of the host beyond the settings (optional).
     pub hooks: Option<Arc<dyn IntegrationHooks>>,
+    /// Sends the welcome e-mail to admins created at sign-in (optional).
+    pub mailer: Option<Arc<dyn AdminMailer>>,
     /// The HTTP probe `enable` sends to IMS (required by `enable`; set by
     /// [`new`](Self::new) to the IMS implementation).
     pub probe: Option<Arc<dyn ImsProbe>>,
@@ -86,6 +88,7 @@ impl AdminImsServices {
             settings,
             user_profiles: None,
             hooks: None,
+            mailer: None,
             probe: Some(ims),
             clock,
         }
@@ -103,6 +106,13 @@ impl AdminImsServices {
         self
     }
 
+    /// Sends Magento's welcome e-mail to every admin a sign-in creates
+    /// ([`ProvisioningPolicy`](crate::ProvisioningPolicy)).
+    pub fn with_mailer(mut self, mailer: Arc<dyn AdminMailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// Another probe for `enable` than the IMS implementation's.
     pub fn with_probe(mut self, probe: Arc<dyn ImsProbe>) -> Self {
         self.probe = Some(probe);
@@ -115,6 +125,7 @@ impl fmt::Debug for AdminImsServices {
         f.debug_struct("AdminImsServices")
             .field("user_profiles", &self.user_profiles.is_some())
             .field("hooks", &self.hooks.is_some())
+            .field("mailer", &self.mailer.is_some())
             .field("probe", &self.probe.is_some())
             .finish_non_exhaustive()
     }
@@ -331,16 +342,26 @@ fn active(settings: &ImsSettings) -> Result<Active, LoginError> {
     Ok(Active { credentials, org })
 }
 
-fn log_refusal(event: &'static str, err: &LoginError) {
-    log_refusal_for(event, err, err.admin_id());
-}
+impl AdminIms {
+    /// Logs a refused or failed sign-in: the reason, the detail, and
+    /// Magento's own message for it (what its log says).
+    fn log_refusal(&self, event: &'static str, err: &LoginError) {
+        self.log_refusal_for(event, err, err.admin_id());
+    }
 
-fn log_refusal_for(event: &'static str, err: &LoginError, admin_id: Option<AdminUserId>) {
-    let admin_id = admin_id.or(err.admin_id()).map(|id| id.0);
-    if err.is_technical() {
-        tracing::error!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, "Adobe ID sign-in failed");
-    } else {
-        tracing::warn!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, "Adobe ID sign-in refused");
+    fn log_refusal_for(
+        &self,
+        event: &'static str,
+        err: &LoginError,
+        admin_id: Option<AdminUserId>,
+    ) {
+        let admin_id = admin_id.or(err.admin_id()).map(|id| id.0);
+        let message = err.log_message(&self.config.messages.product_name);
+        if err.is_technical() {
+            tracing::error!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, magento_message = %message, "Adobe ID sign-in failed");
+        } else {
+            tracing::warn!(target: LOG_TARGET, event, admin_id, reason = err.reason(), detail = %err, magento_message = %message, "Adobe ID sign-in refused");
+        }
     }
 }
 

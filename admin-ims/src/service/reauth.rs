@@ -6,9 +6,7 @@ use ims_api::{
 };
 use url::Url;
 
-use super::{
-    Active, AdminIms, ClaimedCallback, LOG_TARGET, ReauthSuccess, log_refusal_for, to_time,
-};
+use super::{Active, AdminIms, ClaimedCallback, LOG_TARGET, ReauthSuccess, to_time};
 use crate::callback::loggable;
 use crate::error::{LoginError, ReauthRequired};
 use crate::session::{Purpose, ReauthProof, SignedIn};
@@ -38,7 +36,7 @@ impl AdminIms {
         }
         .await;
         if let Err(err) = &result {
-            log_refusal_for("reauth_refused", err, session.admin_id());
+            self.log_refusal_for("reauth_refused", err, session.admin_id());
         }
         result
     }
@@ -75,7 +73,7 @@ impl AdminIms {
                 query: query.clone(),
             }),
             Err(err) => {
-                log_refusal_for("reauth_refused", &err, session.admin_id());
+                self.log_refusal_for("reauth_refused", &err, session.admin_id());
                 Err(err)
             }
         }
@@ -96,7 +94,7 @@ impl AdminIms {
                 admin_id = success.admin_id.0,
                 "admin re-authenticated with Adobe ID"
             ),
-            Err(err) => log_refusal_for("reauth_refused", err, session.admin_id()),
+            Err(err) => self.log_refusal_for("reauth_refused", err, session.admin_id()),
         }
         result
     }

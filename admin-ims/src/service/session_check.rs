@@ -105,7 +105,7 @@ impl AdminIms {
                 if user.id == admin_id
                     && user.is_active
                     && !user.is_locked(now)
-                    && user.has_permissions()
+                    && (user.has_permissions() || self.signs_in_without_permissions(&user))
                     // The account still belongs to the Adobe ID that
                     // signed in (matched by e-mail at sign-in).
                     && user.email_matches(&signed_in.email) => {}

@@ -9,16 +9,17 @@ use std::sync::{Arc, Mutex};
 use admin_ims::axum::BoundedSessionStore;
 use admin_ims::axum::{AdminImsWeb, SignedInAdmin};
 use admin_ims::{
-    AdminIms, AdminImsConfig, AdminImsServices, ImsProbe, IntegrationHooks, ProbeAnswer,
+    AdminIms, AdminImsConfig, AdminImsServices, ImsProbe, IntegrationHooks, LoginMessages,
+    ProbeAnswer,
 };
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use ims_api::{
-    AdminUser, AdminUserDirectory, AdminUserId, ClientId, ClientSecret, ImsEnvironment,
-    ImsSettings, ImsSettingsStore, LockoutPolicy, LoginFailures, ManualClock, NewAdminUser, OrgId,
-    UserProfileRecord, UserProfileRepository,
+    AdminMailer, AdminUser, AdminUserDirectory, AdminUserId, ClientId, ClientSecret,
+    ImsEnvironment, ImsSettings, ImsSettingsStore, LockoutPolicy, LoginFailures, ManualClock,
+    NewAdminUser, OrgId, UserProfileRecord, UserProfileRepository, WelcomeMail,
 };
 use ims_core::{HttpPolicy, ImsClient};
 use ims_emulator::{Emulator, RunningEmulator, default_seed as seed};
@@ -31,6 +32,9 @@ use url::Url;
 pub struct MemoryAdmins {
     pub users: Mutex<Vec<AdminUser>>,
     pub passwords: Mutex<Vec<(AdminUserId, String)>>,
+    /// The host's roles (`role_exists`); users by user name come from the
+    /// trait's default, over `list`.
+    pub roles: Mutex<Vec<String>>,
 }
 
 impl MemoryAdmins {
@@ -119,6 +123,10 @@ impl AdminUserDirectory for MemoryAdmins {
         Ok(self.get(id))
     }
 
+    async fn role_exists(&self, role: &str) -> ims_api::Result<bool> {
+        Ok(self.roles.lock().unwrap().iter().any(|r| r == role))
+    }
+
     async fn set_active(&self, id: AdminUserId, active: bool) -> ims_api::Result<()> {
         self.update(id, |u| u.is_active = active);
         Ok(())
@@ -140,6 +148,18 @@ impl AdminUserDirectory for MemoryAdmins {
 
     async fn reset_login_failures(&self, id: AdminUserId) -> ims_api::Result<()> {
         self.update(id, |u| u.login_failures = LoginFailures::default());
+        Ok(())
+    }
+}
+
+/// The welcome e-mails sent, in memory.
+#[derive(Debug, Default)]
+pub struct RecordingMailer(pub Mutex<Vec<WelcomeMail>>);
+
+#[async_trait]
+impl AdminMailer for RecordingMailer {
+    async fn send_welcome(&self, mail: &WelcomeMail) -> ims_api::Result<()> {
+        self.0.lock().unwrap().push(mail.clone());
         Ok(())
     }
 }
@@ -264,6 +284,7 @@ pub struct Harness {
     pub settings: Arc<MemorySettings>,
     pub profiles: Arc<MemoryProfiles>,
     pub hooks: Arc<CountingHooks>,
+    pub mailer: Arc<RecordingMailer>,
     pub service: Arc<AdminIms>,
     pub member_id: AdminUserId,
     pub store: BoundedSessionStore,
@@ -329,6 +350,9 @@ impl Harness {
         let addr: SocketAddr = listener.local_addr().unwrap();
         let app_base = format!("http://{addr}");
         let mut config = AdminImsConfig::new(Url::parse(&app_base).unwrap(), "/admin/ims").unwrap();
+        // The tests tell outcomes apart by their pages: detailed messages
+        // (the default, Magento's generic page, is tested in messages.rs).
+        config.messages = LoginMessages::detailed("Commerce");
         configure(&mut config);
 
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
@@ -341,6 +365,7 @@ impl Harness {
         let settings = Arc::new(MemorySettings(Mutex::new(enabled_settings())));
         let profiles = Arc::new(MemoryProfiles::default());
         let hooks = Arc::new(CountingHooks::default());
+        let mailer = Arc::new(RecordingMailer::default());
         let client = Arc::new(ims_client(&ims, policy));
         let membership = Arc::new(Membership {
             ims: client.clone(),
@@ -349,7 +374,8 @@ impl Harness {
         let mut services =
             AdminImsServices::new(client, admins.clone(), settings.clone(), clock.clone())
                 .with_user_profiles(profiles.clone())
-                .with_hooks(hooks.clone());
+                .with_hooks(hooks.clone())
+                .with_mailer(mailer.clone());
         services.organizations = membership.clone();
         let service = Arc::new(AdminIms::new(services, config));
         let web = AdminImsWeb::new(service.clone()).with_secure_cookie(false);
@@ -369,6 +395,7 @@ impl Harness {
             settings,
             profiles,
             hooks,
+            mailer,
             service,
             member_id,
             store,

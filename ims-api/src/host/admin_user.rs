@@ -239,6 +239,27 @@ pub trait AdminUserDirectory: Send + Sync {
     /// The user with this id.
     async fn find_by_id(&self, id: AdminUserId) -> Result<Option<AdminUser>>;
 
+    /// The user with exactly this user name. The default reads
+    /// [`list`](Self::list); a directory with an index answers directly.
+    async fn find_by_username(&self, username: &str) -> Result<Option<AdminUser>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .find(|user| user.username == username))
+    }
+
+    /// Whether the host has the role `role` (spelled exactly): Magento
+    /// creates an Adobe ID's admin only while the role [`ADOBE_IMS_ROLE`]
+    /// exists. The default cannot tell and answers
+    /// [`Error::Misconfigured`](crate::Error::Misconfigured): a directory
+    /// used with a provisioning policy that asks implements it.
+    async fn role_exists(&self, role: &str) -> Result<bool> {
+        Err(crate::Error::Misconfigured(format!(
+            "this admin directory cannot tell whether the role {role:?} exists"
+        )))
+    }
+
     /// All users, by id.
     async fn list(&self) -> Result<Vec<AdminUser>>;
 
