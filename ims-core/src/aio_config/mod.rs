@@ -103,6 +103,11 @@ impl AioConfig {
         Ok(Self::new(ConfigPaths::from_process()?))
     }
 
+    /// A variable of the given environment (not of the `.env` file).
+    pub(crate) fn env_var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
     /// The files.
     pub fn paths(&self) -> &ConfigPaths {
         &self.paths

@@ -36,9 +36,11 @@ const OPAQUE_REFRESH_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
 /// 1. the cached access token, while it has more than
 ///    [`margin`](ProviderConfig::margin) left (no IMS call);
 /// 2. else, as the one flight for the context: a refresh with the stored
-///    refresh token (a refused one is dropped), else the context's flow —
-///    client credentials (server-to-server) or the JWT exchange. An OAuth user
-///    context without a refresh token needs `ims login`.
+///    refresh token while it has more than the margin left, sending the
+///    context's `scope` (as aio; a refused one is dropped), else the
+///    context's flow — client credentials (server-to-server) or the JWT
+///    exchange. An OAuth user context or aio's `cli` context without such a
+///    refresh token needs `ims login`.
 ///
 /// Concurrent callers in this process share one flight and get the same
 /// token. Across processes or instances sharing the [`TokenCache`], the flight
@@ -423,9 +425,13 @@ impl Inner {
         let grants = self.source.grants(context.environment.as_ref())?;
         let tokens = self.cache.load(name).await?;
         if let Some(refresh) = tokens.refresh_token {
-            if refresh.has_life_left(self.clock.now(), Duration::ZERO) {
-                let request =
+            // As aio: a refresh token is used only while it has more than the
+            // margin (10 minutes) left.
+            if refresh.has_life_left(self.clock.now(), self.config.margin) {
+                let mut request =
                     RefreshRequest::new(client_credentials(&context), refresh.token.clone());
+                // As aio, the context's `scope` goes with the refresh.
+                request.scopes = refresh_scopes(&context);
                 match grants.refresh(&request).await {
                     Ok(response) => {
                         tracing::info!(context = %name, flow = "refresh", "obtained an access token");
@@ -440,7 +446,7 @@ impl Inner {
                     Err(err) => return Err(err),
                 }
             } else {
-                tracing::debug!(context = %name, "the stored refresh token has expired; dropping it");
+                tracing::debug!(context = %name, "the stored refresh token has expired or has less than the margin left; dropping it");
             }
             self.cache.store(name, &ContextTokens::default()).await?;
         }
@@ -479,6 +485,12 @@ impl Inner {
                 return Err(Error::Misconfigured(format!(
                     "context \"{name}\" is an OAuth user context without a valid refresh token; \
                      run `ims login --context {name}`"
+                )));
+            }
+            ContextCredentials::Cli(_) => {
+                return Err(Error::Misconfigured(format!(
+                    "context \"{name}\" is aio's cli context and is not signed in (no valid token); \
+                     run `ims login --context {name}` (or `aio login`)"
                 )));
             }
             other => {
@@ -544,8 +556,18 @@ impl Inner {
     }
 }
 
+/// The scopes a refresh asks for: a user context's `scope` (empty: the
+/// original ones).
+fn refresh_scopes(context: &ImsContext) -> ims_api::Scopes {
+    match &context.credentials {
+        ContextCredentials::OAuthUser(c) => c.scopes.clone(),
+        ContextCredentials::Cli(c) => c.scopes.clone(),
+        _ => ims_api::Scopes::default(),
+    }
+}
+
 /// The client of a context, with its (first) secret; a public OAuth client
-/// has an empty secret.
+/// and aio's cli context have an empty secret.
 fn client_credentials(context: &ImsContext) -> ClientCredentials {
     let client_id = context.credentials.client_id().clone();
     let secret = match &context.credentials {
