@@ -213,7 +213,7 @@ pub enum TokenCommand {
 /// `ims login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The OAuth user context (default: the current one).
+    /// The OAuth user context (default: the current one, else aio's `cli`).
     #[arg(short, long, value_name = "NAME")]
     pub context: Option<String>,
     /// Print the sign-in URL instead of opening a browser.
