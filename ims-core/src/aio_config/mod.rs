@@ -3,8 +3,9 @@
 //!
 //! Reading merges, lowest first: the global file, the local file, then the
 //! environment (the `.env` file's variables, then the given environment).
-//! Keys are case-insensitive. Files may be JSON or HJSON; new files are
-//! written as pretty JSON, which is valid HJSON.
+//! Keys are case-insensitive. Variables are those with aio's prefix, `AIO_`
+//! matched ignoring case (`AIO_CONFIG_KEY` renames it, and the files), and
+//! their values stay strings, as in aio-lib-core-config.
 //!
 //! Writing is a read-modify-write of one file under a cross-process exclusive
 //! lock (`<file>.lock`): the new text goes to a temporary file in the same
@@ -101,6 +102,13 @@ impl AioConfig {
     /// environment.
     pub fn from_process() -> Result<Self, Error> {
         Ok(Self::new(ConfigPaths::from_process()?))
+    }
+
+    /// `AIO_CONFIG_KEY` of the given environment, else `aio`: the prefix of
+    /// the variables read (`AIO_`, matched ignoring case). Taken from the
+    /// environment only: a `.env` file cannot rename it.
+    pub(crate) fn config_key(&self) -> &str {
+        env_vars::config_key(&self.env)
     }
 
     /// A variable of the given environment (not of the `.env` file).
@@ -204,7 +212,7 @@ impl AioConfig {
         }
         let mut root = Node::empty();
         for (name, (raw, origin)) in vars {
-            let Some(key) = env_vars::key_for_variable(&name) else {
+            let Some(key) = env_vars::key_for_variable(&name, self.config_key()) else {
                 continue;
             };
             let parts: Vec<&str> = key.split('.').collect();
@@ -235,6 +243,7 @@ impl AioConfig {
         }
         Ok(env_vars::layer(
             vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.config_key(),
         ))
     }
 
