@@ -390,3 +390,45 @@ async fn environment_values_are_strings_under_the_configured_prefix() {
     );
     assert_eq!(renamed.get("cli.env").unwrap(), None);
 }
+
+/// aio-lib-core-config reads a file that does not start with `{` as YAML
+/// and keeps its format: a YAML file is updated as YAML, a JSON/HJSON file
+/// stays JSON, every other key kept.
+#[test]
+fn a_yaml_file_is_read_and_written_back_as_yaml() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        "# aio's YAML\ncli:\n  env: stage\nims:\n  contexts:\n    svc:\n      client_id: abc\n      scopes:\n        - openid\n",
+    );
+    fx.write("project/.aio", "{\n  // HJSON\n  keep: me\n}\n");
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    assert_eq!(config.get("cli.env").unwrap(), Some(json!("stage")));
+    assert_eq!(
+        config.get("ims.contexts.svc.scopes").unwrap(),
+        Some(json!(["openid"]))
+    );
+    config
+        .update(ConfigLocation::Global, |tree| {
+            tree["ims"]["config"] = json!({"current": "svc"});
+            Ok(())
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(fx.dir.path().join("global/aio")).unwrap();
+    assert!(!text.trim_start().starts_with('{'), "{text}");
+    assert!(text.contains("current: svc"), "{text}");
+    assert!(text.contains("env: stage"), "{text}");
+    assert_eq!(
+        config.get("ims.contexts.svc.client_id").unwrap(),
+        Some(json!("abc"))
+    );
+    config
+        .update(ConfigLocation::Local, |tree| {
+            tree["more"] = json!(1);
+            Ok(())
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(fx.dir.path().join("project/.aio")).unwrap();
+    let local: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(local, json!({"keep": "me", "more": 1}));
+}

@@ -841,3 +841,31 @@ async fn a_context_of_no_kind_lists_what_each_kind_lacks() {
         assert!(err.contains(lacks), "{lacks}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_yaml_file_from_aio_holds_contexts_and_stays_yaml() {
+    let fx = Fixture::new();
+    let path = fx.dir.path().join("global.json");
+    std::fs::write(
+        &path,
+        "ims:\n  contexts:\n    cli:\n      cli.bare-output: false\n      refresh_token:\n        token: eyJhbGciOiJSUzI1NiJ9.e30.cmVm\n        expiry: 4103654400000\n    svc:\n      client_id: s2s\n      client_secrets:\n        - first\n      scopes: '[\"openid\",\"AdobeID\"]'\n",
+    )
+    .unwrap();
+    let store = fx.store(&[]);
+    let cli = store.get(&name("cli")).await.unwrap().unwrap();
+    assert_eq!(cli.credentials.kind(), "cli");
+    let svc = store.get(&name("svc")).await.unwrap().unwrap();
+    assert_eq!(svc.credentials.kind(), "server-to-server");
+    store.set_current(&name("svc")).await.unwrap();
+    let mut svc = svc;
+    svc.environment = Some(ImsEnvironment::Stage);
+    store.set(&svc, ConfigLocation::Global).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.trim_start().starts_with('{'), "{text}");
+    let tree = AioConfig::parse_file_text(&text, &path).unwrap();
+    assert_eq!(tree["ims"]["contexts"]["svc"]["env"], json!("stage"));
+    assert_eq!(
+        tree["ims"]["contexts"]["cli"]["refresh_token"]["expiry"],
+        json!(4_103_654_400_000_u64)
+    );
+}
