@@ -76,3 +76,50 @@ async fn contexts_get_tokens_from_the_ims_they_name_and_reuse_them() {
     let fresh = second.get_token(&svc).await.unwrap();
     assert_ne!(fresh.token.expose_secret(), a.token.expose_secret());
 }
+
+/// A JWT context whose inline key is OpenSSL's legacy encrypted PKCS#1
+/// (AES-256-CBC), with its passphrase, as Node's crypto accepts it for aio:
+/// the emulator takes the assertion it signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_encrypted_key_signs_the_jwt_exchange() {
+    let ims = Emulator::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/emulator-seed-jwt-key-encrypted-aes256.pem"),
+    )
+    .unwrap();
+    assert!(key.contains("Proc-Type: 4,ENCRYPTED"));
+    let legacy = |passphrase: &str| {
+        serde_json::json!({
+            "ims_url": ims.base(),
+            "client_id": seed::JWT_CLIENT_ID,
+            "client_secret": seed::JWT_CLIENT_SECRET,
+            "technical_account_id": seed::JWT_TECHNICAL_ACCOUNT_ID,
+            "ims_org_id": seed::ORG_ID,
+            "meta_scopes": seed::JWT_META_SCOPES,
+            "private_key": key,
+            "passphrase": passphrase,
+        })
+    };
+    let config = serde_json::json!({"ims": {"contexts": {
+        "legacy": legacy("fixture-passphrase"),
+        "wrong": legacy("not-the-passphrase"),
+    }}});
+    std::fs::write(dir.path().join("aio"), config.to_string()).unwrap();
+    let provider = provider(dir.path());
+    let token = provider
+        .get_token(&ContextName::parse("legacy").unwrap())
+        .await
+        .unwrap();
+    assert!(!token.token.expose_secret().is_empty());
+    assert_eq!(ims.stats().count("POST /ims/exchange/jwt"), 1);
+    let err = provider
+        .get_token(&ContextName::parse("wrong").unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("wrong passphrase"), "{err}");
+    assert!(!err.contains("not-the-passphrase"), "{err}");
+    assert_eq!(ims.stats().count("POST /ims/exchange/jwt"), 1);
+}
