@@ -20,9 +20,8 @@ pub(crate) enum Format {
     Yaml,
 }
 
-/// The format of a file's text, as aio decides it: after leading white
-/// space, `{` is JSON/HJSON and anything else YAML; an empty file is JSON
-/// (aio writes new files as HJSON).
+/// The format of a file's text, as [`is_yaml`] decides it; an empty file is
+/// JSON (aio writes new files as HJSON).
 pub(crate) fn format_of(text: &str) -> Format {
     if is_yaml(text) {
         Format::Yaml
@@ -31,10 +30,17 @@ pub(crate) fn format_of(text: &str) -> Format {
     }
 }
 
-/// Whether aio reads `text` as YAML.
+/// Whether `text` is read as YAML: aio's rule (it does not start with
+/// `{`), except that leading comment lines (`#`, `//`) are skipped first, so
+/// a hand-written HJSON file that opens with a comment stays HJSON (aio
+/// would read `# …` then `{…}` as YAML to the same tree, and fail on
+/// `// …`).
 pub(crate) fn is_yaml(text: &str) -> bool {
-    let trimmed = text.trim_start();
-    !trimmed.is_empty() && !trimmed.starts_with('{')
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("//"));
+    first.is_some_and(|line| !line.starts_with('{'))
 }
 
 /// Parses YAML text into the configuration tree. The text may be hostile:
@@ -122,6 +128,10 @@ ims:
         assert_eq!(format_of(AIO_YAML), Format::Yaml);
         assert_eq!(format_of("  {\"a\": 1}"), Format::Json);
         assert_eq!(format_of("\n"), Format::Json);
+        assert_eq!(format_of("# HJSON\n// too\n{a: 1}"), Format::Json);
+        assert_eq!(format_of("# YAML\na: 1\n"), Format::Yaml);
+        // Only comments: nothing to keep, a new file's format.
+        assert_eq!(format_of("# nothing\n"), Format::Json);
     }
 
     #[test]

@@ -751,3 +751,107 @@ async fn a_refresh_token_with_ten_minutes_or_less_left_is_not_used() {
     s.provider().get_token(&name("cli")).await.unwrap();
     assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 1);
 }
+
+/// A verifier that refuses the tokens it is told to, and may be down.
+struct FakeVerifier {
+    refuse: &'static str,
+    down: bool,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenVerifier for FakeVerifier {
+    async fn verify(&self, token: &AccessToken) -> Result<ims_api::VerifiedToken, Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.down {
+            return Err(Error::Unavailable {
+                detail: "keys unreachable".into(),
+                retry_after: None,
+            });
+        }
+        if token.expose_secret() == self.refuse {
+            return Err(Error::InvalidToken(ims_api::TokenRejection::BadSignature));
+        }
+        let claims: ims_api::TokenClaims = serde_json::from_value(serde_json::json!({
+            "type": "access_token", "created_at": "0", "expires_in": "1"
+        }))
+        .unwrap();
+        Ok(ims_api::VerifiedToken::new(claims, "k1".to_owned()))
+    }
+}
+
+fn verifying(s: &Setup, verifier: FakeVerifier) -> (ContextTokenProvider, Arc<FakeVerifier>) {
+    let verifier = Arc::new(verifier);
+    let provider = s.provider().with_verifier(verifier.clone());
+    (provider, verifier)
+}
+
+#[tokio::test]
+async fn a_cached_token_that_fails_local_verification_is_replaced() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(user_context("web"));
+    s.seed("web", Some(("forged", 3600)), Some("rt")).await;
+    let (provider, verifier) = verifying(
+        &s,
+        FakeVerifier {
+            refuse: "forged",
+            down: false,
+            calls: AtomicUsize::new(0),
+        },
+    );
+    let token = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "refreshed-0");
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 1);
+    let stored = s.cache.load(&name("web")).await.unwrap();
+    assert_eq!(
+        stored.access_token.unwrap().token.expose_secret(),
+        "refreshed-0"
+    );
+    // The new token passes and is served from the cache.
+    let again = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(again.token.expose_secret(), "refreshed-0");
+    assert_eq!(s.grants.calls(), 1);
+    assert!(verifier.calls.load(Ordering::SeqCst) >= 2);
+
+    // A service context gets a new grant.
+    s.add(s2s_context("svc"));
+    s.seed("svc", Some(("forged", 3600)), None).await;
+    let token = provider.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "s2s-1");
+}
+
+#[tokio::test]
+async fn verification_can_be_off_and_an_unreachable_key_set_keeps_the_token() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(s2s_context("svc"));
+    s.seed("svc", Some(("cached", 3600)), None).await;
+    let (provider, verifier) = verifying(
+        &s,
+        FakeVerifier {
+            refuse: "",
+            down: true,
+            calls: AtomicUsize::new(0),
+        },
+    );
+    let token = provider.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "cached");
+    assert_eq!(verifier.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(s.grants.calls(), 0);
+
+    let off = ContextTokenProvider::new(
+        s.contexts.clone(),
+        s.cache.clone(),
+        s.grants.clone(),
+        Arc::new(MockTokenRevoker::new()),
+        s.clock.clone(),
+        ProviderConfig::default().with_verify_cached(false),
+    )
+    .with_verifier(Arc::new(FakeVerifier {
+        refuse: "cached",
+        down: false,
+        calls: AtomicUsize::new(0),
+    }));
+    let token = off.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "cached");
+    assert_eq!(s.grants.calls(), 0);
+}
