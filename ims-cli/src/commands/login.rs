@@ -29,7 +29,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
     let name = login_context_name(app, args.context.as_deref()).await?;
-    if name.as_str() == CLI_CONTEXT && app.store.get(&name).await?.is_none() {
+    if name.as_str() == ContextName::CLI && app.store.get(&name).await?.is_none() {
         // As `aio login`: the `cli` context is created, marked by
         // `cli.bare-output`, in the global file.
         let default = ClientId::parse(AIO_CLI_CLIENT)
@@ -163,8 +163,6 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// aio's own context, which `aio login` uses when none is given or current.
-const CLI_CONTEXT: &str = "cli";
 /// The client a new `cli` context signs in with: aio's own (the context's
 /// `client_id` or `AIO_CLI_IMS_APIKEY` choose another).
 const AIO_CLI_CLIENT: &str = "aio-cli-console-auth";
@@ -180,7 +178,7 @@ async fn login_context_name(app: &App, given: Option<&str>) -> Result<ContextNam
     }
     match app.store.current().await? {
         Some(current) => Ok(current),
-        None => parse_name(CLI_CONTEXT),
+        None => parse_name(ContextName::CLI),
     }
 }
 
