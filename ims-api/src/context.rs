@@ -41,7 +41,7 @@ impl ImsContext {
     }
 }
 
-/// The three kinds of context, each with the properties aio uses for it.
+/// The kinds of context, each with the properties aio uses for it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ContextCredentials {
@@ -51,15 +51,19 @@ pub enum ContextCredentials {
     Jwt(JwtContext),
     /// A person's browser sign-in, kept alive with a refresh token.
     OAuthUser(OAuthUserContext),
+    /// aio's own `cli` context (what `aio login` writes): a person's tokens
+    /// only, marked by `cli.bare-output`.
+    Cli(CliContext),
 }
 
 impl ContextCredentials {
-    /// `server-to-server`, `jwt` or `oauth-user`.
+    /// `server-to-server`, `jwt`, `oauth-user` or `cli`.
     pub fn kind(&self) -> &'static str {
         match self {
             ContextCredentials::ServerToServer(_) => "server-to-server",
             ContextCredentials::Jwt(_) => "jwt",
             ContextCredentials::OAuthUser(_) => "oauth-user",
+            ContextCredentials::Cli(_) => "cli",
         }
     }
 
@@ -69,6 +73,7 @@ impl ContextCredentials {
             ContextCredentials::ServerToServer(c) => &c.client_id,
             ContextCredentials::Jwt(c) => &c.client_id,
             ContextCredentials::OAuthUser(c) => &c.client_id,
+            ContextCredentials::Cli(c) => &c.client_id,
         }
     }
 }
@@ -183,6 +188,37 @@ impl OAuthUserContext {
             client_secret: None,
             scopes,
             redirect_uri: None,
+        }
+    }
+}
+
+/// Properties of aio's `cli` context: what `aio login` writes
+/// (`cli.bare-output` and the tokens). Its tokens come from a browser sign-in
+/// and are kept alive with the refresh token.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CliContext {
+    /// The client that signs in and refreshes: the context's `client_id` when
+    /// set, else the one its reader chose (aio's own client).
+    pub client_id: ClientId,
+    /// Whether `client_id` is the context's own `client_id` property (written
+    /// back) rather than a default (not written).
+    pub client_id_configured: bool,
+    /// `scope`, sent on sign-in and refresh when not empty.
+    pub scopes: Scopes,
+    /// `cli.bare-output`, as aio's `aio login --bare` wrote it.
+    pub bare_output: bool,
+}
+
+impl CliContext {
+    /// A `cli` context whose tokens belong to `client_id`, a default (not
+    /// the context's own `client_id` property).
+    pub fn new(client_id: ClientId) -> Self {
+        CliContext {
+            client_id,
+            client_id_configured: false,
+            scopes: Scopes::default(),
+            bare_output: false,
         }
     }
 }

@@ -93,8 +93,8 @@ pub use claims::{ClaimScalar, TokenClaims, TokenType, from_unix_millis, to_unix_
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use constant_time::constant_time_eq;
 pub use context::{
-    ConfigLocation, ContextCredentials, ContextStore, ImsContext, JwtContext, OAuthUserContext,
-    PrivateKeySource, ServerToServerContext, TokenCache, TokenProvider,
+    CliContext, ConfigLocation, ContextCredentials, ContextStore, ImsContext, JwtContext,
+    OAuthUserContext, PrivateKeySource, ServerToServerContext, TokenCache, TokenProvider,
 };
 pub use environment::{CustomEnvironment, ImsEnvironment, PROD_AUTHORITY};
 pub use error::{Error, ImsRefusal, InvalidValue, Result, TokenRejection};

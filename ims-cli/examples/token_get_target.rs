@@ -10,8 +10,10 @@
 //! Prints one JSON line when ready: `{"home":…,"xdg_config_home":…,
 //! "aio_config_file":…,"cwd":…}` (run `ims` with `HOME`, `XDG_CONFIG_HOME`
 //! and `AIO_CONFIG_FILE` set to these, in `cwd`); then, once stdin closes,
-//! `{"ims_total":…,"ims_requests":{…}}`: the IMS requests made since the
-//! first line. No token is printed.
+//! `{"ims_total":…,"key_requests":…,"ims_requests":{…}}`: the IMS requests
+//! made since the first line, `ims_total` without the key-set fetches
+//! (`key_requests`) with which each `ims` run verifies its cached token. No
+//! token is printed.
 
 use std::io::{Read as _, Write as _};
 use std::path::Path;
@@ -118,7 +120,8 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "{}",
         serde_json::json!({
-            "ims_total": stats.total,
+            "ims_total": stats.total - stats.count("GET /ims/keys"),
+            "key_requests": stats.count("GET /ims/keys"),
             "ims_requests": stats.requests,
         })
     );

@@ -254,7 +254,7 @@ pub struct TokenGetArgs {
 /// `ims login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The OAuth user context (default: the current one).
+    /// The OAuth user context (default: the current one, else aio's `cli`).
     #[arg(short, long, value_name = "NAME", add = ArgValueCandidates::new(context_names))]
     pub context: Option<String>,
     /// Print the sign-in URL instead of opening a browser.

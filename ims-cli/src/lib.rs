@@ -331,7 +331,10 @@ impl App {
 
 /// Whether the context's tokens come from a person's sign-in.
 pub(crate) fn needs_sign_in(credentials: &ContextCredentials) -> bool {
-    matches!(credentials, ContextCredentials::OAuthUser(_))
+    matches!(
+        credentials,
+        ContextCredentials::OAuthUser(_) | ContextCredentials::Cli(_)
+    )
 }
 
 /// A context with a valid access token and its IMS client.

@@ -199,6 +199,28 @@ async fn a_user_context_without_tokens_is_not_signed_in_exit_6() {
     assert!(help.stdout.contains("6  not signed in"), "{help:?}");
 }
 
+/// aio's `cli` context holds only what `aio login` stored: without a usable
+/// token it is not signed in either (exit 6), not misconfigured (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aios_cli_context_without_tokens_is_not_signed_in_exit_6() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    std::fs::write(
+        s.global(),
+        "{\n  ims: {\n    contexts: {\n      cli: {\n        cli.bare-output: true\n      }\n    }\n  }\n}",
+    )
+    .unwrap();
+    let run = s
+        .run(&["--ims-url", ims.base(), "token", "get", "-c", "cli"])
+        .await
+        .fails(6, "context cli is not signed in");
+    assert!(
+        run.stderr
+            .contains("hint: sign in with `ims login --context cli`"),
+        "{run:?}"
+    );
+}
+
 // --- ims config ---------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

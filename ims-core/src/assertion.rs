@@ -1,5 +1,8 @@
 //! The JWT exchange's assertion: claims signed RS256 with a service
-//! account's private key (PKCS#1, PKCS#8 or passphrase-encrypted PKCS#8).
+//! account's private key (PKCS#1, PKCS#8, passphrase-encrypted PKCS#8, or
+//! OpenSSL's legacy encrypted PKCS#1).
+
+mod legacy_pem;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -71,14 +74,22 @@ fn meta_scope_claim(base: &str, scope: &str) -> String {
 }
 
 /// Reads a PEM private key: PKCS#1 (`RSA PRIVATE KEY`), PKCS#8
-/// (`PRIVATE KEY`) or encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`, which needs
-/// the passphrase). Literal `\n` escapes, as found in environment variables,
+/// (`PRIVATE KEY`), encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`) or OpenSSL's
+/// legacy encrypted PKCS#1 (`Proc-Type: 4,ENCRYPTED`, `DEK-Info` AES-CBC or
+/// DES-EDE3-CBC); the encrypted ones need the passphrase. Literal `\n` escapes, as found in environment variables,
 /// are accepted for line breaks. Errors never quote the key.
 pub(crate) fn encoding_key(
     pem: &PrivateKeyPem,
     passphrase: Option<&Passphrase>,
 ) -> Result<EncodingKey, Error> {
     let text = pem.expose_secret().trim().replace("\\n", "\n");
+    if legacy_pem::is_encrypted(&text) {
+        let passphrase = passphrase.ok_or_else(|| {
+            Error::Misconfigured("the private key is encrypted: set its passphrase".to_owned())
+        })?;
+        let der = legacy_pem::decrypt(&text, passphrase)?;
+        return Ok(EncodingKey::from_rsa_der(&der));
+    }
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let passphrase = passphrase.ok_or_else(|| {
             Error::Misconfigured("the private key is encrypted: set its passphrase".to_owned())

@@ -351,6 +351,23 @@ async fn jwt_exchange_with_an_encrypted_pkcs8_key() {
     .await;
 }
 
+/// OpenSSL's legacy encrypted PKCS#1 (`Proc-Type: 4,ENCRYPTED`), which
+/// Node's crypto reads for aio's JWT contexts: each DEK-Info cipher.
+#[tokio::test]
+async fn jwt_exchange_with_legacy_encrypted_pkcs1_keys() {
+    for file in [
+        "rsa-pkcs1-encrypted-aes128.pem",
+        "rsa-pkcs1-encrypted-aes256.pem",
+        "rsa-pkcs1-encrypted-des3.pem",
+    ] {
+        exchange_with_key(
+            PrivateKeyPem::new(fixture(file)),
+            Some("fixture-passphrase"),
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn jwt_exchange_with_escaped_newlines() {
     let escaped = fixture("rsa-pkcs8.pem").replace('\n', "\\n");
@@ -364,6 +381,21 @@ async fn jwt_exchange_key_errors_are_clear_and_quote_no_key() {
         (fixture("rsa-pkcs8-encrypted.pem"), None, "passphrase"),
         (
             fixture("rsa-pkcs8-encrypted.pem"),
+            Some("wrong"),
+            "wrong passphrase",
+        ),
+        (
+            fixture("rsa-pkcs1-encrypted-aes256.pem"),
+            None,
+            "passphrase",
+        ),
+        (
+            fixture("rsa-pkcs1-encrypted-aes256.pem"),
+            Some("wrong"),
+            "wrong passphrase",
+        ),
+        (
+            fixture("rsa-pkcs1-encrypted-des3.pem"),
             Some("wrong"),
             "wrong passphrase",
         ),

@@ -1,12 +1,14 @@
-//! `ims login`: a browser sign-in for an OAuth user context, with a loopback
-//! callback on 127.0.0.1, PKCE and a `state` checked in constant time.
+//! `ims login`: a browser sign-in for an OAuth user context or aio's `cli`
+//! context (the default, as for `aio login`), with a loopback callback on
+//! 127.0.0.1, PKCE and a `state` checked in constant time.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ims_api::{
-    AuthorizationCode, AuthorizeRequest, AuthorizeUrlBuilder as _, ClientCredentials, ClientSecret,
-    CodeExchange, ContextCredentials, Error, ImsRefusal, TokenGrants as _,
+    AuthorizationCode, AuthorizeRequest, AuthorizeUrlBuilder as _, CliContext, ClientCredentials,
+    ClientId, ClientSecret, CodeExchange, ConfigLocation, ContextCredentials, ContextName,
+    ContextStore as _, Error, ImsContext, ImsRefusal, Scopes, TokenGrants as _,
 };
 use ims_core::{PkcePair, random_state};
 use indicatif::ProgressBar;
@@ -18,7 +20,7 @@ use url::Url;
 use crate::cli::LoginArgs;
 use crate::exit::CliError;
 use crate::output::iso;
-use crate::{App, ContextHint as _};
+use crate::{App, ContextHint as _, parse_name};
 
 /// The longest request head the callback server reads.
 const MAX_HEAD: usize = 16 * 1024;
@@ -29,14 +31,40 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
     if args.manual {
         return super::login_manual::run(app, &args).await;
     }
-    let name = app.context_name(args.context.as_deref()).await?;
+    let name = login_context_name(app, args.context.as_deref()).await?;
+    if name.as_str() == ContextName::CLI && app.store.get(&name).await?.is_none() {
+        // As `aio login`: the `cli` context is created, marked by
+        // `cli.bare-output`, in the global file.
+        let default = ClientId::parse(AIO_CLI_CLIENT)
+            .map_err(|err| CliError::Other(format!("aio's client id: {err}")))?;
+        let context = ImsContext::new(
+            name.clone(),
+            ContextCredentials::Cli(CliContext::new(default)),
+        );
+        app.store.set(&context, ConfigLocation::Global).await?;
+    }
     let ctx = app.context(&name).await?;
-    let ContextCredentials::OAuthUser(user) = &ctx.credentials else {
-        return Err(CliError::Config(format!(
-            "context {name} is a {} context, which gets tokens without a sign-in (`ims token get --context {name}`); \
-             ims login is for oauth-user contexts",
-            ctx.credentials.kind()
-        )));
+    let (client_id, client_secret, scopes) = match &ctx.credentials {
+        ContextCredentials::OAuthUser(user) => (
+            user.client_id.clone(),
+            user.client_secret.clone(),
+            user.scopes.clone(),
+        ),
+        ContextCredentials::Cli(cli) => {
+            let scopes = if cli.scopes.is_empty() {
+                Scopes::parse(CLI_DEFAULT_SCOPES)
+            } else {
+                cli.scopes.clone()
+            };
+            (cli.client_id.clone(), None, scopes)
+        }
+        _ => {
+            return Err(CliError::Config(format!(
+                "context {name} is a {} context, which gets tokens without a sign-in (`ims token get --context {name}`); \
+                 ims login is for oauth-user contexts and aio's cli context",
+                ctx.credentials.kind()
+            )));
+        }
     };
     let port = args.port.unwrap_or(0);
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -56,8 +84,8 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
     let client = app.client(ctx.environment.as_ref())?;
     let pkce = PkcePair::generate();
     let state = random_state();
-    let request = AuthorizeRequest::new(user.client_id.clone(), redirect.clone(), state.clone())
-        .with_scopes(user.scopes.clone())
+    let request = AuthorizeRequest::new(client_id.clone(), redirect.clone(), state.clone())
+        .with_scopes(scopes)
         .with_pkce(pkce.challenge.clone());
     let url = client.authorize_url(&request).await?;
 
@@ -109,12 +137,9 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
         }
     };
 
-    let secret = user
-        .client_secret
-        .clone()
-        .unwrap_or_else(|| ClientSecret::new(""));
+    let secret = client_secret.unwrap_or_else(|| ClientSecret::new(""));
     let exchange = CodeExchange::new(
-        ClientCredentials::new(user.client_id.clone(), secret),
+        ClientCredentials::new(client_id, secret),
         AuthorizationCode::new(code),
     )
     .with_redirect_uri(redirect)
@@ -139,6 +164,25 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
         format!("signed in: context {name} has an access token until {expires_at}")
     });
     Ok(())
+}
+
+/// The client a new `cli` context signs in with: aio's own (the context's
+/// `client_id` or `AIO_CLI_IMS_APIKEY` choose another).
+const AIO_CLI_CLIENT: &str = "aio-cli-console-auth";
+/// What a `cli` context without `scope` asks for: aio's login site decides
+/// its scopes on the server, unseen; these give a profile, the
+/// organizations and a refresh token.
+const CLI_DEFAULT_SCOPES: &str = "AdobeID,openid,read_organizations,offline_access";
+
+/// `--context`, else the current context, else `cli`, as `aio login`.
+async fn login_context_name(app: &App, given: Option<&str>) -> Result<ContextName, CliError> {
+    if let Some(name) = given {
+        return parse_name(name);
+    }
+    match app.store.current().await? {
+        Some(current) => Ok(current),
+        None => parse_name(ContextName::CLI),
+    }
 }
 
 /// What one callback request brought.

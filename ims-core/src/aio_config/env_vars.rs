@@ -9,35 +9,65 @@ use serde_json::{Map, Value};
 
 use super::tree;
 
-/// The dotted key an `AIO_*` variable sets, as aio maps it: strip `AIO_`,
-/// lower-case, `__` → `_`, `_` → `.`. `None` for other variables.
+/// The configuration key aio uses when `AIO_CONFIG_KEY` is not set: the
+/// variables' prefix (`AIO_`) and the files' names (`aio`, `.aio`).
+pub(crate) const DEFAULT_CONFIG_KEY: &str = "aio";
+
+/// `AIO_CONFIG_KEY` among `vars` (trimmed, not empty), else `aio`.
+pub(crate) fn config_key(vars: &BTreeMap<String, String>) -> &str {
+    vars.get("AIO_CONFIG_KEY")
+        .map(|key| key.trim())
+        .filter(|key| !key.is_empty())
+        .unwrap_or(DEFAULT_CONFIG_KEY)
+}
+
+/// The dotted key a variable sets, as aio-lib-core-config maps it: the
+/// prefix (`<config key>_`, `AIO_` by default) matched ignoring case and
+/// stripped, the rest lower-cased, each `_` that has no `_` beside it → `.`,
+/// then `__` → `_`. `None` for other variables.
 ///
 /// `AIO_IMS_CONTEXTS_MYCTX_CLIENT__ID` → `ims.contexts.myctx.client_id`.
-pub(crate) fn key_for_variable(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("AIO_")?;
+pub(crate) fn key_for_variable(name: &str, config_key: &str) -> Option<String> {
+    let split = config_key.len() + 1;
+    if !name.is_char_boundary(split)
+        || !name
+            .get(..config_key.len())?
+            .eq_ignore_ascii_case(config_key)
+        || name.get(config_key.len()..split)? != "_"
+    {
+        return None;
+    }
+    let rest = name.get(split..)?;
     if rest.is_empty() {
         return None;
     }
-    let lower = rest.to_ascii_lowercase();
-    let key = lower
-        .split("__")
-        .map(|part| part.replace('_', "."))
-        .collect::<Vec<_>>()
-        .join("_");
-    Some(key)
+    let lower: Vec<char> = rest.to_lowercase().chars().collect();
+    let mut dotted = String::with_capacity(lower.len());
+    for (i, c) in lower.iter().enumerate() {
+        let lone = *c == '_'
+            && (i == 0 || lower.get(i - 1) != Some(&'_'))
+            && lower.get(i + 1) != Some(&'_');
+        dotted.push(if lone { '.' } else { *c });
+    }
+    Some(dotted.replace("__", "_"))
 }
 
-/// A variable's value, JSON-parsed one level (`'["a","b"]'` is an array,
-/// `'3'` a number), else the string itself.
+/// A variable's value: a string, as aio keeps it. Lists (`scopes`,
+/// `meta_scopes`, `client_secrets`, a `private_key`'s lines) are
+/// JSON-parsed where a context is read, as aio's plugins do.
 pub(crate) fn parse_value(raw: &str) -> Value {
-    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+    Value::String(raw.to_owned())
 }
 
-/// The configuration tree the `AIO_*` variables among `vars` describe.
-pub(crate) fn layer<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+/// The configuration tree the variables among `vars` with the prefix of
+/// `config_key` describe.
+pub(crate) fn layer<'a>(
+    vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    config_key: &str,
+) -> Value {
     let mut root = Value::Object(Map::new());
     for (name, raw) in vars {
-        let Some(key) = key_for_variable(name) else {
+        let Some(key) = key_for_variable(name, config_key) else {
             continue;
         };
         let parts: Vec<&str> = key.split('.').collect();
@@ -112,26 +142,37 @@ mod tests {
             ),
             ("AIO_A", Some("a")),
             ("AIO_", None),
-            ("aio_ims_config_current", None),
+            // The prefix matches ignoring case, as aio's /^AIO_(.+)/i.
+            ("aio_ims_config_current", Some("ims.config.current")),
+            ("Aio_Cli_Env", Some("cli.env")),
+            // Three underscores: none is alone, so no dot; `__` → `_`.
+            ("AIO_A___B", Some("a__b")),
             ("HOME", None),
             ("XAIO_IMS", None),
+            ("AIOX_IMS", None),
         ];
         for (name, expected) in table {
-            assert_eq!(key_for_variable(name).as_deref(), expected, "{name}");
+            assert_eq!(key_for_variable(name, "aio").as_deref(), expected, "{name}");
         }
+        // AIO_CONFIG_KEY renames the prefix; AIO_ variables then set nothing.
+        assert_eq!(
+            key_for_variable("WXP_IMS_CONFIG_CURRENT", "wxp").as_deref(),
+            Some("ims.config.current")
+        );
+        assert_eq!(key_for_variable("AIO_IMS_CONFIG_CURRENT", "wxp"), None);
+        assert_eq!(key_for_variable("é", "aio"), None);
+        let vars: BTreeMap<String, String> = [("AIO_CONFIG_KEY".to_owned(), " wxp ".to_owned())]
+            .into_iter()
+            .collect();
+        assert_eq!(config_key(&vars), "wxp");
+        assert_eq!(config_key(&BTreeMap::new()), "aio");
     }
 
     #[test]
-    fn values_are_json_parsed_one_level() {
-        assert_eq!(parse_value(r#"["a","b"]"#), json!(["a", "b"]));
-        assert_eq!(parse_value("42"), json!(42));
-        assert_eq!(parse_value("true"), json!(true));
-        assert_eq!(parse_value(r#"{"x":1}"#), json!({"x": 1}));
-        assert_eq!(parse_value("plain text"), json!("plain text"));
-        assert_eq!(parse_value(r#""quoted""#), json!("quoted"));
-        // One level only: a JSON string holding JSON stays a string.
-        assert_eq!(parse_value(r#""[\"a\"]""#), json!("[\"a\"]"));
-        assert_eq!(parse_value("[broken"), json!("[broken"));
+    fn values_stay_strings() {
+        for raw in [r#"["a","b"]"#, "42", "true", r#"{"x":1}"#, "plain text"] {
+            assert_eq!(parse_value(raw), json!(raw), "{raw}");
+        }
     }
 
     #[test]
@@ -141,12 +182,12 @@ mod tests {
             ("AIO_IMS_CONTEXTS_SVC_SCOPES", r#"["openid","AdobeID"]"#),
             ("PATH", "/bin"),
         ];
-        let tree = layer(vars);
+        let tree = layer(vars, "aio");
         assert_eq!(
             tree,
             json!({"ims": {"contexts": {"svc": {
                 "client_id": "abc",
-                "scopes": ["openid", "AdobeID"]
+                "scopes": r#"["openid","AdobeID"]"#
             }}}})
         );
     }

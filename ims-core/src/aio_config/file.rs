@@ -8,11 +8,16 @@ use std::path::Path;
 use ims_api::Error;
 use serde_json::{Map, Value};
 
+use super::yaml::Format;
+
 /// Parses a configuration file's text: JSON, else HJSON (comments, unquoted
 /// keys and strings). An empty file is an empty object.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
+    }
+    if super::yaml::is_yaml(text) {
+        return super::yaml::parse(text, path);
     }
     let value = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
@@ -139,6 +144,11 @@ fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The file's tree; `None` if it does not exist.
 pub(crate) fn read(path: &Path) -> Result<Option<Value>, Error> {
+    read_text(path)?.map(|text| parse(&text, path)).transpose()
+}
+
+/// The file's text; `None` if it does not exist.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, Error> {
     if !check_readable(path)? {
         return Ok(None);
     }
@@ -150,7 +160,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Value>, Error> {
                     path.display()
                 ))
             })?;
-            parse(&text, path).map(Some)
+            Ok(Some(text))
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::storage(
@@ -170,6 +180,16 @@ pub(crate) fn write_atomic(
     value: &Value,
     before_rename: impl FnOnce() -> io::Result<()>,
 ) -> Result<(), Error> {
+    write_atomic_as(path, value, Format::Json, before_rename)
+}
+
+/// [`write_atomic`] in the given format (a YAML file stays YAML).
+pub(crate) fn write_atomic_as(
+    path: &Path,
+    value: &Value,
+    format: Format,
+    before_rename: impl FnOnce() -> io::Result<()>,
+) -> Result<(), Error> {
     let failed = |err: io::Error| {
         Error::storage(
             format!("cannot write the aio config file {}", path.display()),
@@ -180,10 +200,16 @@ pub(crate) fn write_atomic(
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut text = serde_json::to_vec_pretty(value)
-        .map_err(io::Error::other)
-        .map_err(failed)?;
-    text.push(b'\n');
+    let text = match format {
+        Format::Json => {
+            let mut text = serde_json::to_vec_pretty(value)
+                .map_err(io::Error::other)
+                .map_err(failed)?;
+            text.push(b'\n');
+            text
+        }
+        Format::Yaml => super::yaml::to_text(value).map_err(failed)?,
+    };
     let prefix = temp_prefix(path);
     remove_orphans(dir, &prefix);
     // tempfile creates the file with mode 0600 on unix.

@@ -3,8 +3,12 @@
 //!
 //! Reading merges, lowest first: the global file, the local file, then the
 //! environment (the `.env` file's variables, then the given environment).
-//! Keys are case-insensitive. Files may be JSON or HJSON; new files are
-//! written as pretty JSON, which is valid HJSON.
+//! Files are JSON or HJSON when their text starts with `{`, else YAML (as
+//! aio-lib-core-config reads them); a file is written back in its format, a
+//! new one as pretty JSON, which is valid HJSON. Keys are case-insensitive.
+//! Variables are those with aio's prefix, `AIO_`
+//! matched ignoring case (`AIO_CONFIG_KEY` renames it, and the files), and
+//! their values stay strings, as in aio-lib-core-config.
 //!
 //! Writing is a read-modify-write of one file under a cross-process exclusive
 //! lock (`<file>.lock`): the new text goes to a temporary file in the same
@@ -17,6 +21,7 @@ pub(crate) mod lock;
 pub(crate) mod origin;
 mod paths;
 pub(crate) mod tree;
+pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -103,15 +108,28 @@ impl AioConfig {
         Ok(Self::new(ConfigPaths::from_process()?))
     }
 
+    /// `AIO_CONFIG_KEY` of the given environment, else `aio`: the prefix of
+    /// the variables read (`AIO_`, matched ignoring case). Taken from the
+    /// environment only: a `.env` file cannot rename it.
+    pub(crate) fn config_key(&self) -> &str {
+        env_vars::config_key(&self.env)
+    }
+
+    /// A variable of the given environment (not of the `.env` file).
+    pub(crate) fn env_var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
     /// The files.
     pub fn paths(&self) -> &ConfigPaths {
         &self.paths
     }
 
     /// Parses the text of an aio configuration file into its tree, exactly
-    /// as [`read_file`](Self::read_file) does after reading the file: JSON,
-    /// else HJSON (comments, unquoted keys and strings); an empty text is an
-    /// empty object. `path` only names the file in error messages.
+    /// as [`read_file`](Self::read_file) does after reading the file: text
+    /// that starts with `{` is JSON, else HJSON (comments, unquoted keys and
+    /// strings); any other text is YAML, as aio reads it; an empty text is
+    /// an empty object. `path` only names the file in error messages.
     ///
     /// The text may be hostile: anything that is not an object of keys,
     /// including text nested too deeply to parse safely, is an
@@ -199,7 +217,7 @@ impl AioConfig {
         }
         let mut root = Node::empty();
         for (name, (raw, origin)) in vars {
-            let Some(key) = env_vars::key_for_variable(&name) else {
+            let Some(key) = env_vars::key_for_variable(&name, self.config_key()) else {
                 continue;
             };
             let parts: Vec<&str> = key.split('.').collect();
@@ -230,6 +248,7 @@ impl AioConfig {
         }
         Ok(env_vars::layer(
             vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.config_key(),
         ))
     }
 
@@ -266,11 +285,17 @@ impl AioConfig {
                 err,
             )
         })?;
-        let mut tree = file::read(path)?.unwrap_or_else(empty);
+        let text = file::read_text(path)?;
+        // A file is written back in its format (aio keeps YAML as YAML).
+        let format = text.as_deref().map_or(yaml::Format::Json, yaml::format_of);
+        let mut tree = match text {
+            Some(text) => file::parse(&text, path)?,
+            None => empty(),
+        };
         let before = tree.clone();
         let result = change(&mut tree)?;
         if tree != before {
-            file::write_atomic(path, &tree, before_rename)?;
+            file::write_atomic_as(path, &tree, format, before_rename)?;
         }
         Ok(result)
     }

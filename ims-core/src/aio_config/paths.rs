@@ -55,7 +55,8 @@ impl ConfigPaths {
 
     /// Resolves the files as aio does, from environment variables, the home
     /// directory and the working directory: local `cwd/.aio`, `.env`
-    /// `cwd/.env`.
+    /// `cwd/.env`. `AIO_CONFIG_KEY` (say `wxp`) renames the files as in aio
+    /// (`~/.config/wxp`, `cwd/.wxp`).
     ///
     /// Unlike aio, the `.env` file cannot choose the global file
     /// (`AIO_CONFIG_FILE`, `XDG_CONFIG_HOME`): it is found from the working
@@ -68,12 +69,13 @@ impl ConfigPaths {
     ) -> Result<Self, Error> {
         let dotenv = cwd.join(".env");
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let key = super::env_vars::config_key(env);
         let global = if let Some(file) = var("AIO_CONFIG_FILE") {
             file
         } else if let Some(xdg) = var("XDG_CONFIG_HOME") {
-            xdg.join("aio")
+            xdg.join(key)
         } else if let Some(home) = home {
-            home.join(".config").join("aio")
+            home.join(".config").join(key)
         } else {
             return Err(Error::Misconfigured(
                 "cannot locate the global aio config file: set AIO_CONFIG_FILE, XDG_CONFIG_HOME or HOME"
@@ -81,7 +83,7 @@ impl ConfigPaths {
             ));
         };
         Ok(ConfigPaths::new(global)
-            .with_local(cwd.join(".aio"))
+            .with_local(cwd.join(format!(".{key}")))
             .with_dotenv(dotenv))
     }
 
@@ -153,6 +155,30 @@ mod tests {
             Err(Error::Misconfigured(_))
         ));
         assert_eq!(p.lease_dir(), Path::new("/home/u/.config/.ims-leases"));
+    }
+
+    #[test]
+    fn aio_config_key_renames_the_files() {
+        let cwd = Path::new("/work");
+        let home = Path::new("/home/u");
+        let p = ConfigPaths::resolve(&env(&[("AIO_CONFIG_KEY", "wxp")]), Some(home), cwd).unwrap();
+        assert_eq!(p.global, Path::new("/home/u/.config/wxp"));
+        assert_eq!(p.local.as_deref(), Some(Path::new("/work/.wxp")));
+        let p = ConfigPaths::resolve(
+            &env(&[("AIO_CONFIG_KEY", "wxp"), ("XDG_CONFIG_HOME", "/x")]),
+            Some(home),
+            cwd,
+        )
+        .unwrap();
+        assert_eq!(p.global, Path::new("/x/wxp"));
+        // AIO_CONFIG_FILE still names the global file, as in aio.
+        let p = ConfigPaths::resolve(
+            &env(&[("AIO_CONFIG_KEY", "wxp"), ("AIO_CONFIG_FILE", "/etc/f")]),
+            Some(home),
+            cwd,
+        )
+        .unwrap();
+        assert_eq!(p.global, Path::new("/etc/f"));
     }
 
     /// Issue #14: a `.env` of the working directory naming the global file

@@ -265,9 +265,14 @@ fn every_value_knows_its_origin() {
         })
     );
     assert_eq!(merged.origin("cli.env"), Some(&dotenv("AIO_CLI_ENV")));
+    // A variable's value is a string, as in aio: it sets no nested key.
     assert_eq!(
-        merged.origin("ims.contexts.a.o.p"),
+        merged.origin("ims.contexts.a.o"),
         Some(&dotenv("AIO_IMS_CONTEXTS_A_O"))
+    );
+    assert_eq!(
+        tree::get_path(merged.value(), &["ims", "contexts", "a", "o"]),
+        Some(&json!("{\"p\":2}"))
     );
     assert_eq!(merged.origin("ims.contexts.b.n"), Some(&local));
     assert_eq!(merged.origin("ims.contexts.a"), None);
@@ -276,7 +281,7 @@ fn every_value_knows_its_origin() {
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    assert_eq!(keys, ["o.p", "w", "x", "y", "z"]);
+    assert_eq!(keys, ["o", "w", "x", "y", "z"]);
     // The same tree as the plain merge.
     let mut plain = config.read_file(ConfigLocation::Global).unwrap();
     tree::merge(&mut plain, config.read_file(ConfigLocation::Local).unwrap());
@@ -332,4 +337,98 @@ fn oversized_or_special_project_files_are_refused_before_reading() {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         std::fs::remove_file(&path).unwrap();
     }
+}
+
+/// aio-lib-core-config's environment: values stay strings, the prefix
+/// matches ignoring case, `AIO_CONFIG_KEY` renames it; the contexts still
+/// read list-valued keys given as JSON strings.
+#[tokio::test]
+async fn environment_values_are_strings_under_the_configured_prefix() {
+    use ims_api::{ContextCredentials, ContextName, ContextStore as _};
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ConfigPaths::new(dir.path().join("aio"));
+    let config = AioConfig::with_env(
+        paths.clone(),
+        [
+            ("aio_ims_contexts_svc_client__id", "12345"),
+            ("AIO_IMS_CONTEXTS_SVC_CLIENT__SECRETS", r#"["s1","s2"]"#),
+            ("Aio_Ims_Contexts_Svc_Scopes", r#"["openid","AdobeID"]"#),
+            ("AIO_SOME_FLAG", "true"),
+        ],
+    );
+    assert_eq!(
+        config.get("ims.contexts.svc.client_id").unwrap(),
+        Some(serde_json::json!("12345"))
+    );
+    assert_eq!(
+        config.get("some.flag").unwrap(),
+        Some(serde_json::json!("true"))
+    );
+    let ctx = crate::AioContextStore::new(config)
+        .get(&ContextName::parse("svc").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let ContextCredentials::ServerToServer(c) = &ctx.credentials else {
+        panic!("{}", ctx.credentials.kind())
+    };
+    assert_eq!(c.client_id.as_str(), "12345");
+    assert_eq!(c.client_secrets.len(), 2);
+    assert_eq!(c.scopes.to_string(), "openid,AdobeID");
+
+    let renamed = AioConfig::with_env(
+        paths,
+        [
+            ("AIO_CONFIG_KEY", "wxp"),
+            ("WXP_IMS_CONFIG_CURRENT", "from-wxp"),
+            ("AIO_CLI_ENV", "stage"),
+        ],
+    );
+    assert_eq!(
+        renamed.get("ims.config.current").unwrap(),
+        Some(serde_json::json!("from-wxp"))
+    );
+    assert_eq!(renamed.get("cli.env").unwrap(), None);
+}
+
+/// aio-lib-core-config reads a file that does not start with `{` as YAML
+/// and keeps its format: a YAML file is updated as YAML, a JSON/HJSON file
+/// stays JSON, every other key kept.
+#[test]
+fn a_yaml_file_is_read_and_written_back_as_yaml() {
+    let fx = Fixture::new();
+    fx.write(
+        "global/aio",
+        "# aio's YAML\ncli:\n  env: stage\nims:\n  contexts:\n    svc:\n      client_id: abc\n      scopes:\n        - openid\n",
+    );
+    fx.write("project/.aio", "{\n  // HJSON\n  keep: me\n}\n");
+    let config = AioConfig::with_env(fx.paths(), Vec::<(String, String)>::new());
+    assert_eq!(config.get("cli.env").unwrap(), Some(json!("stage")));
+    assert_eq!(
+        config.get("ims.contexts.svc.scopes").unwrap(),
+        Some(json!(["openid"]))
+    );
+    config
+        .update(ConfigLocation::Global, |tree| {
+            tree["ims"]["config"] = json!({"current": "svc"});
+            Ok(())
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(fx.dir.path().join("global/aio")).unwrap();
+    assert!(!text.trim_start().starts_with('{'), "{text}");
+    assert!(text.contains("current: svc"), "{text}");
+    assert!(text.contains("env: stage"), "{text}");
+    assert_eq!(
+        config.get("ims.contexts.svc.client_id").unwrap(),
+        Some(json!("abc"))
+    );
+    config
+        .update(ConfigLocation::Local, |tree| {
+            tree["more"] = json!(1);
+            Ok(())
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(fx.dir.path().join("project/.aio")).unwrap();
+    let local: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(local, json!({"keep": "me", "more": 1}));
 }

@@ -14,23 +14,28 @@ use crate::aio_config::{AioConfig, tree};
 /// global and local aio files (and `AIO_*` variables), the current context in
 /// `ims.config.current`.
 ///
-/// The kind of a context is detected from the properties only that kind
-/// has, in aio's plugin order:
+/// The kind of a context is chosen as aio's `getToken` chooses its login
+/// plugin: **jwt, server-to-server, cli, oauth-user**, the first whose
+/// required properties are all present.
 ///
-/// 1. **JWT** if it has `private_key` or `meta_scopes`; it needs `client_id`,
-///    `client_secret`, `technical_account_id`, `ims_org_id`, `meta_scopes`,
-///    `private_key` (`passphrase` optional).
-/// 2. **server-to-server** if it has `client_secrets` or `scopes`; it needs
-///    `client_id`, `client_secrets` (the first is used) and `scopes`
-///    (`ims_org_id`, `technical_account_*` optional).
-/// 3. **OAuth user** if it has `scope` or `redirect_uri`; it needs
-///    `client_id` (`client_secret`, `scope`, `redirect_uri` optional).
+/// 1. **JWT** needs `client_id`, `client_secret`, `technical_account_id`,
+///    `ims_org_id`, `meta_scopes`, `private_key` (`passphrase` optional).
+/// 2. **server-to-server** needs `client_id`, `client_secrets` (the first is
+///    used) and `scopes` (`ims_org_id`, `technical_account_*` optional, which
+///    aio requires but the grant does not need).
+/// 3. **cli** (what `aio login` writes) needs `cli.bare-output`; its tokens
+///    are refreshed with its `client_id` if it has one, else
+///    `AIO_CLI_IMS_APIKEY`, else aio's own client (`aio-cli-console-auth`,
+///    `aio-cli-console-auth-stage` on stage).
+/// 4. **OAuth user** needs `client_id` and `scope` or `redirect_uri`
+///    (`client_secret` optional: public clients use PKCE).
 ///
 /// Lists may be arrays or JSON-array strings; a plain `meta_scopes` or
 /// `client_secrets` string is one item, a plain `scopes`/`scope` string is
 /// split on commas and white space. `private_key` is a PEM string, an array
 /// of lines, a JSON-array string, or else a file path. `ims_url` (a custom
-/// IMS base URL) wins over `env` (`prod`|`stage`), which wins over `cli.env`.
+/// IMS base URL) wins over `env` (`prod`|`stage`; anything else is prod,
+/// with a warning, as aio), which wins over `cli.env`.
 ///
 /// An incomplete context is an [`Error::Misconfigured`] naming the context,
 /// the kind it looks like and the missing properties:
@@ -51,11 +56,11 @@ use crate::aio_config::{AioConfig, tree};
 /// );
 /// let store = AioContextStore::new(config);
 /// let err = store.get(&ContextName::parse("svc")?).await.unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
+/// assert!(err.to_string().starts_with(
 ///     "misconfiguration: context \"svc\" looks like server-to-server but has no \
-///      client_secrets; set ims.contexts.svc.client_secrets"
-/// );
+///      client_secrets; set ims.contexts.svc.client_secrets (no kind has all its \
+///      properties: jwt lacks client_secret, "
+/// ));
 /// # Ok(())
 /// # }
 /// ```
@@ -147,7 +152,10 @@ impl ContextStore for AioContextStore {
             };
             let default_env =
                 tree::get_path(trusted.as_ref().unwrap_or(&merged).value(), &["cli", "env"]);
-            parse::parse_context(&name, props, default_env, &trust).map(Some)
+            let cli_client = parse::CliClient {
+                api_key: config.env_var("AIO_CLI_IMS_APIKEY").map(str::to_owned),
+            };
+            parse::parse_context(&name, props, default_env, &trust, &cli_client).map(Some)
         })
         .await
     }

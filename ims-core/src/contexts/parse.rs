@@ -1,31 +1,22 @@
-//! From an `ims.contexts.<name>` object to an [`ImsContext`], detecting the
-//! kind as aio's plugins do.
+//! From an `ims.contexts.<name>` object to an [`ImsContext`], choosing the
+//! kind as aio's `getToken` chooses its login plugin.
 //!
-//! The kind is decided by the properties only one kind has, in aio's plugin
-//! order:
-//!
-//! 1. **JWT** if the context has `private_key` or `meta_scopes`; it then
-//!    needs `client_id`, `client_secret`, `technical_account_id`,
-//!    `ims_org_id`, `meta_scopes` and `private_key` (`passphrase` optional).
-//! 2. **server-to-server** if it has `client_secrets` or `scopes`; it then
-//!    needs `client_id`, `client_secrets` and `scopes` (`ims_org_id`,
-//!    `technical_account_id`, `technical_account_email` optional: IMS does not
-//!    need the technical account for client credentials).
-//! 3. **OAuth user** if it has `scope` or `redirect_uri`; it then needs
-//!    `client_id` (`client_secret`, `scope`, `redirect_uri` optional).
-//!
-//! A context matching none is an error listing what each kind needs. Lists
-//! (`meta_scopes`, `scopes`, `client_secrets`) are arrays or JSON-array
-//! strings; a plain string is one item (aio iterated its characters), except
-//! that `scopes`/`scope` strings are split on commas and white space, which
-//! never occur in a scope name.
+//! Kinds are tried in aio's order, **jwt, server-to-server, cli, oauth-user**,
+//! and the first whose required properties are all present wins (see
+//! [`KINDS`]). So a context moved from JWT to server-to-server that still
+//! holds `meta_scopes` is server-to-server as long as its JWT properties are
+//! incomplete. A context that completes no kind is an error listing, for
+//! each kind, what it lacks. Lists (`meta_scopes`, `scopes`,
+//! `client_secrets`) are arrays or JSON-array strings; a plain string is one
+//! item (aio iterated its characters), except that `scopes`/`scope` strings
+//! are split on commas and white space, which never occur in a scope name.
 
 use std::path::PathBuf;
 
 use ims_api::{
-    ClientId, ClientSecret, ContextCredentials, ContextName, Error, ImsContext, ImsEnvironment,
-    JwtContext, OAuthUserContext, OrgId, Passphrase, PrivateKeyPem, PrivateKeySource, Scopes,
-    ServerToServerContext,
+    CliContext, ClientId, ClientSecret, ContextCredentials, ContextName, Error, ImsContext,
+    ImsEnvironment, JwtContext, OAuthUserContext, OrgId, Passphrase, PrivateKeyPem,
+    PrivateKeySource, Scopes, ServerToServerContext,
 };
 use serde_json::{Map, Value};
 use url::Url;
@@ -40,13 +31,13 @@ pub(crate) fn parse_context(
     props: &Value,
     default_env: Option<&Value>,
     trust: &ContextTrust,
+    cli_client: &CliClient,
 ) -> Result<ImsContext, Error> {
     let Some(map) = props.as_object() else {
         return Err(Error::Misconfigured(format!(
             "context \"{name}\" is not an object of properties; set ims.contexts.{name}.client_id and the properties of its kind"
         )));
     };
-    let has = |key: &str| tree::get_ci(map, key).is_some_and(|v| !v.is_null());
     let mut props = Props {
         name,
         map,
@@ -54,21 +45,15 @@ pub(crate) fn parse_context(
         missing: Vec::new(),
         invalid: Vec::new(),
     };
-    let credentials = if has("private_key") || has("meta_scopes") {
-        props.kind = "jwt";
-        jwt(&mut props)
-    } else if has("client_secrets") || has("scopes") {
-        props.kind = "server-to-server";
-        server_to_server(&mut props)
-    } else if has("scope") || has("redirect_uri") {
-        props.kind = "oauth-user";
-        oauth_user(&mut props)
-    } else {
-        return Err(Error::Misconfigured(format!(
-            "context \"{name}\" has none of the properties of a known kind: server-to-server needs client_id, client_secrets and scopes; \
-             jwt needs client_id, client_secret, technical_account_id, ims_org_id, meta_scopes and private_key; \
-             oauth-user needs client_id and scope or redirect_uri (set them under ims.contexts.{name})"
-        )));
+    let Some(kind) = KINDS.iter().find(|kind| kind.missing(map).is_empty()) else {
+        return Err(no_kind(name, map));
+    };
+    props.kind = kind.name;
+    let credentials = match kind.name {
+        "jwt" => jwt(&mut props),
+        "server-to-server" => server_to_server(&mut props),
+        "cli" => cli(&mut props),
+        _ => oauth_user(&mut props),
     };
     let environment = environment(&mut props, default_env, trust);
     if !trust.trusted
@@ -86,6 +71,21 @@ pub(crate) fn parse_context(
             "private_key is a file path (set in {origin}), which a context that a file of the working directory              defines with its own ims_url may not use, or the user's key would sign for that endpoint; inline the key"
         ));
     }
+    let credentials = match credentials {
+        Some(ContextCredentials::Cli(mut c)) if !c.client_id_configured => {
+            match cli_client.client_for(environment.as_ref()) {
+                Ok(client_id) => {
+                    c.client_id = client_id;
+                    Some(ContextCredentials::Cli(c))
+                }
+                Err(why) => {
+                    props.invalid.push(why);
+                    None
+                }
+            }
+        }
+        other => other,
+    };
     props.finish()?;
     match credentials {
         Some(credentials) => {
@@ -100,6 +100,157 @@ pub(crate) fn parse_context(
         None => Err(Error::Misconfigured(format!(
             "context \"{name}\" is incomplete"
         ))),
+    }
+}
+
+/// One kind of context: its name and the properties it requires, each an
+/// alternative of keys any one of which will do.
+pub(crate) struct Kind {
+    /// `jwt`, `server-to-server`, `cli` or `oauth-user`.
+    pub(crate) name: &'static str,
+    /// What must be present (not null, not an empty string), each entry
+    /// satisfied by any one of its keys.
+    pub(crate) required: &'static [&'static [&'static str]],
+}
+
+/// aio's order and, where we match aio, its lists (token-helper.js and the
+/// plugins' `configMissingKeys`):
+///
+/// - **jwt**: aio's list exactly.
+/// - **server-to-server**: `client_id`, `client_secrets`, `scopes`. aio
+///   also requires `technical_account_id`, `technical_account_email` and
+///   `ims_org_id`, which the client-credentials grant does not need (the
+///   organization is sent when present): every context aio accepts is
+///   accepted here, and more.
+/// - **cli**: `cli.bare-output`, which `aio login` writes (true or false).
+/// - **oauth-user**: `client_id` and `scope` (or `redirect_uri`). aio also
+///   requires `client_secret`: public clients sign in with PKCE here.
+pub(crate) const KINDS: &[Kind] = &[
+    Kind {
+        name: "jwt",
+        required: &[
+            &["client_id"],
+            &["client_secret"],
+            &["technical_account_id"],
+            &["meta_scopes"],
+            &["ims_org_id"],
+            &["private_key"],
+        ],
+    },
+    Kind {
+        name: "server-to-server",
+        required: &[&["client_id"], &["client_secrets"], &["scopes"]],
+    },
+    Kind {
+        name: "cli",
+        required: &[&[CLI_BARE_OUTPUT]],
+    },
+    Kind {
+        name: "oauth-user",
+        required: &[&["client_id"], &["scope", "redirect_uri"]],
+    },
+];
+
+/// The property that marks aio's `cli` context.
+pub(crate) const CLI_BARE_OUTPUT: &str = "cli.bare-output";
+
+impl Kind {
+    /// The required entries `map` lacks, each as its keys joined by ` or `.
+    pub(crate) fn missing(&self, map: &Map<String, Value>) -> Vec<String> {
+        self.required
+            .iter()
+            .filter(|keys| !keys.iter().any(|key| present(map, key)))
+            .map(|keys| keys.join(" or "))
+            .collect()
+    }
+}
+
+/// Whether a property is set: not null and not an empty string (aio's
+/// `!configData[key]`, except that `false` and `0` count as set, as aio's
+/// cli plugin counts them). `cli.bare-output` is also found nested
+/// (`cli: {bare-output: …}`), as an `AIO_…_CLI_BARE-OUTPUT` variable sets it.
+fn present(map: &Map<String, Value>, key: &str) -> bool {
+    let value = tree::get_ci(map, key).or_else(|| {
+        let (parent, child) = key.split_once('.')?;
+        tree::get_ci(tree::get_ci(map, parent)?.as_object()?, child)
+    });
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The error for a context that completes no kind: what it seems meant to
+/// be and lacks (from the properties only one kind has), then what every
+/// kind lacks.
+fn no_kind(name: &ContextName, map: &Map<String, Value>) -> Error {
+    let has = |key: &str| present(map, key);
+    let meant = if has("private_key") || has("meta_scopes") {
+        Some("jwt")
+    } else if has("client_secrets") || has("scopes") {
+        Some("server-to-server")
+    } else if has("scope") || has("redirect_uri") {
+        Some("oauth-user")
+    } else {
+        None
+    };
+    let each: Vec<String> = KINDS
+        .iter()
+        .map(|kind| format!("{} lacks {}", kind.name, kind.missing(map).join(", ")))
+        .collect();
+    let each = each.join("; ");
+    match meant.and_then(|meant| KINDS.iter().find(|kind| kind.name == meant)) {
+        Some(kind) => {
+            let missing = kind.missing(map);
+            let settings: Vec<String> = missing
+                .iter()
+                .map(|key| format!("ims.contexts.{name}.{key}"))
+                .collect();
+            Error::Misconfigured(format!(
+                "context \"{name}\" looks like {} but has no {}; set {} (no kind has all its properties: {each})",
+                kind.name,
+                missing.join(", "),
+                settings.join(" and "),
+            ))
+        }
+        None => Error::Misconfigured(format!(
+            "context \"{name}\" has none of the properties of a known kind ({each}); set them under ims.contexts.{name}"
+        )),
+    }
+}
+
+/// Which client refreshes a `cli` context that names none: aio signs in
+/// through its own Adobe client (`aio-cli-console-auth`, `-stage` on stage)
+/// unless `AIO_CLI_IMS_APIKEY` names another.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CliClient {
+    /// `AIO_CLI_IMS_APIKEY`, if set.
+    pub(crate) api_key: Option<String>,
+}
+
+/// aio's own client for `aio login` on prod.
+pub(crate) const AIO_CLI_CLIENT: &str = "aio-cli-console-auth";
+/// aio's own client for `aio login` on stage.
+pub(crate) const AIO_CLI_CLIENT_STAGE: &str = "aio-cli-console-auth-stage";
+
+impl CliClient {
+    /// `AIO_CLI_IMS_APIKEY`, else aio's own client for the environment.
+    fn client_for(&self, environment: Option<&ImsEnvironment>) -> Result<ClientId, String> {
+        if let Some(key) = self.api_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return ClientId::parse(key.trim()).map_err(|err| {
+                format!(
+                    "AIO_CLI_IMS_APIKEY is not a valid client id ({})",
+                    err.reason()
+                )
+            });
+        }
+        let own = match environment {
+            Some(ImsEnvironment::Stage) => AIO_CLI_CLIENT_STAGE,
+            _ => AIO_CLI_CLIENT,
+        };
+        ClientId::parse(own).map_err(|err| err.reason().to_owned())
     }
 }
 
@@ -322,6 +473,39 @@ fn server_to_server(p: &mut Props<'_>) -> Option<ContextCredentials> {
     Some(ContextCredentials::ServerToServer(context))
 }
 
+/// aio's `cli` context: `cli.bare-output` and, optionally here, the
+/// `client_id` that refreshes its tokens and the `scope` sent on refresh.
+fn cli(p: &mut Props<'_>) -> Option<ContextCredentials> {
+    let configured = p.string("client_id");
+    let client_id = match configured.as_deref().map(ClientId::parse) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(err)) => {
+            p.invalid
+                .push(format!("client_id is invalid ({})", err.reason()));
+            return None;
+        }
+        None => None,
+    };
+    let bare_output = match tree::get_ci(p.map, CLI_BARE_OUTPUT)
+        .or_else(|| tree::get_ci(tree::get_ci(p.map, "cli")?.as_object()?, "bare-output"))
+    {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let scopes = p.scopes("scope").unwrap_or_default();
+    // The placeholder client id is replaced once the environment is known.
+    let placeholder = match client_id {
+        Some(id) => id,
+        None => ClientId::parse(AIO_CLI_CLIENT).ok()?,
+    };
+    let mut context = CliContext::new(placeholder);
+    context.client_id_configured = configured.is_some();
+    context.scopes = scopes;
+    context.bare_output = bare_output;
+    Some(ContextCredentials::Cli(context))
+}
+
 fn oauth_user(p: &mut Props<'_>) -> Option<ContextCredentials> {
     let client_id = p.client_id();
     let client_secret = p.string("client_secret");
@@ -372,16 +556,33 @@ fn environment(
         return match parse_env(&env) {
             Some(env) => Some(env),
             None => {
-                p.invalid
-                    .push(format!("env must be prod or stage, not {env:?}"));
-                None
+                // aio quietly takes prod for any other value; say so.
+                tracing::warn!(
+                    context = %p.name, env = %printable(&env),
+                    "env is neither prod nor stage: using prod, as aio does"
+                );
+                Some(ImsEnvironment::Prod)
             }
         };
     }
     match default_env {
-        Some(Value::String(env)) => parse_env(env),
+        Some(Value::String(env)) => {
+            let parsed = parse_env(env);
+            if parsed.is_none() && !env.trim().is_empty() {
+                tracing::warn!(
+                    env = %printable(env),
+                    "cli.env is neither prod nor stage: ignored (prod unless --ims-url or --env says otherwise), as aio falls back to prod"
+                );
+            }
+            parsed
+        }
         _ => None,
     }
+}
+
+/// At most 40 printable characters of a value, for a log line.
+fn printable(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 fn parse_env(value: &str) -> Option<ImsEnvironment> {

@@ -1,7 +1,7 @@
 use super::*;
 use ims_api::{
-    ClientId, ClientSecret, ContextCredentials, ImsEnvironment, OrgId, PrivateKeySource, Scopes,
-    ServerToServerContext,
+    ClientId, ClientSecret, ConfigLocation, ContextCredentials, ImsEnvironment, OrgId,
+    PrivateKeySource, Scopes, ServerToServerContext,
 };
 use serde_json::json;
 
@@ -183,10 +183,12 @@ async fn missing_properties_name_the_context_and_the_property() {
     let err = get(&fx, json!({"client_id": "c", "scopes": ["openid"]}))
         .await
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "misconfiguration: context \"ctx\" looks like server-to-server but has no client_secrets; \
-         set ims.contexts.ctx.client_secrets"
+    assert!(
+        err.to_string().starts_with(
+            "misconfiguration: context \"ctx\" looks like server-to-server but has no client_secrets; \
+             set ims.contexts.ctx.client_secrets (no kind has all its properties: "
+        ),
+        "{err}"
     );
 
     let mut props = jwt_props();
@@ -253,15 +255,11 @@ async fn environments_from_env_ims_url_and_cli_env() {
     let ctx = get(&fx, props).await.unwrap().unwrap();
     assert_eq!(ctx.environment, Some(ImsEnvironment::Stage));
 
+    // Any other env is prod, as aio takes it (with a warning here).
     let mut props = jwt_props();
     props["env"] = json!("qa");
-    assert!(
-        get(&fx, props)
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("env must be prod or stage")
-    );
+    let ctx = get(&fx, props).await.unwrap().unwrap();
+    assert_eq!(ctx.environment, Some(ImsEnvironment::Prod));
 
     // cli.env (AIO_CLI_ENV) is the default.
     fx.global(json!({"ims": {"contexts": {"ctx": jwt_props()}}}));
@@ -666,4 +664,208 @@ async fn no_spelling_of_a_project_file_moves_a_global_context() {
         let got = fx.store(&[]).get(&name("svc")).await;
         assert!(!moved(&got), "{var:?}: {got:?}");
     }
+}
+
+/// What `aio login` leaves in the global file, as aio-lib-core-config
+/// writes it (hjson.stringify with `separator: true`): only
+/// `cli.bare-output` and the tokens as `{token, expiry}`.
+const AIO_LOGIN_HJSON: &str = r#"{
+  ims: {
+    contexts: {
+      cli: {
+        cli.bare-output: false,
+        access_token: {
+          token: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
+          expiry: 4102444800000
+        },
+        refresh_token: {
+          token: "eyJhbGciOiJSUzI1NiJ9.e30.cmVm",
+          expiry: 4103654400000
+        }
+      }
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn aio_logins_cli_context_is_its_own_kind() {
+    let fx = Fixture::new();
+    std::fs::write(fx.dir.path().join("global.json"), AIO_LOGIN_HJSON).unwrap();
+    let ctx = fx.store(&[]).get(&name("cli")).await.unwrap().unwrap();
+    let ContextCredentials::Cli(c) = &ctx.credentials else {
+        panic!("{}", ctx.credentials.kind())
+    };
+    assert_eq!(ctx.credentials.kind(), "cli");
+    // No client_id in the context: aio's own client refreshes it.
+    assert_eq!(c.client_id.as_str(), "aio-cli-console-auth");
+    assert!(!c.client_id_configured);
+    assert!(!c.bare_output);
+    assert!(c.scopes.is_empty());
+
+    // On stage, aio's stage client; AIO_CLI_IMS_APIKEY (aio's variable for
+    // the login client) wins over both.
+    let ctx = fx
+        .store(&[("AIO_CLI_ENV", "stage")])
+        .get(&name("cli"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ctx.credentials.client_id().as_str(),
+        "aio-cli-console-auth-stage"
+    );
+    let ctx = fx
+        .store(&[("AIO_CLI_IMS_APIKEY", "my-cli-client")])
+        .get(&name("cli"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ctx.credentials.client_id().as_str(), "my-cli-client");
+    let err = fx
+        .store(&[("AIO_CLI_IMS_APIKEY", "not a client")])
+        .get(&name("cli"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("AIO_CLI_IMS_APIKEY is not a valid client id"),
+        "{err}"
+    );
+
+    // The context's own client_id and scope win, and `true` is read.
+    let ctx = get(
+        &fx,
+        json!({"cli.bare-output": true, "client_id": "own-client", "scope": "openid,AdobeID"}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let ContextCredentials::Cli(c) = &ctx.credentials else {
+        panic!("{}", ctx.credentials.kind())
+    };
+    assert_eq!(c.client_id.as_str(), "own-client");
+    assert!(c.client_id_configured);
+    assert!(c.bare_output);
+    assert_eq!(c.scopes.to_string(), "openid,AdobeID");
+
+    // Set as a variable (AIO_IMS_CONTEXTS_CLI_CLI_BARE-OUTPUT), it is nested.
+    let ctx = get(&fx, json!({"cli": {"bare-output": "true"}}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ctx.credentials.kind(), "cli");
+}
+
+#[tokio::test]
+async fn a_cli_context_round_trips_without_inventing_a_client() {
+    let fx = Fixture::new();
+    std::fs::write(fx.dir.path().join("global.json"), AIO_LOGIN_HJSON).unwrap();
+    let store = fx.store(&[]);
+    let mut ctx = store.get(&name("cli")).await.unwrap().unwrap();
+    // Written back unchanged: the file is not even rewritten.
+    store.set(&ctx, ConfigLocation::Global).await.unwrap();
+    let path = fx.dir.path().join("global.json");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), AIO_LOGIN_HJSON);
+    let ContextCredentials::Cli(c) = &mut ctx.credentials else {
+        panic!()
+    };
+    c.scopes = Scopes::parse("openid");
+    store.set(&ctx, ConfigLocation::Global).await.unwrap();
+    let written =
+        AioConfig::parse_file_text(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    let cli = &written["ims"]["contexts"]["cli"];
+    assert_eq!(cli["scope"], json!("openid"));
+    assert_eq!(cli["cli.bare-output"], json!(false));
+    assert!(cli.get("client_id").is_none(), "{cli}");
+    // The tokens stay: no client changed.
+    assert_eq!(cli["refresh_token"]["expiry"], json!(4_103_654_400_000_u64));
+    let again = store.get(&name("cli")).await.unwrap().unwrap();
+    assert_eq!(again.credentials.kind(), "cli");
+}
+
+#[tokio::test]
+async fn kinds_are_tried_in_aios_order_and_the_first_complete_wins() {
+    let fx = Fixture::new();
+    // Moved from JWT to server-to-server, meta_scopes left behind: JWT is
+    // incomplete (no private_key), so it is server-to-server.
+    let mut moved = s2s_props();
+    moved["meta_scopes"] = json!(["ent_dataservices_sdk"]);
+    moved["technical_account_id"] = json!("tech@techacct.adobe.com");
+    let ctx = get(&fx, moved).await.unwrap().unwrap();
+    assert_eq!(ctx.credentials.kind(), "server-to-server");
+
+    // Complete for both: JWT comes first, as in aio.
+    let mut both = jwt_props();
+    both["client_secrets"] = json!(["x"]);
+    both["scopes"] = json!(["openid"]);
+    let ctx = get(&fx, both).await.unwrap().unwrap();
+    assert_eq!(ctx.credentials.kind(), "jwt");
+
+    // cli comes before oauth-user.
+    let ctx = get(
+        &fx,
+        json!({"cli.bare-output": false, "client_id": "web", "scope": "openid"}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(ctx.credentials.kind(), "cli");
+
+    // Empty strings count as missing, as `!configData[key]` in aio.
+    let mut empty = jwt_props();
+    empty["private_key"] = json!("");
+    empty["client_secrets"] = json!(["x"]);
+    empty["scopes"] = json!(["openid"]);
+    let ctx = get(&fx, empty).await.unwrap().unwrap();
+    assert_eq!(ctx.credentials.kind(), "server-to-server");
+}
+
+#[tokio::test]
+async fn a_context_of_no_kind_lists_what_each_kind_lacks() {
+    let fx = Fixture::new();
+    let err = get(
+        &fx,
+        json!({"client_id": "c", "meta_scopes": ["m"], "scopes": []}),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)));
+    let err = err.to_string();
+    assert!(err.contains("context \"ctx\" looks like jwt"), "{err}");
+    for lacks in [
+        "jwt lacks client_secret, technical_account_id, ims_org_id, private_key",
+        "server-to-server lacks client_secrets, scopes",
+        "cli lacks cli.bare-output",
+        "oauth-user lacks scope or redirect_uri",
+    ] {
+        assert!(err.contains(lacks), "{lacks}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_yaml_file_from_aio_holds_contexts_and_stays_yaml() {
+    let fx = Fixture::new();
+    let path = fx.dir.path().join("global.json");
+    std::fs::write(
+        &path,
+        "ims:\n  contexts:\n    cli:\n      cli.bare-output: false\n      refresh_token:\n        token: eyJhbGciOiJSUzI1NiJ9.e30.cmVm\n        expiry: 4103654400000\n    svc:\n      client_id: s2s\n      client_secrets:\n        - first\n      scopes: '[\"openid\",\"AdobeID\"]'\n",
+    )
+    .unwrap();
+    let store = fx.store(&[]);
+    let cli = store.get(&name("cli")).await.unwrap().unwrap();
+    assert_eq!(cli.credentials.kind(), "cli");
+    let svc = store.get(&name("svc")).await.unwrap().unwrap();
+    assert_eq!(svc.credentials.kind(), "server-to-server");
+    store.set_current(&name("svc")).await.unwrap();
+    let mut svc = svc;
+    svc.environment = Some(ImsEnvironment::Stage);
+    store.set(&svc, ConfigLocation::Global).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.trim_start().starts_with('{'), "{text}");
+    let tree = AioConfig::parse_file_text(&text, &path).unwrap();
+    assert_eq!(tree["ims"]["contexts"]["svc"]["env"], json!("stage"));
+    assert_eq!(
+        tree["ims"]["contexts"]["cli"]["refresh_token"]["expiry"],
+        json!(4_103_654_400_000_u64)
+    );
 }

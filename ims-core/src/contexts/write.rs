@@ -3,6 +3,7 @@
 use ims_api::{ContextCredentials, Error, ImsContext, ImsEnvironment, PrivateKeySource};
 use serde_json::{Map, Value, json};
 
+use super::parse::CLI_BARE_OUTPUT;
 use crate::aio_config::tree;
 
 /// Every property a context's credentials or environment are written as;
@@ -22,6 +23,7 @@ const MANAGED_KEYS: &[&str] = &[
     "redirect_uri",
     "env",
     "ims_url",
+    CLI_BARE_OUTPUT,
 ];
 
 /// Writes `context` into its `ims.contexts.<name>` object. Stored tokens are
@@ -30,8 +32,13 @@ pub(crate) fn write_context(
     map: &mut Map<String, Value>,
     context: &ImsContext,
 ) -> Result<(), Error> {
-    let new_client = context.credentials.client_id().as_str();
-    let same_client = tree::get_ci(map, "client_id").and_then(Value::as_str) == Some(new_client);
+    let new_client = match &context.credentials {
+        // A `cli` context's default client is not written: its tokens are
+        // kept if the file names no client either.
+        ContextCredentials::Cli(c) if !c.client_id_configured => None,
+        other => Some(other.client_id().as_str()),
+    };
+    let same_client = tree::get_ci(map, "client_id").and_then(Value::as_str) == new_client;
     for key in MANAGED_KEYS {
         tree::remove_ci(map, key);
     }
@@ -85,6 +92,15 @@ pub(crate) fn write_context(
             put("scope", json!(c.scopes.to_string()));
             if let Some(uri) = &c.redirect_uri {
                 put("redirect_uri", json!(uri.as_str()));
+            }
+        }
+        ContextCredentials::Cli(c) => {
+            put(CLI_BARE_OUTPUT, json!(c.bare_output));
+            if c.client_id_configured {
+                put("client_id", json!(c.client_id.as_str()));
+            }
+            if !c.scopes.is_empty() {
+                put("scope", json!(c.scopes.to_string()));
             }
         }
         _ => {

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ims_api::{Error, ImsEnvironment, TokenGrants, TokenRevoker};
+use ims_api::{Error, ImsEnvironment, TokenGrants, TokenRevoker, TokenVerifier};
 
-use crate::{HttpPolicy, ImsClient};
+use crate::{HttpPolicy, ImsClient, LocalVerifier, VerifierConfig};
 
 /// One [`ImsClient`] per IMS environment, made when a context first needs
 /// it: a context's `env` / `ims_url` decides where its tokens come from,
@@ -26,6 +26,7 @@ pub struct ImsClients {
     default: ImsEnvironment,
     policy: HttpPolicy,
     clients: Mutex<HashMap<String, ImsClient>>,
+    verifiers: Mutex<HashMap<String, Arc<LocalVerifier>>>,
 }
 
 impl ImsClients {
@@ -35,7 +36,25 @@ impl ImsClients {
             default,
             policy,
             clients: Mutex::new(HashMap::new()),
+            verifiers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The local verifier of `env`'s tokens (the default environment for
+    /// `None`): its key set is fetched once and kept, per environment.
+    pub fn verifier(&self, env: Option<&ImsEnvironment>) -> Result<Arc<LocalVerifier>, Error> {
+        let env = env.unwrap_or(&self.default);
+        let mut verifiers = self
+            .verifiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(verifier) = verifiers.get(&env.name()) {
+            return Ok(Arc::clone(verifier));
+        }
+        let config = VerifierConfig::default().with_http_policy(self.policy.clone());
+        let verifier = Arc::new(LocalVerifier::new(env.clone(), config)?);
+        verifiers.insert(env.name(), Arc::clone(&verifier));
+        Ok(verifier)
     }
 
     /// The client for `env` (the default environment for `None`).
@@ -70,6 +89,16 @@ pub(super) enum Source {
     PerEnvironment(ImsClients),
 }
 
+/// What checks a cached access token before it is handed out.
+pub(super) enum CachedCheck {
+    /// Nothing (aio checks the expiry only).
+    None,
+    /// One verifier for every context.
+    Fixed(Arc<dyn TokenVerifier>),
+    /// The verifier of each context's environment.
+    PerEnvironment,
+}
+
 impl Source {
     pub(super) fn grants(
         &self,
@@ -78,6 +107,22 @@ impl Source {
         match self {
             Source::Fixed { grants, .. } => Ok(grants.clone()),
             Source::PerEnvironment(clients) => Ok(Arc::new(clients.client(env)?)),
+        }
+    }
+
+    /// The verifier of `env`'s tokens under `check`, if any.
+    pub(super) fn verifier(
+        &self,
+        check: &CachedCheck,
+        env: Option<&ImsEnvironment>,
+    ) -> Result<Option<Arc<dyn TokenVerifier>>, Error> {
+        match (check, self) {
+            (CachedCheck::Fixed(verifier), _) => Ok(Some(Arc::clone(verifier))),
+            (CachedCheck::PerEnvironment, Source::PerEnvironment(clients)) => {
+                let verifier: Arc<dyn TokenVerifier> = clients.verifier(env)?;
+                Ok(Some(verifier))
+            }
+            _ => Ok(None),
         }
     }
 

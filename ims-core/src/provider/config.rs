@@ -27,6 +27,14 @@ pub struct ProviderConfig {
     /// How long a caller waits for other holders before giving up with
     /// [`Error::Unavailable`](ims_api::Error::Unavailable).
     pub wait_timeout: Duration,
+    /// Whether a cached access token is verified locally (signature against
+    /// the IMS key set, type, environment, expiry) before it is handed out;
+    /// one that fails is replaced by a refreshed or new one. Default on;
+    /// applies where the provider has a verifier (always with
+    /// [`with_clients`](crate::ContextTokenProvider::with_clients), else
+    /// [`with_verifier`](crate::ContextTokenProvider::with_verifier)). aio
+    /// checks the expiry only.
+    pub verify_cached: bool,
 }
 
 impl Default for ProviderConfig {
@@ -36,6 +44,7 @@ impl Default for ProviderConfig {
             lease_ttl: Duration::from_secs(60),
             poll_interval: Duration::from_millis(200),
             wait_timeout: Duration::from_secs(90),
+            verify_cached: true,
         }
     }
 }
@@ -56,6 +65,12 @@ impl ProviderConfig {
     /// Sets [`poll_interval`](Self::poll_interval).
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// Sets [`verify_cached`](Self::verify_cached).
+    pub fn with_verify_cached(mut self, verify: bool) -> Self {
+        self.verify_cached = verify;
         self
     }
 

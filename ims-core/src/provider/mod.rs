@@ -18,6 +18,7 @@ use ims_api::{
     ContextStore, ContextTokens, Error, ExpiringToken, ImsContext, InvalidateRequest,
     JwtServiceAccount, PrivateKeyPem, PrivateKeySource, RefreshRequest, RefreshToken,
     ServerToServer, TokenCache, TokenGrants, TokenProvider, TokenResponse, TokenRevoker,
+    TokenVerifier,
 };
 use rand::RngExt as _;
 use tokio::sync::Mutex as AsyncMutex;
@@ -25,7 +26,7 @@ use tokio::sync::Mutex as AsyncMutex;
 pub use clients::ImsClients;
 pub use config::ProviderConfig;
 
-use clients::Source;
+use clients::{CachedCheck, Source};
 
 /// How long an opaque (non-JWT) refresh token is assumed to live: IMS refresh
 /// tokens last 14 days.
@@ -34,11 +35,16 @@ const OPAQUE_REFRESH_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
 /// Gives a valid access token for a named context, as aio's `getToken`:
 ///
 /// 1. the cached access token, while it has more than
-///    [`margin`](ProviderConfig::margin) left (no IMS call);
+///    [`margin`](ProviderConfig::margin) left and passes local verification
+///    ([`verify_cached`](ProviderConfig::verify_cached): signature against
+///    the IMS key set, fetched once and kept; aio checks the expiry only);
+///    a token that fails is replaced as below;
 /// 2. else, as the one flight for the context: a refresh with the stored
-///    refresh token (a refused one is dropped), else the context's flow —
-///    client credentials (server-to-server) or the JWT exchange. An OAuth user
-///    context without a refresh token needs `ims login`.
+///    refresh token while it has more than the margin left, sending the
+///    context's `scope` (as aio; a refused one is dropped), else the
+///    context's flow — client credentials (server-to-server) or the JWT
+///    exchange. An OAuth user context or aio's `cli` context without such a
+///    refresh token needs `ims login`.
 ///
 /// Concurrent callers in this process share one flight and get the same
 /// token. Across processes or instances sharing the [`TokenCache`], the flight
@@ -93,6 +99,8 @@ struct Inner {
     contexts: Arc<dyn ContextStore>,
     cache: Arc<dyn TokenCache>,
     source: Source,
+    /// What checks cached tokens (see [`ProviderConfig::verify_cached`]).
+    check: CachedCheck,
     clock: Arc<dyn Clock>,
     config: ProviderConfig,
     /// This instance's name in leases.
@@ -205,17 +213,36 @@ impl ContextTokenProvider {
             std::process::id(),
             rand::rng().random::<u64>()
         );
+        let check = match (&source, config.verify_cached) {
+            (Source::PerEnvironment(_), true) => CachedCheck::PerEnvironment,
+            _ => CachedCheck::None,
+        };
         ContextTokenProvider {
             inner: Arc::new(Inner {
                 contexts,
                 cache,
                 source,
+                check,
                 clock,
                 config,
                 holder,
                 flights: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Verifies every cached access token with `verifier` before handing
+    /// it out (unless [`verify_cached`](ProviderConfig::verify_cached) is
+    /// off): for a provider made with [`new`](Self::new), whose contexts'
+    /// environments it does not tell apart. Set while the provider is
+    /// built, before any call.
+    pub fn with_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner)
+            && inner.config.verify_cached
+        {
+            inner.check = CachedCheck::Fixed(verifier);
+        }
+        self
     }
 
     /// The settings.
@@ -361,15 +388,53 @@ impl TokenProvider for ContextTokenProvider {
 }
 
 impl Inner {
-    /// The cached access token, if it has more than the margin left.
+    /// The cached access token, if it has more than the margin left and,
+    /// where the provider verifies cached tokens, passes local verification.
     async fn cached(
         &self,
         context: &ContextName,
     ) -> Result<Option<ExpiringToken<AccessToken>>, Error> {
         let tokens = self.cache.load(context).await?;
-        Ok(tokens
+        let Some(token) = tokens
             .access_token
-            .filter(|t| t.has_life_left(self.clock.now(), self.config.margin)))
+            .filter(|t| t.has_life_left(self.clock.now(), self.config.margin))
+        else {
+            return Ok(None);
+        };
+        let verifier = match &self.check {
+            CachedCheck::None => return Ok(Some(token)),
+            CachedCheck::Fixed(_) => self.source.verifier(&self.check, None)?,
+            CachedCheck::PerEnvironment => {
+                let environment = self
+                    .contexts
+                    .get(context)
+                    .await?
+                    .and_then(|ctx| ctx.environment);
+                self.source.verifier(&self.check, environment.as_ref())?
+            }
+        };
+        let Some(verifier) = verifier else {
+            return Ok(Some(token));
+        };
+        match verifier.verify(&token.token).await {
+            Ok(_) => Ok(Some(token)),
+            Err(Error::InvalidToken(reason)) => {
+                tracing::warn!(
+                    context = %context, reason = %reason,
+                    "the cached access token failed local verification; obtaining a new one"
+                );
+                Ok(None)
+            }
+            // The key set cannot be had (IMS unreachable): the token is
+            // handed out on its expiry alone, as aio does.
+            Err(err) => {
+                tracing::warn!(
+                    context = %context, error = %err,
+                    "cannot verify the cached access token locally; using it on its expiry"
+                );
+                Ok(Some(token))
+            }
+        }
     }
 
     async fn context(&self, name: &ContextName) -> Result<ImsContext, Error> {
@@ -423,9 +488,13 @@ impl Inner {
         let grants = self.source.grants(context.environment.as_ref())?;
         let tokens = self.cache.load(name).await?;
         if let Some(refresh) = tokens.refresh_token {
-            if refresh.has_life_left(self.clock.now(), Duration::ZERO) {
-                let request =
+            // As aio: a refresh token is used only while it has more than the
+            // margin (10 minutes) left.
+            if refresh.has_life_left(self.clock.now(), self.config.margin) {
+                let mut request =
                     RefreshRequest::new(client_credentials(&context), refresh.token.clone());
+                // As aio, the context's `scope` goes with the refresh.
+                request.scopes = refresh_scopes(&context);
                 match grants.refresh(&request).await {
                     Ok(response) => {
                         tracing::info!(context = %name, flow = "refresh", "obtained an access token");
@@ -440,7 +509,7 @@ impl Inner {
                     Err(err) => return Err(err),
                 }
             } else {
-                tracing::debug!(context = %name, "the stored refresh token has expired; dropping it");
+                tracing::debug!(context = %name, "the stored refresh token has expired or has less than the margin left; dropping it");
             }
             self.cache.store(name, &ContextTokens::default()).await?;
         }
@@ -479,6 +548,12 @@ impl Inner {
                 return Err(Error::Misconfigured(format!(
                     "context \"{name}\" is an OAuth user context without a valid refresh token; \
                      run `ims login --context {name}`"
+                )));
+            }
+            ContextCredentials::Cli(_) => {
+                return Err(Error::Misconfigured(format!(
+                    "context \"{name}\" is aio's cli context and is not signed in (no valid token); \
+                     run `ims login --context {name}` (or `aio login`)"
                 )));
             }
             other => {
@@ -544,8 +619,18 @@ impl Inner {
     }
 }
 
+/// The scopes a refresh asks for: a user context's `scope` (empty: the
+/// original ones).
+fn refresh_scopes(context: &ImsContext) -> ims_api::Scopes {
+    match &context.credentials {
+        ContextCredentials::OAuthUser(c) => c.scopes.clone(),
+        ContextCredentials::Cli(c) => c.scopes.clone(),
+        _ => ims_api::Scopes::default(),
+    }
+}
+
 /// The client of a context, with its (first) secret; a public OAuth client
-/// has an empty secret.
+/// and aio's cli context have an empty secret.
 fn client_credentials(context: &ImsContext) -> ClientCredentials {
     let client_id = context.credentials.client_id().clone();
     let secret = match &context.credentials {

@@ -53,6 +53,8 @@ struct FakeGrants {
     delay: Duration,
     expires_in: Duration,
     jwt_key: Mutex<Option<String>>,
+    /// The client id, secret and scopes of the last refresh.
+    last_refresh: Mutex<Option<(String, String, String)>>,
 }
 
 impl FakeGrants {
@@ -66,6 +68,7 @@ impl FakeGrants {
             delay: Duration::ZERO,
             expires_in: Duration::from_secs(24 * 3600),
             jwt_key: Mutex::new(None),
+            last_refresh: Mutex::new(None),
         }
     }
 
@@ -89,8 +92,13 @@ impl TokenGrants for FakeGrants {
     async fn exchange_code(&self, _: &ims_api::CodeExchange) -> Result<TokenResponse, Error> {
         Err(Error::Misconfigured("not used".into()))
     }
-    async fn refresh(&self, _: &RefreshRequest) -> Result<TokenResponse, Error> {
+    async fn refresh(&self, request: &RefreshRequest) -> Result<TokenResponse, Error> {
         self.refresh_calls.fetch_add(1, Ordering::SeqCst);
+        *self.last_refresh.lock().unwrap() = Some((
+            request.client.client_id.as_str().to_owned(),
+            request.client.client_secret.expose_secret().to_owned(),
+            request.scopes.to_string(),
+        ));
         if self.refuse_refresh {
             return Err(Error::Refused(ImsRefusal::new(400, "invalid_grant")));
         }
@@ -178,11 +186,22 @@ impl Setup {
     }
 
     async fn seed(&self, ctx: &str, access: Option<(&str, u64)>, refresh: Option<&str>) {
+        self.seed_refresh_for(ctx, access, refresh, 14 * 24 * 3600)
+            .await;
+    }
+
+    async fn seed_refresh_for(
+        &self,
+        ctx: &str,
+        access: Option<(&str, u64)>,
+        refresh: Option<&str>,
+        refresh_secs: u64,
+    ) {
         let tokens = ContextTokens {
             access_token: access
                 .map(|(t, secs)| ExpiringToken::new(AccessToken::new(t), self.in_secs(secs))),
             refresh_token: refresh
-                .map(|t| ExpiringToken::new(RefreshToken::new(t), self.in_secs(14 * 24 * 3600))),
+                .map(|t| ExpiringToken::new(RefreshToken::new(t), self.in_secs(refresh_secs))),
         };
         self.cache.store(&name(ctx), &tokens).await.unwrap();
     }
@@ -669,4 +688,170 @@ async fn invalidate_waits_for_a_running_flight() {
         "the flight's token outlived the invalidation"
     );
     assert_eq!(s.grants.calls(), 1);
+}
+
+fn cli_context(n: &str, scopes: &str) -> ImsContext {
+    let mut c = ims_api::CliContext::new(ClientId::parse("aio-cli-console-auth").unwrap());
+    c.scopes = Scopes::parse(scopes);
+    ImsContext::new(name(n), ContextCredentials::Cli(c))
+}
+
+#[tokio::test]
+async fn a_refresh_sends_the_contexts_scope_and_its_client() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(cli_context("cli", "openid,AdobeID"));
+    s.seed("cli", None, Some("rt-cli")).await;
+    let token = s.provider().get_token(&name("cli")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "refreshed-0");
+    assert_eq!(
+        s.grants.last_refresh.lock().unwrap().clone().unwrap(),
+        (
+            "aio-cli-console-auth".to_owned(),
+            String::new(),
+            "openid,AdobeID".to_owned()
+        )
+    );
+    s.add(user_context("web"));
+    s.seed("web", None, Some("rt-web")).await;
+    s.provider().get_token(&name("web")).await.unwrap();
+    let (client, _, scope) = s.grants.last_refresh.lock().unwrap().clone().unwrap();
+    assert_eq!((client.as_str(), scope.as_str()), ("web", "openid"));
+}
+
+#[tokio::test]
+async fn a_refresh_token_with_ten_minutes_or_less_left_is_not_used() {
+    let s = Setup::new(FakeGrants::new());
+    // A cli context with such a refresh token must sign in again.
+    s.add(cli_context("cli", ""));
+    s.seed_refresh_for("cli", None, Some("rt-short"), 10 * 60)
+        .await;
+    let err = s.provider().get_token(&name("cli")).await.unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)), "{err}");
+    assert!(err.to_string().contains("ims login --context cli"), "{err}");
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 0);
+    // ... and it is dropped.
+    assert!(
+        s.cache
+            .load(&name("cli"))
+            .await
+            .unwrap()
+            .refresh_token
+            .is_none()
+    );
+    // A service context gets a new token from its flow instead.
+    s.add(s2s_context("svc"));
+    s.seed_refresh_for("svc", None, Some("rt-short"), 9 * 60)
+        .await;
+    let token = s.provider().get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "s2s-0");
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 0);
+    // With eleven minutes left it is used.
+    s.seed_refresh_for("cli", None, Some("rt-long"), 11 * 60)
+        .await;
+    s.provider().get_token(&name("cli")).await.unwrap();
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 1);
+}
+
+/// A verifier that refuses the tokens it is told to, and may be down.
+struct FakeVerifier {
+    refuse: &'static str,
+    down: bool,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenVerifier for FakeVerifier {
+    async fn verify(&self, token: &AccessToken) -> Result<ims_api::VerifiedToken, Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.down {
+            return Err(Error::Unavailable {
+                detail: "keys unreachable".into(),
+                retry_after: None,
+            });
+        }
+        if token.expose_secret() == self.refuse {
+            return Err(Error::InvalidToken(ims_api::TokenRejection::BadSignature));
+        }
+        let claims: ims_api::TokenClaims = serde_json::from_value(serde_json::json!({
+            "type": "access_token", "created_at": "0", "expires_in": "1"
+        }))
+        .unwrap();
+        Ok(ims_api::VerifiedToken::new(claims, "k1".to_owned()))
+    }
+}
+
+fn verifying(s: &Setup, verifier: FakeVerifier) -> (ContextTokenProvider, Arc<FakeVerifier>) {
+    let verifier = Arc::new(verifier);
+    let provider = s.provider().with_verifier(verifier.clone());
+    (provider, verifier)
+}
+
+#[tokio::test]
+async fn a_cached_token_that_fails_local_verification_is_replaced() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(user_context("web"));
+    s.seed("web", Some(("forged", 3600)), Some("rt")).await;
+    let (provider, verifier) = verifying(
+        &s,
+        FakeVerifier {
+            refuse: "forged",
+            down: false,
+            calls: AtomicUsize::new(0),
+        },
+    );
+    let token = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "refreshed-0");
+    assert_eq!(s.grants.refresh_calls.load(Ordering::SeqCst), 1);
+    let stored = s.cache.load(&name("web")).await.unwrap();
+    assert_eq!(
+        stored.access_token.unwrap().token.expose_secret(),
+        "refreshed-0"
+    );
+    // The new token passes and is served from the cache.
+    let again = provider.get_token(&name("web")).await.unwrap();
+    assert_eq!(again.token.expose_secret(), "refreshed-0");
+    assert_eq!(s.grants.calls(), 1);
+    assert!(verifier.calls.load(Ordering::SeqCst) >= 2);
+
+    // A service context gets a new grant.
+    s.add(s2s_context("svc"));
+    s.seed("svc", Some(("forged", 3600)), None).await;
+    let token = provider.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "s2s-1");
+}
+
+#[tokio::test]
+async fn verification_can_be_off_and_an_unreachable_key_set_keeps_the_token() {
+    let s = Setup::new(FakeGrants::new());
+    s.add(s2s_context("svc"));
+    s.seed("svc", Some(("cached", 3600)), None).await;
+    let (provider, verifier) = verifying(
+        &s,
+        FakeVerifier {
+            refuse: "",
+            down: true,
+            calls: AtomicUsize::new(0),
+        },
+    );
+    let token = provider.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "cached");
+    assert_eq!(verifier.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(s.grants.calls(), 0);
+
+    let off = ContextTokenProvider::new(
+        s.contexts.clone(),
+        s.cache.clone(),
+        s.grants.clone(),
+        Arc::new(MockTokenRevoker::new()),
+        s.clock.clone(),
+        ProviderConfig::default().with_verify_cached(false),
+    )
+    .with_verifier(Arc::new(FakeVerifier {
+        refuse: "cached",
+        down: false,
+        calls: AtomicUsize::new(0),
+    }));
+    let token = off.get_token(&name("svc")).await.unwrap();
+    assert_eq!(token.token.expose_secret(), "cached");
+    assert_eq!(s.grants.calls(), 0);
 }
