@@ -37,6 +37,9 @@
 //!   (and secrets `ims context get --show-secrets` is asked for); error
 //!   messages never contain one.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod cli;
 mod commands;
 pub mod exit;
