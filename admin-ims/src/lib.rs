@@ -65,6 +65,9 @@
 //! - Redirect anywhere outside the host after sign-in (no open redirects).
 //! - Log or display an IMS token, client secret or password.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "axum")]
 pub mod axum;
 mod callback;

@@ -62,6 +62,15 @@
 //! Every trait is object-safe, `Send + Sync` and, where it may do I/O,
 //! `#[async_trait]`. With the `mock` feature, each has a `mockall` mock
 //! (`MockTokenVerifier`, …) for hosts' tests.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `mock` | no | `mockall` mocks of every trait (the `mock` module) for hosts' tests |
+
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorize;
 mod changes;

@@ -41,6 +41,9 @@
 //!   --show-secrets` are asked for); error messages and warnings never
 //!   contain one.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod cli;
 mod commands;
 mod complete;

@@ -64,6 +64,9 @@
 //!   private key.
 //! - Replay a one-time authorization code on retry.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod admin_lookup;
 mod aio_config;
 mod assertion;

@@ -32,6 +32,9 @@
 //! membership at `<base>/<orgId>@AdobeOrg/membership`, certificates at `<base>/keys/prod/<x5u>`.
 //! See the crate's README for every endpoint, the default seed and the control API.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod control;
 pub mod default_seed;
 mod error;

@@ -62,6 +62,9 @@
 //!   ([`ImsKit::webapi_middleware`]);
 //! - `sqlite` (default), `postgres`, `mysql`: the databases.
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -65,7 +65,19 @@
 //!   `ims-api` traits that the host wires in.
 //! - Store a client secret or an access token unencrypted, or keep the
 //!   encryption key beside the data.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | yes | SQLite (bundled) |
+//! | `postgres` | no | PostgreSQL |
+//! | `mysql` | no | MySQL and MariaDB |
+//! | `redis` | no | Redis pub/sub wake-ups for the change feed (`RedisChangeFeed`) |
+//! | `sessions` | no | `SqlSessionStore`: tower-sessions sessions in the store's database |
 
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Built without any backend, the store can only refuse to connect.
 #![cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),

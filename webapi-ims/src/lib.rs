@@ -54,6 +54,16 @@
 //!   IMS about a client the token merely names.
 //! - Tell a refused token's holder why (the reason is logged, the answer is
 //!   the same for every refusal).
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | no | a tower `Layer` and an axum extractor for the authenticated admin |
+//! | `actix` | no | an actix-web middleware and extractor |
+
+// docs.rs builds with `--cfg docsrs`: feature-gated items show their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
 pub mod actix;

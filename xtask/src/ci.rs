@@ -29,6 +29,7 @@ pub(crate) fn run_ci() -> Result {
     ]);
     run("cargo clippy -D warnings", clippy)?;
     fuzz_targets_build()?;
+    crate::package::run_package()?;
 
     crate::commands::test(&[])?;
     crate::docs::run_docs()?;

@@ -5,7 +5,7 @@
 //!
 //! - `test`: the whole test suite — the README's test command.
 //! - `ci`: formatting, clippy with warnings denied (the fuzz targets are
-//!   only compiled, not run), the tests, the API docs and the book, then
+//!   only compiled, not run), the packages, the tests, the API docs and the book, then
 //!   `e2e`; what `.ci/run` calls.
 //! - `docs`: `cargo doc` with warnings denied, the mdBook build, its link
 //!   check and the build of the guides' examples.
@@ -21,6 +21,8 @@
 //!   three release `ims-demo` instances on one PostgreSQL schema / MySQL
 //!   database, measured against issue #15's goals, written to
 //!   `BENCHMARKS.md` (needs `psql` and `mysql`).
+//! - `package`: `cargo package` of every library crate, each built from its
+//!   packaged sources (part of `ci`, after clippy).
 //! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`,
 //!   N seconds each (default 600), into `BENCHMARKS.md` (needs cargo-fuzz).
 //!
@@ -38,6 +40,7 @@ mod docs;
 mod e2e;
 mod fleet;
 mod fuzz;
+mod package;
 mod reliability;
 mod report;
 #[cfg(test)]
@@ -50,7 +53,7 @@ usage: cargo xtask <command>
 
 commands:
   test    run the whole test suite (cargo test on every crate and doctest)
-  ci      fmt --check, clippy -D warnings (fuzz targets too), test, doc -D warnings,
+  ci      fmt --check, clippy -D warnings (fuzz targets too), package, test, doc -D warnings,
           mdbook build, e2e
   docs    cargo doc -D warnings, mdbook build, link check, guides' examples
   bench   benchmarks as ratios against side-by-side baselines, into BENCHMARKS.md
@@ -67,6 +70,7 @@ commands:
           (IMS_TEST_POSTGRES_URL / IMS_TEST_MYSQL_URL) and one ims-emulator: one new
           token's IMS calls, change propagation, shared sessions, kill -9 of a first
           sight's leader, service tokens; each against its goal, into BENCHMARKS.md
+  package cargo package every library crate and build each from its package
   fuzz    [--seconds N] [TARGET...] run the fuzz targets N s each (default 600),
           fail on a crash, figures into BENCHMARKS.md (needs cargo-fuzz)
 ";
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Some("reliability") => reliability::reliability(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("fleet") => fleet::fleet(&args[1..]),
+        Some("package") => package::run_package(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

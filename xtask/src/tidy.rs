@@ -18,10 +18,13 @@
 //!   one home (`moka` by `quick_cache`, `sha2` by `aws_lc_rs::digest`);
 //! - no crate has an import cycle between its modules
 //!   ([`module_cycles`]);
-//! - no tracked file cites a file outside the repository ([`citations`]).
+//! - no tracked file cites a file outside the repository ([`citations`]);
+//! - every library crate keeps its crates.io and docs.rs metadata, and its
+//!   package its README, changelog and licenses ([`packaging`]).
 
 mod citations;
 mod module_cycles;
+mod packaging;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 

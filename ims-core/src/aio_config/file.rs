@@ -21,31 +21,19 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
     }
     let value = match serde_json::from_str::<Value>(text) {
         Ok(value) => value,
-        // The HJSON parser is third-party code reading hostile text: the
-        // panics found so far are fixed (vendor/deser-hjson/PATCHED.md), and
-        // any other one must still make a broken file an error, not a crash.
         Err(_) if nesting_depth(text) > MAX_DEPTH => {
             return Err(Error::Misconfigured(format!(
                 "the aio config file {} is nested more than {MAX_DEPTH} levels deep; fix or remove it",
                 path.display()
             )));
         }
-        Err(_) => match std::panic::catch_unwind(|| deser_hjson::from_str::<Value>(text)) {
-            Ok(Ok(value)) => value,
-            Ok(Err(err)) => {
-                return Err(Error::Misconfigured(format!(
-                    "the aio config file {} is neither JSON nor HJSON ({}); fix or remove it",
-                    path.display(),
-                    where_hjson_failed(&err)
-                )));
-            }
-            Err(_) => {
-                return Err(Error::Misconfigured(format!(
-                    "the aio config file {} is neither JSON nor HJSON; fix or remove it",
-                    path.display()
-                )));
-            }
-        },
+        // The error says where and why, never the text (secrets).
+        Err(_) => super::hjson::parse(text).map_err(|err| {
+            Error::Misconfigured(format!(
+                "the aio config file {} is neither JSON nor HJSON ({err}); fix or remove it",
+                path.display()
+            ))
+        })?,
     };
     if value.is_object() {
         Ok(value)
@@ -57,26 +45,13 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Value, Error> {
     }
 }
 
-/// Where and why the HJSON parser stopped, without the text it quotes: a
-/// config file holds client secrets and keys, and the parser's own message
-/// shows the characters at the error.
-fn where_hjson_failed(err: &deser_hjson::Error) -> String {
-    match err {
-        deser_hjson::Error::Syntax {
-            line, col, code, ..
-        } => format!("{code:?} at line {line}, column {col}"),
-        deser_hjson::Error::Serde { line, col, .. } => format!("at line {line}, column {col}"),
-        _ => "unreadable".to_owned(),
-    }
-}
-
 /// The largest configuration file read, in bytes: aio's files are a few KB
 /// (tens with many inline keys); anything larger is refused unread.
 pub(crate) const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 
-/// Deeper files are refused before the HJSON parser, which recurses without
-/// a limit (a stack overflow aborts the process). serde_json stops at 128.
-const MAX_DEPTH: usize = 128;
+/// Deeper files are refused before the HJSON reader (which has the same
+/// limit) with a message that says so. serde_json stops at 128.
+const MAX_DEPTH: usize = super::hjson::MAX_DEPTH;
 
 /// An upper bound of the nesting depth: brackets inside strings count too,
 /// which only matters for files no one writes by hand.
@@ -336,10 +311,10 @@ mod odd_inputs {
     use super::*;
     use serde_json::json;
 
-    /// Found by the `context_file` fuzz target: deser-hjson 2.2.6 panicked
-    /// on these (caught, but the panic message quoted the file on stderr,
-    /// and a valid file was refused). No `catch_unwind` here: they must not
-    /// panic at all.
+    /// Found by the `context_file` fuzz target: deser-hjson 2.2.6, the HJSON
+    /// parser used before the crate's own reader, panicked on these (caught,
+    /// but the panic message quoted the file on stderr, and a valid file was
+    /// refused). No `catch_unwind` here: they must not panic at all.
     #[test]
     fn hjson_that_panicked_the_parser_is_read_or_refused_cleanly() {
         let path = Path::new("f");

@@ -17,6 +17,7 @@
 
 mod env_vars;
 pub(crate) mod file;
+mod hjson;
 pub(crate) mod lock;
 pub(crate) mod origin;
 mod paths;
