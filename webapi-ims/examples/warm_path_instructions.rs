@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Modes: `bare` (the endpoint without the layer), `layer` (behind
-//! `ImsAuthLayer`, token known), `authenticate` (the authenticator alone).
+//! `ImsAuthLayer`, token known), `authenticate` (the authenticator alone),
+//! and two references for what axum itself costs: `noop` (a route layer
+//! that does nothing) and `extension` (axum's `map_request` handing the
+//! handler a value of `Authenticated`'s size through the extensions).
 //! Run each with two iteration counts: the difference of the totals divided
 //! by the difference of the counts is the cost of one request.
 #![allow(clippy::unwrap_used, missing_docs)]
