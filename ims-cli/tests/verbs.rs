@@ -221,6 +221,32 @@ async fn aios_cli_context_without_tokens_is_not_signed_in_exit_6() {
     );
 }
 
+/// As `aio logout`: with no `--context` and no current context, `ims logout`
+/// signs aio's `cli` context out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_without_a_context_signs_aios_cli_context_out() {
+    let ims = emulator().await;
+    let s = Sandbox::new();
+    let token = ims
+        .mint_access_token(&ims_emulator::MintTokenRequest::for_email(
+            d::MEMBER_EMAIL,
+            d::PUBLIC_CLIENT_ID,
+        ))
+        .unwrap();
+    let expiry = now_ms() + 20 * 3600 * 1000;
+    std::fs::write(
+        s.global(),
+        format!(
+            "{{\n  ims: {{\n    contexts: {{\n      cli: {{\n        cli.bare-output: true,\n        access_token: {{\n          token: \"{token}\",\n          expiry: {expiry}\n        }}\n      }}\n    }}\n  }}\n}}"
+        ),
+    )
+    .unwrap();
+    s.run(&["--ims-url", ims.base(), "logout"]).await.ok();
+    let cli = &s.global_json()["ims"]["contexts"]["cli"];
+    assert!(cli.get("access_token").is_none(), "{cli}");
+    assert_eq!(cli["cli.bare-output"], Value::Bool(true));
+}
+
 // --- ims config ---------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

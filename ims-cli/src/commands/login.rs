@@ -10,7 +10,7 @@ use ims_api::{
     ClientId, ClientSecret, CodeExchange, ConfigLocation, ContextCredentials, ContextName,
     ContextStore as _, Error, ImsContext, ImsRefusal, Scopes, TokenGrants as _,
 };
-use ims_core::{PkcePair, random_state};
+use ims_core::{ImsClient, PkcePair, random_state};
 use indicatif::ProgressBar;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -138,18 +138,31 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
     };
 
     let secret = client_secret.unwrap_or_else(|| ClientSecret::new(""));
-    let exchange = CodeExchange::new(
-        ClientCredentials::new(client_id, secret),
-        AuthorizationCode::new(code),
-    )
-    .with_redirect_uri(redirect)
-    .with_code_verifier(pkce.verifier.clone());
+    let credentials = ClientCredentials::new(client_id, secret);
+    redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
+}
+
+/// The end of both sign-ins (the browser's and `--manual`'s): the code
+/// redeemed with this run's PKCE verifier, the tokens stored in the
+/// context, and the outcome printed (one JSON object with `--json`).
+pub(super) async fn redeem_and_store(
+    app: &App,
+    client: &ImsClient,
+    name: &ContextName,
+    credentials: ClientCredentials,
+    code: String,
+    redirect: Url,
+    pkce: &PkcePair,
+) -> Result<(), CliError> {
+    let exchange = CodeExchange::new(credentials, AuthorizationCode::new(code))
+        .with_redirect_uri(redirect)
+        .with_code_verifier(pkce.verifier.clone());
     let response = client
         .exchange_code(&exchange)
         .await
-        .with_context_hint(&name)?;
+        .with_context_hint(name)?;
     let has_refresh = response.refresh_token.is_some();
-    let access = app.provider().store_response(&name, response).await?;
+    let access = app.provider().store_response(name, response).await?;
     if !has_refresh {
         app.out.note(
             "IMS gave no refresh token (add offline_access to the context's scopes): sign in again when the access token expires",
@@ -174,8 +187,9 @@ const AIO_CLI_CLIENT: &str = "aio-cli-console-auth";
 /// organizations and a refresh token.
 const CLI_DEFAULT_SCOPES: &str = "AdobeID,openid,read_organizations,offline_access";
 
-/// `--context`, else the current context, else `cli`, as `aio login`.
-async fn login_context_name(app: &App, given: Option<&str>) -> Result<ContextName, CliError> {
+/// `--context`, else the current context, else `cli`, as `aio login` and
+/// `aio logout`.
+pub(super) async fn login_context_name(app: &App, given: Option<&str>) -> Result<ContextName, CliError> {
     if let Some(name) = given {
         return parse_name(name);
     }

@@ -8,18 +8,17 @@
 use std::time::Duration;
 
 use ims_api::{
-    AuthorizationCode, AuthorizeRequest, AuthorizeUrlBuilder as _, ClientCredentials, ClientSecret,
-    CodeExchange, ContextCredentials, Error, ImsRefusal, TokenGrants as _,
+    AuthorizeRequest, AuthorizeUrlBuilder as _, ClientCredentials, ClientSecret,
+    ContextCredentials, Error, ImsRefusal,
 };
 use ims_core::{PkcePair, random_state};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 use url::Url;
 
+use crate::App;
 use crate::cli::LoginArgs;
 use crate::exit::CliError;
-use crate::output::iso;
-use crate::{App, ContextHint as _};
 
 /// Where IMS sends the browser when the context names no `redirect_uri`: a
 /// loopback port nothing listens on, so the answer stays in the address
@@ -102,31 +101,8 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> Result<(), CliError> {
         .client_secret
         .clone()
         .unwrap_or_else(|| ClientSecret::new(""));
-    let exchange = CodeExchange::new(
-        ClientCredentials::new(user.client_id.clone(), secret),
-        AuthorizationCode::new(code),
-    )
-    .with_redirect_uri(redirect)
-    .with_code_verifier(pkce.verifier.clone());
-    let response = client
-        .exchange_code(&exchange)
-        .await
-        .with_context_hint(&name)?;
-    let has_refresh = response.refresh_token.is_some();
-    let access = app.provider().store_response(&name, response).await?;
-    if !has_refresh {
-        app.out.note(
-            "IMS gave no refresh token (add offline_access to the context's scopes): sign in again when the access token expires",
-        );
-    }
-    let expires_at = iso(access.expires_at);
-    app.out.line(&if app.out.is_json() {
-        json!({"context": name.as_str(), "expires_at": expires_at, "refresh_token": has_refresh})
-            .to_string()
-    } else {
-        format!("signed in: context {name} has an access token until {expires_at}")
-    });
-    Ok(())
+    let credentials = ClientCredentials::new(user.client_id.clone(), secret);
+    super::login::redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
 }
 
 /// The first non-empty line of stdin (at most [`MAX_ANSWER`] bytes read).

@@ -11,7 +11,7 @@ use crate::cli::LogoutArgs;
 use crate::exit::CliError;
 
 pub(crate) async fn run(app: &App, args: LogoutArgs) -> Result<(), CliError> {
-    let name = app.context_name(args.context.as_deref()).await?;
+    let name = super::login::login_context_name(app, args.context.as_deref()).await?;
     // The context must be whole and its IMS trusted before a token is sent
     // anywhere.
     app.context(&name).await?;
