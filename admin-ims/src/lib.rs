@@ -76,6 +76,7 @@ mod error;
 mod hooks;
 #[cfg(feature = "log-file")]
 mod log_file;
+pub mod metrics;
 mod operator;
 mod password;
 mod return_path;

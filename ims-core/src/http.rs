@@ -312,13 +312,14 @@ impl Transport {
                 call.url.path()
             )));
         }
+        let endpoint = crate::metrics::endpoint_name(call.url.path());
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
         let mut retry = 0u32;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = self.policy.attempt_timeout.min(remaining);
-            let outcome = self.attempt(call, timeout).await;
+            let outcome = self.attempt(call, endpoint, timeout).await;
             let (failure, retry_after) = match outcome {
                 Attempt::Answer(answer) => return Ok(answer),
                 Attempt::Refused(refusal) => return Err(Error::Refused(refusal)),
@@ -341,6 +342,7 @@ impl Transport {
                 "IMS call failed: {failure}"
             );
             if !can_retry {
+                crate::metrics::unavailable(endpoint);
                 return Err(Error::Unavailable {
                     detail: failure,
                     retry_after,
@@ -350,7 +352,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, call: &Call, timeout: Duration) -> Attempt {
+    async fn attempt(&self, call: &Call, endpoint: &'static str, timeout: Duration) -> Attempt {
         let mut request = self
             .client
             .request(call.method.clone(), call.url.clone())
@@ -372,7 +374,14 @@ impl Transport {
             request = request.header(*name, value);
         }
         let where_ = format!("{} {}", call.method, call.url.path());
-        let response = match request.send().await {
+        let sent = std::time::Instant::now();
+        let response = request.send().await;
+        crate::metrics::attempt(
+            endpoint,
+            response.as_ref().ok().map(|r| r.status().as_u16()),
+            sent.elapsed(),
+        );
+        let response = match response {
             Ok(response) => response,
             Err(err) => {
                 return Attempt::Unavailable {

@@ -217,6 +217,7 @@ impl KeySet {
             return cached.ok_or_else(|| state.rate_limited(TokenRejection::UnknownKey));
         }
         let fetched = self.fetch_jwks().await;
+        crate::metrics::key_refresh("jwks", fetched.is_ok());
         state.record(self.clock.now(), fetched.as_ref().map(|_| ()));
         match fetched {
             Ok(keys) => {
@@ -258,6 +259,7 @@ impl KeySet {
             return Err(state.rate_limited(TokenRejection::UnknownKey));
         }
         let fetched = self.fetch_cert(x5u).await;
+        crate::metrics::key_refresh("certificate", fetched.is_ok());
         state.record(
             self.clock.now(),
             match &fetched {

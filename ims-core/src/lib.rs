@@ -78,6 +78,7 @@ mod front_channel;
 mod http;
 mod jwt;
 mod keys;
+pub mod metrics;
 mod pkce;
 mod probe;
 mod provider;

@@ -271,6 +271,7 @@ impl Flight {
                         && valid_ttl(&self.config, self.clock.as_ref(), &verdict.validity)
                             > Duration::ZERO
                     {
+                        crate::metrics::flight_coalesced();
                         return Ok(verdict.validity);
                     }
                     self.valid.remove_if(&self.key, |v| !v.fresh(now));
@@ -285,6 +286,7 @@ impl Flight {
                     return Ok(validity);
                 }
                 Some(Settled::Failed { error, at }) if at >= self.joined => {
+                    crate::metrics::flight_coalesced();
                     return Err(error.duplicate());
                 }
                 _ => {}

@@ -22,6 +22,8 @@ use std::process::ExitCode;
 mod admins;
 pub mod cli;
 pub mod commands;
+mod health;
+pub mod metrics;
 mod pages;
 mod password_login;
 mod rest;

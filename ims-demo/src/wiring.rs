@@ -41,6 +41,7 @@ use webapi_ims::{ChangeFollower, WebApiAuthenticator, WebApiConfig, WebApiServic
 pub(crate) use crate::admins::random_password;
 pub use crate::admins::{ADMIN_ROLE, ROLES, is_known_role};
 use crate::cli::{CommonArgs, ServeArgs, SessionPlace, parse_yes_no};
+use crate::health::Health;
 use crate::sessions::DemoSessionStore;
 pub(crate) use crate::state::AppState;
 use crate::{pages, password_login, rest};
@@ -408,7 +409,7 @@ fn policy_within(deadline: Duration) -> HttpPolicy {
 /// The whole application: pages behind the admin guard, the sign-in pages,
 /// admin-ims's routes, the REST API behind `ImsAuthLayer`, the session layer
 /// around everything and a request log.
-pub(crate) fn router(state: AppState, sessions: DemoSessionStore) -> Router {
+pub(crate) fn router(state: AppState, sessions: DemoSessionStore, health: Health) -> Router {
     let secure = state.web.clone();
     let pages = Router::new()
         .route("/admin", get(pages::dashboard::show))
@@ -441,6 +442,8 @@ pub(crate) fn router(state: AppState, sessions: DemoSessionStore) -> Router {
         .with_state(state)
         // Bounded and expiring: anonymous sign-in starts cannot grow it.
         .layer(secure.session_layer_with_store(sessions))
+        // The operator's endpoints: no session, no token.
+        .merge(health.routes())
         .layer(middleware::from_fn(log_request))
 }
 
@@ -516,6 +519,8 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         .map_err(|e| DemoError(format!("cannot read the bound address: {e}")))?;
     let public_base = public_base(common.public_url.as_deref(), addr)?;
 
+    // Before the authenticator: it registers its counters once, built.
+    let metrics = crate::metrics::install();
     let store = open_store(&common.database).await?;
     let ims = connect_ims_with(common.ims_url.as_deref(), serve.emulator_control).await?;
     let admin = admin_ims(&store, &ims, &public_base)?;
@@ -546,7 +551,8 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         webapi,
         emulator_hint: ims.emulator.is_some(),
     };
-    let app = router(state, sessions);
+    let health = Health::new(store.clone(), ims.client.clone(), metrics);
+    let app = router(state, sessions, health);
     let limits = serve.limits.limits();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

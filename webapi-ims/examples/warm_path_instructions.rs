@@ -8,10 +8,12 @@
 //! ```
 //!
 //! Modes: `bare` (the endpoint without the layer), `layer` (behind
-//! `ImsAuthLayer`, token known), `authenticate` (the authenticator alone),
-//! and two references for what axum itself costs: `noop` (a route layer
-//! that does nothing) and `extension` (axum's `map_request` handing the
-//! handler a value of `Authenticated`'s size through the extensions).
+//! `ImsAuthLayer`, token known), `layer_metrics` (the same with a
+//! Prometheus recorder installed first, so the warm path's counter is
+//! real), `authenticate` (the authenticator alone), and two references for
+//! what axum itself costs: `noop` (a route layer that does nothing) and
+//! `extension` (axum's `map_request` handing the handler a value of
+//! `Authenticated`'s size through the extensions).
 //! Run each with two iteration counts: the difference of the totals divided
 //! by the difference of the counts is the cost of one request.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -36,6 +38,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "layer".into());
     let iterations: usize = args.next().map_or(10_000, |n| n.parse().unwrap());
+    if mode == "layer_metrics" {
+        // Before the authenticator is built: it registers its counters then.
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .unwrap();
+    }
     let warm::Warm {
         rt,
         harness,
@@ -44,7 +52,7 @@ fn main() {
     let auth = harness.auth.clone();
     let router: Router = match mode.as_str() {
         "bare" | "authenticate" => Router::new().route("/rest/V1/me", get(plain)),
-        "layer" => Router::new()
+        "layer" | "layer_metrics" => Router::new()
             .route("/rest/V1/me", get(me))
             .route_layer(ImsAuthLayer::new(Arc::clone(&auth))),
         // References for the layer's count: axum's own cost of one more
@@ -56,7 +64,9 @@ fn main() {
         "extension" => Router::new()
             .route("/rest/V1/me", get(warm::from_extension))
             .route_layer(axum::middleware::map_request(warm::insert_extension)),
-        other => panic!("unknown mode {other:?}: bare, noop, extension, layer or authenticate"),
+        other => panic!(
+            "unknown mode {other:?}: bare, noop, extension, layer, layer_metrics or authenticate"
+        ),
     };
     requests(&rt, &mode, iterations, &auth, &router, &header);
 }

@@ -36,6 +36,7 @@ use ims_api::{AccessToken, TokenRejection};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::header::{bearer_value, checked_token};
 use crate::memory::{HotEntry, Memory};
+use crate::metrics::{Accepted, AuthMetrics};
 use crate::{AuthError, Authenticated, WebApiConfig};
 use record::Flights;
 
@@ -85,6 +86,8 @@ pub struct WebApiAuthenticator {
     /// This instance's name in first-sight leases shared with other
     /// instances (random, never a secret).
     holder: String,
+    /// The outcome counters, registered once (see [`crate::metrics`]).
+    metrics: AuthMetrics,
 }
 
 impl fmt::Debug for WebApiAuthenticator {
@@ -140,9 +143,10 @@ impl WebApiAuthenticator {
             fingerprints,
             settings: RwLock::new(None),
             settings_changes: AtomicU64::new(0),
-            first_sight: Flights::new(),
-            recheck: Flights::new(),
+            first_sight: Flights::new("first_sight"),
+            recheck: Flights::new("recheck"),
             holder,
+            metrics: AuthMetrics::register(),
         }
     }
 
@@ -191,7 +195,9 @@ impl WebApiAuthenticator {
         &self,
         token: &AccessToken,
     ) -> Result<Authenticated, AuthError> {
-        let key = self.key_of(token.expose_secret().as_bytes())?;
+        let key = self
+            .key_of(token.expose_secret().as_bytes())
+            .map_err(crate::metrics::counted)?;
         self.finish(Pending {
             key,
             token: Ok(token.clone()),
@@ -206,7 +212,7 @@ impl WebApiAuthenticator {
     pub(crate) fn decide(&self, raw: Result<&[u8], AuthError>) -> Decision {
         let raw = match raw {
             Ok(raw) => raw,
-            Err(err) => return Decision::Decided(Err(err)),
+            Err(err) => return Decision::Decided(Err(crate::metrics::counted(err))),
         };
         let now = self.services.clock.now();
         // One atomic load: how far the change feed (if followed) lets the
@@ -214,15 +220,16 @@ impl WebApiAuthenticator {
         let feed = self.memory.feed_state();
         let enabled = self.cached_enabled(now, feed);
         if enabled == Some(false) {
-            return Decision::Decided(Err(AuthError::Disabled));
+            return Decision::Decided(Err(crate::metrics::counted(AuthError::Disabled)));
         }
         let key = match self.key_of(raw) {
             Ok(key) => key,
-            Err(err) => return Decision::Decided(Err(err)),
+            Err(err) => return Decision::Decided(Err(crate::metrics::counted(err))),
         };
         if enabled.is_some()
             && let Some(entry) = self.memory.fresh(&key, now, feed)
         {
+            self.metrics.accepted(Accepted::Hot);
             return Decision::Decided(Ok(authenticated(entry, false)));
         }
         Decision::Pending(Pending {
@@ -235,6 +242,14 @@ impl WebApiAuthenticator {
     /// needed, then the known token admitted (or checked again), or the
     /// unknown one loaded.
     pub(crate) async fn finish(&self, pending: Pending) -> Result<Authenticated, AuthError> {
+        self.finish_uncounted(pending)
+            .await
+            .map_err(crate::metrics::counted)
+    }
+
+    /// [`finish`](Self::finish), its refusals not yet counted (what it
+    /// accepts is counted where it knows how).
+    async fn finish_uncounted(&self, pending: Pending) -> Result<Authenticated, AuthError> {
         let Pending { key, token } = pending;
         let now = self.services.clock.now();
         let settings = self.settings(now).await?;
@@ -243,7 +258,8 @@ impl WebApiAuthenticator {
         }
         match self.memory.accepted(&key) {
             Some(entry) if self.memory.trusted(&entry, now) => {
-                self.admit(key, &token?, entry, &settings).await
+                self.admit(key, &token?, entry, &settings, Accepted::Hot)
+                    .await
             }
             known => self.cold(key, &token?, known, &settings).await,
         }
@@ -279,6 +295,10 @@ impl WebApiAuthenticator {
         if let Some(reason) = self.memory.refusal(&key, self.services.clock.now()) {
             return Err(AuthError::InvalidToken(reason));
         }
+        let via = match stale {
+            Some(_) => Accepted::Reread,
+            None => Accepted::FirstSight,
+        };
         let entry = self
             .first_sight
             .run(&key, || async {
@@ -292,16 +312,18 @@ impl WebApiAuthenticator {
                 decided
             })
             .await?;
-        self.admit(key, token, entry, settings).await
+        self.admit(key, token, entry, settings, via).await
     }
 
-    /// Decides on a known token: expired, fresh, or due for a check.
+    /// Decides on a known token: expired, fresh (accepted `via` what
+    /// brought it here), or due for a check.
     async fn admit(
         &self,
         key: Key,
         token: &AccessToken,
         entry: HotEntry,
         settings: &Current,
+        via: Accepted,
     ) -> Result<Authenticated, AuthError> {
         let now = self.services.clock.now();
         if entry.expires_at <= now {
@@ -312,6 +334,7 @@ impl WebApiAuthenticator {
             return Err(self.refuse(key, rejection));
         }
         if !entry.check_due(now, self.config.revalidate_after) {
+            self.metrics.accepted(via);
             return Ok(authenticated(entry, false));
         }
         match self
@@ -326,7 +349,10 @@ impl WebApiAuthenticator {
             })
             .await
         {
-            Ok(updated) => Ok(authenticated(updated, false)),
+            Ok(updated) => {
+                self.metrics.accepted(Accepted::Recheck);
+                Ok(authenticated(updated, false))
+            }
             Err(AuthError::Unavailable { retry_after })
                 if !entry.check_due(now, self.config.outage_grace) =>
             {
@@ -335,6 +361,7 @@ impl WebApiAuthenticator {
                     retry_after_s = retry_after.as_secs(),
                     "IMS unavailable: token accepted within the outage grace window"
                 );
+                self.metrics.accepted(Accepted::Degraded);
                 Ok(authenticated(entry, true))
             }
             Err(err) => Err(err),

@@ -76,6 +76,7 @@ mod fingerprint;
 mod guard;
 mod header;
 mod memory;
+pub mod metrics;
 mod outcome;
 
 pub use authenticator::{

@@ -287,6 +287,7 @@ impl AdminIms {
         claimed: ClaimedCallback,
     ) -> Result<LoginSuccess, LoginError> {
         let result = self.complete_login_inner(session, claimed).await;
+        crate::metrics::sign_in(&result);
         match &result {
             Ok(success) => tracing::info!(
                 target: LOG_TARGET,

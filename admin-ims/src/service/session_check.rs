@@ -91,6 +91,7 @@ impl AdminIms {
         let admin_id = signed_in.admin_id;
         let end = |session: &mut AdminSession, why: SessionEnd| {
             session.clear();
+            crate::metrics::session_ended(why.reason());
             tracing::info!(
                 target: LOG_TARGET,
                 event = "session_ended",
@@ -194,6 +195,7 @@ impl AdminIms {
                 let _ = guard.insert(verdict);
             }
         };
+        crate::metrics::session_revalidation();
         match self
             .services
             .validator
@@ -261,6 +263,7 @@ impl AdminIms {
         now: OffsetDateTime,
         end: impl FnOnce(&mut AdminSession, SessionEnd) -> SessionState,
     ) -> SessionState {
+        crate::metrics::session_outage();
         match self.config.outage_policy {
             OutagePolicy::KeepWithin(grace) => {
                 let limit = signed_in

@@ -295,6 +295,7 @@ impl TokenProvider for ContextTokenProvider {
     async fn get_token(&self, context: &ContextName) -> Result<ExpiringToken<AccessToken>, Error> {
         let inner = &self.inner;
         if let Some(token) = inner.cached(context).await? {
+            crate::metrics::service_token("cache_hit");
             return Ok(token);
         }
         let flight = self.flight(context);
@@ -304,6 +305,7 @@ impl TokenProvider for ContextTokenProvider {
             // A flight ended while we waited for it: share its outcome.
             match outcome.as_ref() {
                 Some(Ok(token)) if token.has_life_left(inner.clock.now(), Duration::ZERO) => {
+                    crate::metrics::service_token("coalesced");
                     return Ok(token.clone());
                 }
                 Some(Err(err)) => return Err(err.duplicate()),
@@ -311,6 +313,7 @@ impl TokenProvider for ContextTokenProvider {
             }
         }
         if let Some(token) = inner.cached(context).await? {
+            crate::metrics::service_token("cache_hit");
             return Ok(token);
         }
         // Lead the flight in a task that owns the lock, so that the flight
@@ -319,6 +322,7 @@ impl TokenProvider for ContextTokenProvider {
         let name = context.clone();
         let task = tokio::spawn(async move {
             let result = leader.fly(&name).await;
+            crate::metrics::service_token(if result.is_ok() { "fetched" } else { "error" });
             *outcome = Some(match &result {
                 Ok(token) => Ok(token.clone()),
                 Err(err) => Err(err.duplicate()),

@@ -390,13 +390,16 @@ const FLIGHTS_CAPACITY: usize = 4_096;
 ///   runs its own `work`: nobody stalls.
 pub(super) struct Flights<K, V> {
     running: quick_cache::sync::Cache<K, Arc<V>>,
+    /// The flight's kind, the label of its coalesced count.
+    kind: &'static str,
 }
 
 impl<K: Eq + std::hash::Hash + Clone, V: Clone> Flights<K, V> {
     /// No flight running.
-    pub(super) fn new() -> Self {
+    pub(super) fn new(kind: &'static str) -> Self {
         Flights {
             running: quick_cache::sync::Cache::new(FLIGHTS_CAPACITY),
+            kind,
         }
     }
 
@@ -408,7 +411,10 @@ impl<K: Eq + std::hash::Hash + Clone, V: Clone> Flights<K, V> {
     {
         match self.running.get_value_or_guard_async(key).await {
             // Handed over by a leader that has not removed it yet.
-            Ok(shared) => (*shared).clone(),
+            Ok(shared) => {
+                crate::metrics::flight_coalesced(self.kind);
+                (*shared).clone()
+            }
             Err(guard) => {
                 let value = Arc::new(work().await);
                 // Waiters get the value from the guard; refused only when
@@ -440,7 +446,7 @@ mod flight_tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_share_one_run() {
-        let flights = Arc::new(Flights::<u8, usize>::new());
+        let flights = Arc::new(Flights::<u8, usize>::new("test"));
         let runs = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..100)
             .map(|_| {
@@ -468,7 +474,7 @@ mod flight_tests {
 
     #[tokio::test]
     async fn a_dropped_leader_does_not_stall_the_others() {
-        let flights = Arc::new(Flights::<u8, u8>::new());
+        let flights = Arc::new(Flights::<u8, u8>::new("test"));
         let leader = {
             let flights = flights.clone();
             tokio::spawn(async move {
@@ -497,7 +503,7 @@ mod flight_tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_error_is_shared_with_the_waiters_and_not_cached() {
-        let flights = Arc::new(Flights::<u8, Result<u8, &'static str>>::new());
+        let flights = Arc::new(Flights::<u8, Result<u8, &'static str>>::new("test"));
         let runs = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..20)
             .map(|_| {
@@ -525,7 +531,7 @@ mod flight_tests {
 
     #[tokio::test]
     async fn distinct_keys_fly_apart() {
-        let flights = Flights::<u8, u8>::new();
+        let flights = Flights::<u8, u8>::new("test");
         let (a, b) = tokio::join!(
             flights.run(&1, || async { 1 }),
             flights.run(&2, || async { 2 })

@@ -1,0 +1,171 @@
+//! The operator's endpoints of a running demo: `/healthz` answers while the
+//! process lives, `/readyz` follows the database and IMS (503 with the
+//! reason while IMS fails, ready again after), and `/metrics` shows the Web
+//! API's and the IMS client's counters moving with the traffic — none of
+//! them behind the admin session or a token.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use ims_demo::wiring::RunningDemo;
+use ims_emulator::default_seed as seed;
+use support::{client, instance, mint_token};
+
+async fn get(demo: &RunningDemo, path: &str) -> (u16, String) {
+    let answer = client()
+        .get(format!("http://{}{path}", demo.addr))
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.text().await.unwrap())
+}
+
+/// The value of the series `series` (name and labels as rendered) in a
+/// Prometheus text exposition; 0 when absent.
+fn value(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse::<f64>().unwrap())
+        })
+        .unwrap_or(0.0)
+}
+
+/// The sum of every series of `name` whose labels contain all of `labels`.
+fn sum(exposition: &str, name: &str, labels: &[&str]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name && labels.iter().all(|l| rest.contains(l)))
+                .then(|| value.parse::<f64>().unwrap())
+        })
+        .sum()
+}
+
+async fn metrics(demo: &RunningDemo) -> String {
+    let (status, text) = get(demo, "/metrics").await;
+    assert_eq!(status, 200, "/metrics answers");
+    text
+}
+
+async fn until_ready(demo: &RunningDemo, status: u16) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (got, body) = get(demo, "/readyz").await;
+        if got == status {
+            return serde_json::from_str(&body).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "/readyz still {got}, not {status}, after 30 s: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_follow_the_process_the_database_and_ims() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ops.db").display());
+    let demo = instance(&database, None).await;
+    let emulator = demo.emulator_url.clone().unwrap();
+
+    // Alive and ready, without a session or a token.
+    let (status, body) = get(&demo, "/healthz").await;
+    assert_eq!(status, 200, "{body}");
+    let ready = until_ready(&demo, 200).await;
+    assert_eq!(ready["status"], "ready");
+
+    // Web API traffic: a first sight (IMS asked), then warm hits, and a
+    // refusal.
+    let before = metrics(&demo).await;
+    let token = mint_token(&client(), &emulator, seed::MEMBER_EMAIL, "emulator-web").await;
+    for _ in 0..3 {
+        let answer = client()
+            .get(format!("http://{}/rest/V1/me", demo.addr))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let refused = client()
+        .get(format!("http://{}/rest/V1/me", demo.addr))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let after = metrics(&demo).await;
+
+    let moved = |series: &str| value(&after, series) - value(&before, series);
+    assert!(
+        moved(r#"ims_webapi_authentications_total{outcome="first_sight"}"#) >= 1.0,
+        "a first sight is counted:\n{after}"
+    );
+    assert!(
+        moved(r#"ims_webapi_authentications_total{outcome="hot"}"#) >= 2.0,
+        "the warm hits are counted:\n{after}"
+    );
+    assert!(
+        moved(r#"ims_webapi_authentications_total{outcome="refused"}"#) >= 1.0,
+        "the refusal is counted:\n{after}"
+    );
+    assert!(
+        moved(r#"ims_webapi_refusals_total{reason="malformed"}"#) >= 1.0,
+        "with its reason class:\n{after}"
+    );
+    let ims_calls = |text: &str| sum(text, "ims_http_requests_total", &[r#"status="2xx""#]);
+    assert!(
+        ims_calls(&after) > ims_calls(&before),
+        "the first sight's IMS calls are counted:\n{after}"
+    );
+    assert!(
+        sum(&after, "ims_http_request_duration_seconds_count", &[]) >= 1.0,
+        "and timed:\n{after}"
+    );
+    // No label carries the token or the admin's address.
+    assert!(!after.contains(&token) && !after.contains(seed::MEMBER_EMAIL));
+    assert!(after.contains("# TYPE ims_webapi_authentications_total counter"));
+    assert!(after.contains("# TYPE ims_http_request_duration_seconds histogram"));
+
+    // IMS fails: not ready, with the reason, while the process lives on.
+    let faults = format!("{emulator}/__emulator/faults");
+    let injected = client()
+        .post(&faults)
+        .json(&serde_json::json!({ "path_prefix": "/ims/", "status": 503 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(injected.status().is_success(), "{}", injected.status());
+    let not_ready = until_ready(&demo, 503).await;
+    assert_eq!(not_ready["status"], "not ready");
+    assert_eq!(not_ready["reasons"], serde_json::json!(["IMS unreachable"]));
+    assert_eq!(get(&demo, "/healthz").await.0, 200);
+    let during = metrics(&demo).await;
+    assert_eq!(value(&during, "ims_demo_ready"), 0.0, "{during}");
+    assert!(
+        sum(&during, "ims_http_requests_total", &[r#"status="5xx""#]) >= 1.0,
+        "IMS's failures are counted:\n{during}"
+    );
+
+    // IMS is back: ready again.
+    let cleared = client()
+        .delete(&faults)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success(), "{}", cleared.status());
+    let ready = until_ready(&demo, 200).await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(value(&metrics(&demo).await, "ims_demo_ready"), 1.0);
+    demo.stop().await;
+}
