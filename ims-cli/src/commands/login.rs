@@ -189,7 +189,10 @@ const CLI_DEFAULT_SCOPES: &str = "AdobeID,openid,read_organizations,offline_acce
 
 /// `--context`, else the current context, else `cli`, as `aio login` and
 /// `aio logout`.
-pub(super) async fn login_context_name(app: &App, given: Option<&str>) -> Result<ContextName, CliError> {
+pub(super) async fn login_context_name(
+    app: &App,
+    given: Option<&str>,
+) -> Result<ContextName, CliError> {
     if let Some(name) = given {
         return parse_name(name);
     }
