@@ -5,8 +5,11 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use async_trait::async_trait;
-use ims_api::{AdminMailer, AdminUserDirectory, ClientSecret, NewAdminUser, Password, WelcomeMail};
+use ims_api::{
+    AdminMailer as _, AdminUserDirectory, ClientSecret, NewAdminUser, Password, WelcomeMail,
+};
+
+use crate::mailer::LogMailer;
 use url::Url;
 
 use crate::cli::{
@@ -228,23 +231,6 @@ async fn create_user(store: &ims_store::Store, args: CreateUserArgs) -> Result<(
 
 /// The product the welcome e-mail names (Magento's wording).
 const WELCOME_PRODUCT: &str = "Adobe Commerce";
-
-/// The demo's mail system: it sends nothing and logs the recipient and the
-/// subject of each mail (never a password: the mail has none).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogMailer;
-
-#[async_trait]
-impl AdminMailer for LogMailer {
-    async fn send_welcome(&self, mail: &WelcomeMail) -> ims_api::Result<()> {
-        tracing::info!(
-            to = %mail.to,
-            subject = %mail.subject,
-            "welcome e-mail to a new admin (the demo logs mail instead of sending it)"
-        );
-        Ok(())
-    }
-}
 
 /// The admin user with this user name or e-mail address.
 async fn find_user(

@@ -23,6 +23,7 @@ mod admins;
 pub mod cli;
 pub mod commands;
 mod health;
+pub mod mailer;
 pub mod metrics;
 mod pages;
 mod password_login;

@@ -264,7 +264,7 @@ pub fn admin_ims(
         Arc::new(SystemClock),
     )
     .with_user_profiles(Arc::new(store.user_profiles()))
-    .with_mailer(Arc::new(crate::commands::LogMailer));
+    .with_mailer(Arc::new(crate::mailer::LogMailer));
     let mut config = AdminImsConfig::new(public_base.clone(), IMS_MOUNT)
         .map_err(|e| DemoError(format!("the public URL: {e}")))?;
     config.home_path = "/admin".to_owned();

@@ -287,7 +287,10 @@ impl AdminIms {
         claimed: ClaimedCallback,
     ) -> Result<LoginSuccess, LoginError> {
         let result = self.complete_login_inner(session, claimed).await;
-        crate::metrics::sign_in(&result);
+        crate::metrics::sign_in(match &result {
+            Ok(_) => "success",
+            Err(err) => err.outcome().kind(),
+        });
         match &result {
             Ok(success) => tracing::info!(
                 target: LOG_TARGET,

@@ -6,11 +6,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ims_api::{
-    AuthorizationCode, AuthorizeRequest, AuthorizeUrlBuilder as _, CliContext, ClientCredentials,
-    ClientId, ClientSecret, CodeExchange, ConfigLocation, ContextCredentials, ContextName,
-    ContextStore as _, Error, ImsContext, ImsRefusal, Scopes, TokenGrants as _,
+    AuthorizeRequest, AuthorizeUrlBuilder as _, CliContext, ClientCredentials, ClientId,
+    ClientSecret, ConfigLocation, ContextCredentials, ContextName, ContextStore as _, Error,
+    ImsContext, ImsRefusal, Scopes,
 };
-use ims_core::{ImsClient, PkcePair, random_state};
+use ims_core::{PkcePair, random_state};
 use indicatif::ProgressBar;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -19,8 +19,7 @@ use url::Url;
 
 use crate::cli::LoginArgs;
 use crate::exit::CliError;
-use crate::output::iso;
-use crate::{App, ContextHint as _, parse_name};
+use crate::{App, parse_name};
 
 /// The longest request head the callback server reads.
 const MAX_HEAD: usize = 16 * 1024;
@@ -139,44 +138,7 @@ pub(crate) async fn run(app: &App, args: LoginArgs) -> Result<(), CliError> {
 
     let secret = client_secret.unwrap_or_else(|| ClientSecret::new(""));
     let credentials = ClientCredentials::new(client_id, secret);
-    redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
-}
-
-/// The end of both sign-ins (the browser's and `--manual`'s): the code
-/// redeemed with this run's PKCE verifier, the tokens stored in the
-/// context, and the outcome printed (one JSON object with `--json`).
-pub(super) async fn redeem_and_store(
-    app: &App,
-    client: &ImsClient,
-    name: &ContextName,
-    credentials: ClientCredentials,
-    code: String,
-    redirect: Url,
-    pkce: &PkcePair,
-) -> Result<(), CliError> {
-    let exchange = CodeExchange::new(credentials, AuthorizationCode::new(code))
-        .with_redirect_uri(redirect)
-        .with_code_verifier(pkce.verifier.clone());
-    let response = client
-        .exchange_code(&exchange)
-        .await
-        .with_context_hint(name)?;
-    let has_refresh = response.refresh_token.is_some();
-    let access = app.provider().store_response(name, response).await?;
-    if !has_refresh {
-        app.out.note(
-            "IMS gave no refresh token (add offline_access to the context's scopes): sign in again when the access token expires",
-        );
-    }
-    let expires_at = iso(access.expires_at);
-    // With --json, one JSON object per line: the URL's (if printed), then this.
-    app.out.line(&if app.out.is_json() {
-        json!({"context": name.as_str(), "expires_at": expires_at, "refresh_token": has_refresh})
-            .to_string()
-    } else {
-        format!("signed in: context {name} has an access token until {expires_at}")
-    });
-    Ok(())
+    super::redeem::redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
 }
 
 /// The client a new `cli` context signs in with: aio's own (the context's

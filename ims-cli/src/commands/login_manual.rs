@@ -102,7 +102,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| ClientSecret::new(""));
     let credentials = ClientCredentials::new(user.client_id.clone(), secret);
-    super::login::redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
+    super::redeem::redeem_and_store(app, &client, &name, credentials, code, redirect, &pkce).await
 }
 
 /// The first non-empty line of stdin (at most [`MAX_ANSWER`] bytes read).

@@ -7,6 +7,7 @@ pub(crate) mod login_manual;
 pub(crate) mod logout;
 pub(crate) mod orgs;
 pub(crate) mod profile;
+pub(crate) mod redeem;
 pub(crate) mod token;
 
 use std::io::{BufRead as _, IsTerminal as _};

@@ -339,58 +339,6 @@ fn oversized_or_special_project_files_are_refused_before_reading() {
     }
 }
 
-/// aio-lib-core-config's environment: values stay strings, the prefix
-/// matches ignoring case, `AIO_CONFIG_KEY` renames it; the contexts still
-/// read list-valued keys given as JSON strings.
-#[tokio::test]
-async fn environment_values_are_strings_under_the_configured_prefix() {
-    use ims_api::{ContextCredentials, ContextName, ContextStore as _};
-    let dir = tempfile::tempdir().unwrap();
-    let paths = ConfigPaths::new(dir.path().join("aio"));
-    let config = AioConfig::with_env(
-        paths.clone(),
-        [
-            ("aio_ims_contexts_svc_client__id", "12345"),
-            ("AIO_IMS_CONTEXTS_SVC_CLIENT__SECRETS", r#"["s1","s2"]"#),
-            ("Aio_Ims_Contexts_Svc_Scopes", r#"["openid","AdobeID"]"#),
-            ("AIO_SOME_FLAG", "true"),
-        ],
-    );
-    assert_eq!(
-        config.get("ims.contexts.svc.client_id").unwrap(),
-        Some(serde_json::json!("12345"))
-    );
-    assert_eq!(
-        config.get("some.flag").unwrap(),
-        Some(serde_json::json!("true"))
-    );
-    let ctx = crate::AioContextStore::new(config)
-        .get(&ContextName::parse("svc").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let ContextCredentials::ServerToServer(c) = &ctx.credentials else {
-        panic!("{}", ctx.credentials.kind())
-    };
-    assert_eq!(c.client_id.as_str(), "12345");
-    assert_eq!(c.client_secrets.len(), 2);
-    assert_eq!(c.scopes.to_string(), "openid,AdobeID");
-
-    let renamed = AioConfig::with_env(
-        paths,
-        [
-            ("AIO_CONFIG_KEY", "wxp"),
-            ("WXP_IMS_CONFIG_CURRENT", "from-wxp"),
-            ("AIO_CLI_ENV", "stage"),
-        ],
-    );
-    assert_eq!(
-        renamed.get("ims.config.current").unwrap(),
-        Some(serde_json::json!("from-wxp"))
-    );
-    assert_eq!(renamed.get("cli.env").unwrap(), None);
-}
-
 /// aio-lib-core-config reads a file that does not start with `{` as YAML
 /// and keeps its format: a YAML file is updated as YAML, a JSON/HJSON file
 /// stays JSON, every other key kept.

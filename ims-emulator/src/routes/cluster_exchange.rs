@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::error::ImsError;
 use crate::params::Params;
 use crate::routes::subject_token::{exchange_scopes, mint_exchanged, user_access_token};
-use crate::routes::token::Version;
+use crate::routes::token_version::Version;
 use crate::seed::{SeedClient, same_org};
 use crate::state::Inner;
 use crate::tokens::ACCESS_TOKEN_TTL_MS;

@@ -11,6 +11,7 @@ pub(crate) mod register;
 pub(crate) mod subject_token;
 pub(crate) mod token;
 pub(crate) mod token_exchange;
+pub(crate) mod token_version;
 pub(crate) mod validate;
 
 use std::borrow::Cow;

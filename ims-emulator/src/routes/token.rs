@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{ImsError, token_response};
 use crate::params::Params;
 use crate::routes::cluster_exchange::cluster_exchange;
+use crate::routes::token_version::Version;
 use crate::routes::{authenticate_client, secrets_equal};
 use crate::seed::{GRANT_CLUSTER_EXCHANGE, SeedClient, same_org};
 use crate::state::{AppState, Inner};
@@ -17,34 +18,6 @@ use crate::tokens::{
     ACCESS_TOKEN_TTL_MS, ID_TOKEN_TTL_S, REFRESH_TOKEN_TTL_MS, TokenKind, TokenSpec, now_ms,
     split_scopes,
 };
-
-/// Which token endpoint was called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Version {
-    /// `/ims/token` (milliseconds, profile fields).
-    Unversioned,
-    /// `/ims/token/v1` (milliseconds, profile fields).
-    V1,
-    /// `/ims/token/v2` (seconds).
-    V2,
-    /// `/ims/token/v3` (seconds).
-    V3,
-}
-
-impl Version {
-    fn is_legacy(self) -> bool {
-        matches!(self, Version::Unversioned | Version::V1)
-    }
-
-    /// `expires_in` of a 24 h access token in this version's unit.
-    pub(crate) fn expires_in(self, ttl_ms: u64) -> u64 {
-        if self.is_legacy() {
-            ttl_ms.saturating_sub(15)
-        } else {
-            (ttl_ms / 1000).saturating_sub(1)
-        }
-    }
-}
 
 pub(crate) async fn token_unversioned(
     State(state): State<AppState>,

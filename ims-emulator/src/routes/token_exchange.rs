@@ -13,7 +13,7 @@ use crate::error::{ImsError, token_response};
 use crate::params::Params;
 use crate::routes::authenticate_client;
 use crate::routes::subject_token::{exchange_scopes, mint_exchanged, user_access_token};
-use crate::routes::token::Version;
+use crate::routes::token_version::Version;
 use crate::seed::GRANT_TOKEN_EXCHANGE;
 use crate::state::AppState;
 use crate::tokens::ACCESS_TOKEN_TTL_MS;
