@@ -179,6 +179,22 @@ impl KeySet {
         }
     }
 
+    /// Whether any key is held: a JWKS key or a certificate, however old
+    /// (a held key keeps verifying while IMS is away).
+    pub(crate) fn holds_keys(&self) -> bool {
+        let jwks = !self
+            .jwks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys
+            .is_empty();
+        jwks || !self
+            .certs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
     /// The cached key `kid`, and whether the set is older than
     /// `max_key_age`.
     fn cached_kid(&self, kid: &str, now: OffsetDateTime) -> (Option<Key>, bool) {

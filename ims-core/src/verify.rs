@@ -186,6 +186,25 @@ impl LocalVerifier {
         &self.config
     }
 
+    /// Whether this verifier holds any of IMS's signing keys (its key set
+    /// or a certificate was loaded), so that tokens signed with them verify
+    /// without IMS. No I/O: a readiness probe can ask it on every call. An
+    /// instance that holds keys keeps serving known tokens through an IMS
+    /// outage; one that holds none can verify nothing until IMS answers.
+    ///
+    /// ```
+    /// use ims_api::ImsEnvironment;
+    /// use ims_core::{LocalVerifier, VerifierConfig};
+    ///
+    /// let verifier = LocalVerifier::new(ImsEnvironment::Prod, VerifierConfig::default())?;
+    /// // Keys are fetched with the first token, not before.
+    /// assert!(!verifier.holds_keys());
+    /// # Ok::<(), ims_api::Error>(())
+    /// ```
+    pub fn holds_keys(&self) -> bool {
+        self.keys.holds_keys()
+    }
+
     async fn verify_str(&self, token: &str) -> Result<VerifiedToken, Error> {
         // An empty signature is refused below, once `alg` is known: an
         // unsigned `alg: none` token is refused for its algorithm.

@@ -301,6 +301,7 @@ async fn a_certificate_named_by_x5u_verifies_tokens_without_kid() {
     verify(&verifier, &token).await.unwrap();
     assert_eq!(ims.hits(&format!("/keys/prod/{X5U}")).await, 1);
     assert_eq!(ims.hits("/ims/keys").await, 0);
+    assert!(verifier.holds_keys(), "a certificate is a key held");
 
     // Signed by another key, same certificate name.
     let forged = sign_raw(
@@ -683,11 +684,13 @@ async fn unreachable_keys_are_unavailable_not_invalid() {
     let err = verify(&verifier, &token).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     assert_eq!(ims.hits("/ims/keys").await, 1);
+    assert!(!verifier.holds_keys(), "no key set was ever loaded");
 
     // IMS is back: after the interval, the token verifies.
     ims.publish(&[&ims.k1]).await;
     ims.clock.advance(INTERVAL);
     verify(&verifier, &token).await.unwrap();
+    assert!(verifier.holds_keys());
 }
 
 #[tokio::test]
@@ -705,6 +708,7 @@ async fn garbage_key_documents_are_unavailable() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Unavailable { .. }), "{body}: {err:?}");
+        assert!(!verifier.holds_keys(), "{body} gives no key");
     }
 }
 
@@ -719,9 +723,11 @@ async fn cached_keys_keep_verifying_while_ims_is_down() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&ims.server)
         .await;
-    // The set is stale and its refresh fails: the cached key still serves.
+    // The set is stale and its refresh fails: the cached key still serves,
+    // and the verifier says it holds keys (what readiness probes ask).
     ims.clock.advance(Duration::from_secs(120));
     verify(&verifier, &token).await.unwrap();
+    assert!(verifier.holds_keys());
     // An unknown kid gets the outage, not a verdict.
     let err = verify(&verifier, &ims.k2.token(&ims.claims()))
         .await

@@ -1,6 +1,7 @@
 //! The operator's endpoints, outside the admin session and the Web API
 //! layer: `GET /healthz` (the process answers), `GET /readyz` (the
-//! database answers and IMS is reachable; the probe's result is kept for
+//! database answers, and IMS is reachable or the Web API's verifier holds
+//! IMS's key set; the probe's result is kept for
 //! [`READY_CACHE`], so a busy prober costs one probe per period) and
 //! `GET /metrics` (the Prometheus text of every `ims_*` metric).
 
@@ -13,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ims_api::{ImsProbe as _, ImsSettingsStore as _};
-use ims_core::ImsClient;
+use ims_core::{ImsClient, LocalVerifier};
 use ims_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Mutex;
@@ -37,6 +38,9 @@ pub(crate) struct Health {
 struct Inner {
     store: Store,
     ims: Arc<ImsClient>,
+    /// The Web API's verifier: while it holds IMS's keys, known tokens
+    /// verify through an IMS outage.
+    verifier: Arc<LocalVerifier>,
     /// IMS's key set: what the Web API's verifier needs, answered by any
     /// IMS that is up.
     keys_url: Url,
@@ -46,16 +50,27 @@ struct Inner {
     last: Mutex<Option<(Instant, Verdict)>>,
 }
 
-/// A readiness verdict: what is not ready (empty when ready).
+/// A readiness verdict: what is not ready (empty when ready), and what is
+/// degraded without making the instance unready.
 #[derive(Debug, Clone)]
 struct Verdict {
     reasons: Vec<&'static str>,
+    degraded: Vec<&'static str>,
 }
+
+/// Why an instance is not ready: IMS does not answer and the verifier holds
+/// no key, so no token can be verified.
+pub(crate) const IMS_UNREACHABLE: &str = "IMS unreachable and no key set loaded";
+/// What a ready instance reports while IMS does not answer but its verifier
+/// holds IMS's keys.
+pub(crate) const IMS_DEGRADED: &str = "IMS unreachable: tokens already known are served with \
+     the loaded key set; sign-ins and new tokens wait for IMS";
 
 impl Health {
     pub(crate) fn new(
         store: Store,
         ims: Arc<ImsClient>,
+        verifier: Arc<LocalVerifier>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         let keys_url = ims.environment().endpoint("/ims/keys");
@@ -67,6 +82,7 @@ impl Health {
             inner: Arc::new(Inner {
                 store,
                 ims,
+                verifier,
                 keys_url,
                 metrics,
                 last: Mutex::new(None),
@@ -92,15 +108,23 @@ impl Health {
             return verdict.clone();
         }
         let (database, ims) = tokio::join!(self.database_answers(), self.ims_reachable());
-        let mut reasons = Vec::new();
+        let mut verdict = Verdict {
+            reasons: Vec::new(),
+            degraded: Vec::new(),
+        };
         if !database {
-            reasons.push("database unavailable");
+            verdict.reasons.push("database unavailable");
         }
         if !ims {
-            reasons.push("IMS unreachable");
+            // Asked after the probe: a token verified meanwhile counts.
+            if self.inner.verifier.holds_keys() {
+                verdict.degraded.push(IMS_DEGRADED);
+            } else {
+                verdict.reasons.push(IMS_UNREACHABLE);
+            }
         }
-        ::metrics::gauge!(READY_GAUGE).set(if reasons.is_empty() { 1.0 } else { 0.0 });
-        let verdict = Verdict { reasons };
+        let ready = verdict.reasons.is_empty();
+        ::metrics::gauge!(READY_GAUGE).set(if ready { 1.0 } else { 0.0 });
         *last = Some((Instant::now(), verdict.clone()));
         verdict
     }
@@ -146,15 +170,21 @@ async fn healthz() -> Response {
         .into_response()
 }
 
-/// 200 when ready, else 503 with what is not.
+/// 200 when ready (with what is degraded, if anything), else 503 with
+/// what is not.
 async fn readyz(State(health): State<Health>) -> Response {
     let verdict = health.verdict().await;
-    let (status, body) = if verdict.reasons.is_empty() {
-        (StatusCode::OK, serde_json::json!({ "status": "ready" }))
-    } else {
+    let (status, body) = if !verdict.reasons.is_empty() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({ "status": "not ready", "reasons": verdict.reasons }),
+        )
+    } else if verdict.degraded.is_empty() {
+        (StatusCode::OK, serde_json::json!({ "status": "ready" }))
+    } else {
+        (
+            StatusCode::OK,
+            serde_json::json!({ "status": "ready", "degraded": verdict.degraded }),
         )
     };
     (

@@ -327,13 +327,14 @@ pub fn admin_sessions(
 /// locked, hold a role with permissions and belong to the configured
 /// organization.
 ///
-/// Its IMS client and its verifier's key fetches give up a second before
-/// the authenticator's `ims_deadline`: a client still retrying when the
-/// authenticator stops waiting would lose IMS's `Retry-After`, and the 503
-/// would carry the configured one instead.
+/// Its IMS client gives up a second before the authenticator's
+/// `ims_deadline` (as [`token_verifier`]'s key fetches do): a client still
+/// retrying when the authenticator stops waiting would lose IMS's
+/// `Retry-After`, and the 503 would carry the configured one instead.
 pub fn webapi_authenticator(
     store: &Store,
     ims: &ConnectedIms,
+    verifier: Arc<LocalVerifier>,
     extra_client_ids: &[String],
 ) -> Result<WebApiAuthenticator, DemoError> {
     let extra = extra_client_ids
@@ -350,22 +351,30 @@ pub fn webapi_authenticator(
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = WebApiConfig::default().with_allowed_client_ids(extra);
     config.store_tokens = true;
-    let mut verifier_config = VerifierConfig::default();
-    verifier_config.http = policy_within(config.ims_deadline);
-    let verifier = LocalVerifier::new(ims.environment.clone(), verifier_config)
-        .map_err(err("the token verifier"))?;
     let client = Arc::new(
         ImsClient::with_policy(ims.environment.clone(), policy_within(config.ims_deadline))
             .map_err(err("the Web API's IMS client"))?,
     );
     let services = WebApiServices::new(
         client,
-        Arc::new(verifier),
+        verifier,
         Arc::new(store.admin_users()),
         Arc::new(store.webapi_tokens()),
         Arc::new(store.settings()),
     );
     Ok(WebApiAuthenticator::new(services, config))
+}
+
+/// The Web API's token verifier for `ims`: its key fetches give up a
+/// second before the authenticator's default `ims_deadline`, as its IMS
+/// client's calls do. Shared with `/readyz`, which asks whether it holds
+/// IMS's keys.
+pub fn token_verifier(ims: &ConnectedIms) -> Result<Arc<LocalVerifier>, DemoError> {
+    let mut config = VerifierConfig::default();
+    config.http = policy_within(WebApiConfig::default().ims_deadline);
+    let verifier =
+        LocalVerifier::new(ims.environment.clone(), config).map_err(err("the token verifier"))?;
+    Ok(Arc::new(verifier))
 }
 
 /// Makes the Web API follow the fleet's change feed on the store's database
@@ -530,9 +539,11 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         tracing::warn!("{warning}");
     }
     configure_integration(&store, &admin, &ims, serve).await?;
+    let verifier = token_verifier(&ims)?;
     let webapi = Arc::new(webapi_authenticator(
         &store,
         &ims,
+        Arc::clone(&verifier),
         &serve.webapi_client_ids,
     )?);
     let follower = follow_changes(&store, &webapi, serve.redis_url.as_deref())?;
@@ -551,7 +562,7 @@ pub async fn start(common: &CommonArgs, serve: &ServeArgs) -> Result<RunningDemo
         webapi,
         emulator_hint: ims.emulator.is_some(),
     };
-    let health = Health::new(store.clone(), ims.client.clone(), metrics);
+    let health = Health::new(store.clone(), ims.client.clone(), verifier, metrics);
     let app = router(state, sessions, health);
     let limits = serve.limits.limits();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

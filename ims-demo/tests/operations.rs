@@ -7,10 +7,11 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ims_demo::wiring::RunningDemo;
-use ims_emulator::default_seed as seed;
+use ims_emulator::{Emulator, RunningEmulator, default_seed as seed};
 use support::{client, instance, mint_token};
 
 async fn get(demo: &RunningDemo, path: &str) -> (u16, String) {
@@ -136,7 +137,8 @@ async fn health_readiness_and_metrics_follow_the_process_the_database_and_ims() 
     assert!(after.contains("# TYPE ims_webapi_authentications_total counter"));
     assert!(after.contains("# TYPE ims_http_request_duration_seconds histogram"));
 
-    // IMS fails: not ready, with the reason, while the process lives on.
+    // IMS fails after the key set was loaded: still ready (the known token
+    // is served), degraded, while the process lives on.
     let faults = format!("{emulator}/__emulator/faults");
     let injected = client()
         .post(&faults)
@@ -145,12 +147,11 @@ async fn health_readiness_and_metrics_follow_the_process_the_database_and_ims() 
         .await
         .unwrap();
     assert!(injected.status().is_success(), "{}", injected.status());
-    let not_ready = until_ready(&demo, 503).await;
-    assert_eq!(not_ready["status"], "not ready");
-    assert_eq!(not_ready["reasons"], serde_json::json!(["IMS unreachable"]));
+    let degraded = until_degraded(&demo).await;
+    assert_eq!(degraded["status"], "ready");
     assert_eq!(get(&demo, "/healthz").await.0, 200);
     let during = metrics(&demo).await;
-    assert_eq!(value(&during, "ims_demo_ready"), 0.0, "{during}");
+    assert_eq!(value(&during, "ims_demo_ready"), 1.0, "{during}");
     assert!(
         sum(&during, "ims_http_requests_total", &[r#"status="5xx""#]) >= 1.0,
         "IMS's failures are counted:\n{during}"
@@ -164,8 +165,117 @@ async fn health_readiness_and_metrics_follow_the_process_the_database_and_ims() 
         .await
         .unwrap();
     assert!(cleared.status().is_success(), "{}", cleared.status());
-    let ready = until_ready(&demo, 200).await;
+    let ready = until_healthy(&demo).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(value(&metrics(&demo).await, "ims_demo_ready"), 1.0);
+    demo.stop().await;
+}
+
+/// `/readyz`'s answer once it is 200 and degraded (within 30 s).
+async fn until_degraded(demo: &RunningDemo) -> serde_json::Value {
+    until(demo, |status, body| {
+        status == 200 && body.get("degraded").is_some()
+    })
+    .await
+}
+
+/// `/readyz`'s answer once it is 200 and not degraded (within 30 s).
+async fn until_healthy(demo: &RunningDemo) -> serde_json::Value {
+    until(demo, |status, body| {
+        status == 200 && body.get("degraded").is_none()
+    })
+    .await
+}
+
+async fn until(
+    demo: &RunningDemo,
+    wanted: impl Fn(u16, &serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (status, text) = get(demo, "/readyz").await;
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if wanted(status, &body) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "/readyz still {status} {text} after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An emulator with its control API, on `addr` (port 0: any).
+async fn emulator_on(addr: SocketAddr) -> RunningEmulator {
+    Emulator::builder()
+        .control(true)
+        .addr(addr)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_unready_while_the_emulator_is_stopped_and_ready_once_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("stopped.db").display());
+    // A first instance, on its own emulator, enables the integration and
+    // makes the member an admin in the database; the instance under test
+    // shares that database and talks to an emulator the test can stop.
+    instance(&database, None).await.stop().await;
+    let emulator = emulator_on("127.0.0.1:0".parse().unwrap()).await;
+    let addr = emulator.addr();
+    let demo = instance(&database, Some(emulator.base())).await;
+    assert_eq!(until_healthy(&demo).await["status"], "ready");
+
+    // Stopped before any token: nothing can be verified, so not ready, with
+    // the reason; the process is alive.
+    emulator.shutdown().await;
+    let not_ready = until_ready(&demo, 503).await;
+    assert_eq!(not_ready["status"], "not ready");
+    assert_eq!(
+        not_ready["reasons"],
+        serde_json::json!(["IMS unreachable and no key set loaded"])
+    );
+    assert_eq!(get(&demo, "/healthz").await.0, 200);
+    assert_eq!(value(&metrics(&demo).await, "ims_demo_ready"), 0.0);
+
+    // Back on the same address: ready again.
+    let emulator = emulator_on(addr).await;
+    assert_eq!(until_healthy(&demo).await["status"], "ready");
+    assert_eq!(value(&metrics(&demo).await, "ims_demo_ready"), 1.0);
+
+    // A token verified loads IMS's key set: stopped again, the instance
+    // stays ready (degraded) and keeps serving that token.
+    let token = mint_token(
+        &client(),
+        emulator.base(),
+        seed::MEMBER_EMAIL,
+        "emulator-web",
+    )
+    .await;
+    let demo_addr = demo.addr;
+    let me = |token: String| async move {
+        client()
+            .get(format!("http://{demo_addr}/rest/V1/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(token.clone()).await, 200);
+    emulator.shutdown().await;
+    let degraded = until_degraded(&demo).await;
+    assert_eq!(
+        degraded["degraded"][0].as_str().unwrap().split(':').next(),
+        Some("IMS unreachable")
+    );
+    assert_eq!(me(token.clone()).await, 200, "the known token is served");
+
+    let emulator = emulator_on(addr).await;
+    assert_eq!(until_healthy(&demo).await["status"], "ready");
+    emulator.shutdown().await;
     demo.stop().await;
 }
