@@ -172,18 +172,22 @@ fn warm_path_instructions() -> Result<String> {
     let binary = build_example("warm_path_instructions")?;
     let (low, high) = (2_000u64, 6_000u64);
     let mut per_request = Vec::new();
-    for mode in ["bare", "noop", "extension", "layer"] {
+    for mode in ["bare", "noop", "extension", "layer", "layer_metrics"] {
         let a = callgrind_total(&binary, mode, low)?;
         let b = callgrind_total(&binary, mode, high)?;
         per_request.push(b.saturating_sub(a) / (high - low));
     }
-    let [bare, noop, extension, layer] = per_request[..] else {
+    let [bare, noop, extension, layer, layer_metrics] = per_request[..] else {
         return Err("callgrind counted fewer modes than asked".into());
     };
     // Instructions are not time, but their ratio says what the layer adds
     // to a request without noise (valgrind hides SHA-NI, and runs AES-NI).
     #[allow(clippy::cast_precision_loss)]
     let ratio = bare as f64 / layer as f64;
+    // Metrics on (a Prometheus recorder installed) against off, side by
+    // side in this run: issue #18's budget is 3 % of the warm request.
+    #[allow(clippy::cast_precision_loss)]
+    let metrics_cost = (layer_metrics as f64 - layer as f64) / layer as f64 * 100.0;
     Ok(format!(
         "In-process, without the network, counted by callgrind (repeatable to the \
          instruction): one request through the axum router costs **{bare}** instructions \
@@ -193,10 +197,13 @@ fn warm_path_instructions() -> Result<String> {
          is higher.\n\nFor reference, axum's own costs in the same loop: a route layer that \
          does nothing (`noop`, tower's `Identity`) adds {} instructions, and axum's \
          `map_request` handing the handler a value through the request's extensions \
-         (`extension`) adds {}.\n\nReproduce: `valgrind --tool=callgrind \
+         (`extension`) adds {}.\n\n**Metrics** (issue #18's budget: within 3 %): the same \
+         warm request with a Prometheus recorder installed (`layer_metrics`) costs \
+         **{layer_metrics}** instructions, {metrics_cost:+.2} % of the {layer} without \
+         one.\n\nReproduce: `valgrind --tool=callgrind \
          --toggle-collect='*warm_path_instructions::requests*' \
          target/release/examples/warm_path_instructions layer 6000` (modes `bare`, `noop`, \
-         `extension`, `layer`; see the example's documentation).\n\n",
+         `extension`, `layer`, `layer_metrics`; see the example's documentation).\n\n",
         layer.saturating_sub(bare),
         noop.saturating_sub(bare),
         extension.saturating_sub(bare),
@@ -232,6 +239,7 @@ pub(crate) const CRITERION: &str = "criterion";
 /// their section of `BENCHMARKS.md`.
 pub(crate) fn criterion() -> Result {
     let mut rows = String::new();
+    let mut metrics = None;
     for (package, args) in [
         ("ims-core", &[][..]),
         // Its library's own (empty) bench harness would refuse `--quick`.
@@ -250,17 +258,70 @@ pub(crate) fn criterion() -> Result {
         if !out.status.success() {
             return Err(format!("cargo bench -p {package} failed"));
         }
-        criterion_rows(&String::from_utf8_lossy(&out.stdout), &mut rows);
+        let text = String::from_utf8_lossy(&out.stdout);
+        criterion_rows(&text, &mut rows);
+        metrics = metrics.or_else(|| metrics_ratio(&text));
     }
+    let metrics = match metrics {
+        Some(ratio) => format!(
+            "Metrics on against off, side by side (`metrics/on` / `metrics/off`, the \
+             warm request through the router with and without a Prometheus recorder): \
+             **{ratio:.3}** (issue #18's budget: at most 1.03).\n\n"
+        ),
+        None => String::new(),
+    };
     report::write_section(
         CRITERION,
         &format!(
             "## Micro-benchmarks (criterion, `--quick`)\n\n\
              | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
-             Reproduce: `cargo bench -p ims-core -- --quick` and \
+             {metrics}Reproduce: `cargo bench -p ims-core -- --quick` and \
              `cargo bench -p webapi-ims --features axum --bench warm_path -- --quick`.\n"
         ),
     )
+}
+
+/// `metrics/on`'s estimate over `metrics/off`'s in criterion's report
+/// `text`, when both are there.
+fn metrics_ratio(text: &str) -> Option<f64> {
+    let estimate = |bench: &str| {
+        let mut previous = "";
+        for line in text.lines() {
+            if let Some((name, time)) = line.split_once("time:") {
+                let name = if name.trim().is_empty() {
+                    previous
+                } else {
+                    name
+                };
+                if name.trim() == bench {
+                    return criterion_estimate(time);
+                }
+            }
+            if !line.trim().is_empty() {
+                previous = line;
+            }
+        }
+        None
+    };
+    Some(estimate("metrics/on")? / estimate("metrics/off")?)
+}
+
+/// The middle figure of criterion's `[low estimate high]`, in nanoseconds.
+fn criterion_estimate(time: &str) -> Option<f64> {
+    let inside = time.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let fields: Vec<&str> = inside.split_whitespace().collect();
+    let [_, _, value, unit, _, _] = fields[..] else {
+        return None;
+    };
+    let scale = match unit {
+        "ps" => 1e-3,
+        "ns" => 1.0,
+        "µs" | "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return None,
+    };
+    Some(value.parse::<f64>().ok()? * scale)
 }
 
 /// The table rows of criterion's report `text`, appended to `rows`.
@@ -311,5 +372,32 @@ pub(crate) fn only(name: Option<&str>) -> Result {
             "no benchmark {name:?}: one of {}",
             names.join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_ratio_reads_criterions_two_estimates_in_their_units() {
+        let text = "\
+Benchmarking metrics/off: Collecting 100 samples
+metrics/off             time:   [1.9000 µs 2.0000 µs 2.1000 µs]
+metrics/on
+                        time:   [2010.0 ns 2030.0 ns 2050.0 ns]
+";
+        let ratio = metrics_ratio(text).unwrap();
+        assert!((ratio - 1.015).abs() < 1e-9, "{ratio}");
+    }
+
+    #[test]
+    fn no_metrics_ratio_without_both_benches() {
+        assert_eq!(
+            metrics_ratio("metrics/off  time:   [1.0 µs 2.0 µs 3.0 µs]\n"),
+            None
+        );
+        assert_eq!(criterion_estimate("[1.0 µs 2.0 µs]"), None);
+        assert_eq!(criterion_estimate("[1.0 µs 2.0 fortnights 3.0 µs]"), None);
     }
 }
