@@ -10,7 +10,9 @@
 //! Modes: `bare` (the endpoint without the layer), `layer` (behind
 //! `ImsAuthLayer`, token known), `layer_metrics` (the same with a
 //! Prometheus recorder installed first, so the warm path's counter is
-//! real), `authenticate` (the authenticator alone), and two references for
+//! real), `extractor` (no layer: the handler's `BearerAdmin` authenticates,
+//! the authenticator in the router's state), `authenticate` (the
+//! authenticator alone), and two references for
 //! what axum itself costs: `noop` (a route layer that does nothing) and
 //! `extension` (axum's `map_request` handing the handler a value of
 //! `Authenticated`'s size through the extensions).
@@ -55,6 +57,9 @@ fn main() {
         "layer" | "layer_metrics" => Router::new()
             .route("/rest/V1/me", get(me))
             .route_layer(ImsAuthLayer::new(Arc::clone(&auth))),
+        "extractor" => Router::new()
+            .route("/rest/V1/me", get(warm::bearer))
+            .with_state(Arc::clone(&auth)),
         // References for the layer's count: axum's own cost of one more
         // route layer (`noop`, a layer that adds nothing), and of that plus
         // handing handlers a value through the extensions (`extension`).
@@ -65,7 +70,7 @@ fn main() {
             .route("/rest/V1/me", get(warm::from_extension))
             .route_layer(axum::middleware::map_request(warm::insert_extension)),
         other => panic!(
-            "unknown mode {other:?}: bare, noop, extension, layer, layer_metrics or authenticate"
+            "unknown mode {other:?}: bare, noop, extension, layer, layer_metrics, extractor or authenticate"
         ),
     };
     requests(&rt, &mode, iterations, &auth, &router, &header);

@@ -6,7 +6,7 @@
 
 use tokio::runtime::Runtime;
 use webapi_ims::WebApiConfig;
-use webapi_ims::axum::TokenAdmin;
+use webapi_ims::axum::{BearerAdmin, TokenAdmin};
 
 use crate::support::{Harness, T0};
 
@@ -54,6 +54,10 @@ pub async fn me(TokenAdmin(admin): TokenAdmin) -> String {
 }
 
 /// The same work as `me` (formatting an admin id), without the layer.
+pub async fn bearer(BearerAdmin(admin): BearerAdmin) -> String {
+    format!("{{\"id\":{}}}", admin.admin_user_id)
+}
+
 pub async fn plain() -> String {
     format!("{{\"id\":{}}}", std::hint::black_box(1_i64))
 }
