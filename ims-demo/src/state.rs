@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use admin_ims::AdminIms;
 use admin_ims::axum::AdminImsWeb;
+use axum::extract::FromRef;
 use ims_api::ImsSettingsStore as _;
 use ims_store::Store;
 use webapi_ims::WebApiAuthenticator;
@@ -19,6 +20,13 @@ pub(crate) struct AppState {
     pub(crate) webapi: Arc<WebApiAuthenticator>,
     /// Set when the demo runs its own emulator (the sign-in page says how).
     pub(crate) emulator_hint: bool,
+}
+
+/// The Web API's authenticator, for `webapi_ims::axum::BearerAdmin`.
+impl FromRef<AppState> for Arc<WebApiAuthenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.webapi)
+    }
 }
 
 impl AppState {

@@ -7,7 +7,7 @@
 //! | `ims-core` | [`connect_ims`]: `ImsClient` (every IMS endpoint) and `LocalVerifier` |
 //! | `ims-emulator` | [`connect_ims`]: started in-process when no IMS is configured |
 //! | `admin-ims` | [`admin_ims()`]: the service over the client and the store; [`admin_sessions`]: the sessions, shared in the database for a fleet; `router`: its routes, session layer and guard |
-//! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; `router`: `ImsAuthLayer` on `/rest/V1/me` |
+//! | `webapi-ims` | [`webapi_authenticator`]: the authenticator; `router`: `/rest/V1/me` authenticated by the `BearerAdmin` extractor |
 //!
 //! Everything else in this crate is pages.
 
@@ -35,7 +35,6 @@ use ims_store::{
     Backend, EncryptionKey, PendingRule, RedisChangeFeed, SessionSweep, Store, StoreOptions,
 };
 use url::Url;
-use webapi_ims::axum::ImsAuthLayer;
 use webapi_ims::{ChangeFollower, WebApiAuthenticator, WebApiConfig, WebApiServices};
 
 pub(crate) use crate::admins::random_password;
@@ -416,7 +415,7 @@ fn policy_within(deadline: Duration) -> HttpPolicy {
 // ------------------------------------------------------------------ the app
 
 /// The whole application: pages behind the admin guard, the sign-in pages,
-/// admin-ims's routes, the REST API behind `ImsAuthLayer`, the session layer
+/// admin-ims's routes, the REST API (`BearerAdmin` authenticates), the session layer
 /// around everything and a request log.
 pub(crate) fn router(state: AppState, sessions: DemoSessionStore, health: Health) -> Router {
     let secure = state.web.clone();
@@ -433,9 +432,9 @@ pub(crate) fn router(state: AppState, sessions: DemoSessionStore, health: Health
             state.clone(),
             password_login::require_admin,
         ));
+    // `rest::me` authenticates with its `BearerAdmin` extractor.
     let rest = Router::new()
         .route("/rest/V1/me", get(rest::me))
-        .route_layer(ImsAuthLayer::new(state.webapi.clone()))
         .route("/rest/V1/integration/admin/token", post(rest::admin_token));
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))

@@ -22,6 +22,12 @@ async fn me(demo: &RunningDemo, token: &str) -> (u16, serde_json::Value) {
         .await
         .unwrap();
     let status = answer.status().as_u16();
+    // Success and refusal alike answer JSON, and say so.
+    assert_eq!(
+        answer.headers()[reqwest::header::CONTENT_TYPE],
+        "application/json",
+        "{status}"
+    );
     let body = answer.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
 }
