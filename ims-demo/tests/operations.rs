@@ -279,3 +279,51 @@ async fn readyz_is_unready_while_the_emulator_is_stopped_and_ready_once_it_is_ba
     emulator.shutdown().await;
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_anonymous_readiness_probes_costs_ims_one_call_per_period() {
+    // Anyone who reaches the port can ask `/readyz`: each probe must not
+    // become an IMS call (nor a database read) of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("flood.db").display());
+    instance(&database, None).await.stop().await;
+    let emulator = emulator_on("127.0.0.1:0".parse().unwrap()).await;
+    let demo = instance(&database, Some(emulator.base())).await;
+    assert_eq!(until_healthy(&demo).await["status"], "ready");
+
+    let keys_before = emulator.stats().count("GET /ims/keys");
+    let started = Instant::now();
+    let probes = 2_000;
+    let client = client();
+    let mut answers = tokio::task::JoinSet::new();
+    for _ in 0..probes {
+        let (client, addr) = (client.clone(), demo.addr);
+        answers.spawn(async move {
+            client
+                .get(format!("http://{addr}/readyz"))
+                .send()
+                .await
+                .map(|answer| answer.status().as_u16())
+        });
+    }
+    let mut ok = 0;
+    while let Some(answer) = answers.join_next().await {
+        // The server's connection cap may refuse some; none is an error
+        // status.
+        if let Ok(status) = answer.unwrap() {
+            assert_eq!(status, 200);
+            ok += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    assert!(ok > probes / 2, "only {ok} of {probes} probes answered");
+    let calls = emulator.stats().count("GET /ims/keys") - keys_before;
+    // One probe per 2 s period (plus the period under way).
+    let periods = elapsed.as_secs() / 2 + 2;
+    assert!(
+        calls <= periods,
+        "{calls} IMS calls for {probes} probes in {elapsed:?}"
+    );
+    emulator.shutdown().await;
+    demo.stop().await;
+}
