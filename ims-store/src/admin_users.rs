@@ -860,43 +860,6 @@ mod tests {
         ]);
     }
 
-    /// What admin-ims's provisioning asks: a user by exact user name, and
-    /// whether a role exists (declared, or held by a user).
-    #[tokio::test]
-    async fn users_by_user_name_and_roles_that_exist() {
-        use crate::{Store, StoreOptions};
-
-        let options =
-            StoreOptions::new().with_password_hash_cost(PasswordHashCost::insecure_for_tests());
-        let store = Store::connect("sqlite::memory:", options).await.unwrap();
-        let admins = store.admin_users();
-        assert!(!admins.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
-        let declared = admins.clone().with_roles([ims_api::ADOBE_IMS_ROLE]);
-        assert!(declared.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
-        assert!(!declared.role_exists("adobe ims").await.unwrap(), "exact");
-
-        let kim = admins
-            .create(
-                &NewAdminUser::new("kim", "kim@example.com", "K", "M", Password::new("pw"))
-                    .with_role("Administrators"),
-            )
-            .await
-            .unwrap();
-        assert!(admins.role_exists("Administrators").await.unwrap(), "held");
-        assert!(!admins.role_exists("Nobody's").await.unwrap());
-        let found = admins.find_by_username("kim").await.unwrap().unwrap();
-        assert_eq!(found.id, kim.id);
-        assert!(admins.find_by_username("Kim").await.unwrap().is_none());
-        assert!(
-            admins
-                .find_by_username("kim@example.com")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(admins.find_by_username("").await.unwrap().is_none());
-    }
-
     /// Every hashing path gives up with the typed busy answer while the
     /// bound is full, and a busy sign-in counts nothing.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,6 +125,32 @@ mod cases {
         assert!(admins.find_by_id(bob.id).await.unwrap().is_none());
     }
 
+    /// What admin-ims's provisioning asks, exactly on every backend
+    /// (MySQL's collations ignore case and trailing spaces; the answers
+    /// must not).
+    pub(crate) async fn admin_users_by_user_name_and_roles_that_exist(db: &TestDb) {
+        let store = db.store().await;
+        let admins = store.admin_users();
+        assert!(!admins.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
+        let declared = admins.clone().with_roles([ims_api::ADOBE_IMS_ROLE]);
+        assert!(declared.role_exists(ims_api::ADOBE_IMS_ROLE).await.unwrap());
+        assert!(!declared.role_exists("adobe ims").await.unwrap());
+
+        let kim = admin(&store, "kim").await;
+        assert!(admins.role_exists("Administrators").await.unwrap(), "held");
+        for near in ["administrators", "Administrators ", "ADMINISTRATORS", ""] {
+            assert!(!admins.role_exists(near).await.unwrap(), "{near:?}");
+        }
+        let found = admins.find_by_username("kim").await.unwrap().unwrap();
+        assert_eq!(found.id, kim.id);
+        for near in ["Kim", "KIM", "kim ", " kim", "kim@Example.com", ""] {
+            assert!(
+                admins.find_by_username(near).await.unwrap().is_none(),
+                "{near:?}"
+            );
+        }
+    }
+
     pub(crate) async fn admin_users_set_active(db: &TestDb) {
         let store = db.store().await;
         let admins = store.admin_users();
@@ -1877,6 +1903,7 @@ macro_rules! conformance_suite {
         mod $backend {
             conformance_suite!(@cases $backend, $setup, cases;
                 admin_users_create_find_list,
+                admin_users_by_user_name_and_roles_that_exist,
                 admin_users_set_active,
                 admin_users_lockout,
                 admin_users_concurrent_failures_are_counted_once_each,
