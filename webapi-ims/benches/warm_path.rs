@@ -6,10 +6,9 @@
 //! key on a token of the size IMS issues: SHA-256 (the record's key), the
 //! AES-128-GCM-SIV tag (the key before) and the GMAC tag (the key now).
 //!
-//! The `metrics` group runs the router with the layer side by side with no
-//! recorder (`off`: the authenticator's counters are no-ops) and with a
-//! Prometheus recorder (`on`: the warm path's one counter increment is
-//! real), the authenticator of each built under its recorder.
+//! What metrics cost the warm path is measured by the `metrics_cost`
+//! example (interleaved rounds, a ratio) and by `warm_path_instructions`'s
+//! `layer_metrics` mode (instructions).
 //!
 //! `cargo bench -p webapi-ims --features axum --bench warm_path`
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -65,42 +64,6 @@ fn warm_path(c: &mut Criterion) {
     group.finish();
 }
 
-fn metrics_cost(c: &mut Criterion) {
-    let off = warm::warmed();
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let on = {
-        // The authenticator registers its counters when it is built: with
-        // this recorder, for this thread.
-        let _recorder = metrics::set_default_local_recorder(&recorder);
-        warm::warmed()
-    };
-    let mut group = c.benchmark_group("metrics");
-    for (name, warm) in [("off", &off), ("on", &on)] {
-        let router: Router = Router::new()
-            .route("/rest/V1/me", get(me))
-            .route_layer(ImsAuthLayer::new(Arc::clone(&warm.harness.auth)));
-        let header = warm.header.clone();
-        group.bench_function(name, |b| {
-            b.to_async(&warm.rt).iter(|| async {
-                let request = Request::get("/rest/V1/me")
-                    .header("authorization", header.as_str())
-                    .body(Body::empty())
-                    .unwrap();
-                let response = router.clone().oneshot(request).await.unwrap();
-                assert!(response.status().is_success());
-                black_box(response)
-            });
-        });
-    }
-    group.finish();
-    // The hot hits were counted by the recorder, not by the other.
-    let rendered = recorder.handle().render();
-    assert!(
-        rendered.contains(r#"ims_webapi_authentications_total{outcome="hot"}"#),
-        "{rendered}"
-    );
-}
-
 fn fingerprint(c: &mut Criterion) {
     use aws_lc_rs::aead::{AES_128_GCM, AES_128_GCM_SIV, Aad, LessSafeKey, Nonce, UnboundKey};
     use aws_lc_rs::digest;
@@ -122,5 +85,5 @@ fn fingerprint(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, warm_path, metrics_cost, fingerprint);
+criterion_group!(benches, warm_path, fingerprint);
 criterion_main!(benches);

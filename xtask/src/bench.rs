@@ -38,6 +38,7 @@ pub(crate) const WARM_PATH: &str = "warm-path";
 pub(crate) fn warm_path() -> Result {
     let mut load = webapi_load()?;
     load.push_str(&warm_path_instructions()?);
+    load.push_str(&metrics_cost()?);
     eprintln!("{load}");
     report::write_section(WARM_PATH, &load)
 }
@@ -223,6 +224,53 @@ fn warm_path_instructions() -> Result<String> {
     ))
 }
 
+/// Rounds and requests per round of `metrics_cost`.
+const METRICS_ROUNDS: &str = "101";
+const METRICS_PER_ROUND: &str = "50000";
+
+/// The warm path's wall-clock time with metrics on over off, in
+/// interleaved rounds in one process, from
+/// `webapi-ims/examples/metrics_cost.rs`.
+fn metrics_cost() -> Result<String> {
+    let binary = build_example("metrics_cost")?;
+    let program = binary.to_string_lossy().into_owned();
+    let out = crate::benches::pinned(1, &program)
+        .args([METRICS_ROUNDS, METRICS_PER_ROUND])
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (median, q1, q3) = metrics_ratio(&text)
+        .ok_or_else(|| format!("no ratio line in {program}'s output:\n{text}"))?;
+    let verdict = if median <= 1.03 { "within" } else { "over" };
+    Ok(format!(
+        "**Metrics, wall clock:** the same warm request through the layer with a Prometheus \
+         recorder (its counters real) and without one, timed in {METRICS_ROUNDS} interleaved \
+         rounds of {METRICS_PER_ROUND} requests in one process pinned to one core: median \
+         ratio of time per request, on over off, **{median:.3}** ({verdict} issue #18's 3 %); \
+         quartiles {q1:.3} and {q3:.3} (each round's noise, not the metrics'). Reproduce: \
+         `cargo run --release -p webapi-ims --features axum --example metrics_cost -- \
+         {METRICS_ROUNDS} {METRICS_PER_ROUND}`.\n\n"
+    ))
+}
+
+/// `metrics_cost`'s last line: `ratio <median> <q1> <q3>`.
+fn metrics_ratio(text: &str) -> Option<(f64, f64, f64)> {
+    let line = text.lines().rev().find_map(|l| l.strip_prefix("ratio "))?;
+    let mut fields = line.split_whitespace().map(str::parse::<f64>);
+    let (Some(Ok(median)), Some(Ok(q1)), Some(Ok(q3)), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    Some((median, q1, q3))
+}
+
 /// Instructions callgrind counted for `iterations` requests in `mode`.
 fn callgrind_total(binary: &std::path::Path, mode: &str, iterations: u64) -> Result<u64> {
     let out = Command::new("valgrind")
@@ -252,7 +300,6 @@ pub(crate) const CRITERION: &str = "criterion";
 /// their section of `BENCHMARKS.md`.
 pub(crate) fn criterion() -> Result {
     let mut rows = String::new();
-    let mut metrics = None;
     for (package, args) in [
         ("ims-core", &[][..]),
         // Its library's own (empty) bench harness would refuse `--quick`.
@@ -271,70 +318,17 @@ pub(crate) fn criterion() -> Result {
         if !out.status.success() {
             return Err(format!("cargo bench -p {package} failed"));
         }
-        let text = String::from_utf8_lossy(&out.stdout);
-        criterion_rows(&text, &mut rows);
-        metrics = metrics.or_else(|| metrics_ratio(&text));
+        criterion_rows(&String::from_utf8_lossy(&out.stdout), &mut rows);
     }
-    let metrics = match metrics {
-        Some(ratio) => format!(
-            "Metrics on against off, side by side (`metrics/on` / `metrics/off`, the \
-             warm request through the router with and without a Prometheus recorder): \
-             **{ratio:.3}** (issue #18's budget: at most 1.03).\n\n"
-        ),
-        None => String::new(),
-    };
     report::write_section(
         CRITERION,
         &format!(
             "## Micro-benchmarks (criterion, `--quick`)\n\n\
              | bench | time per call [low, estimate, high] |\n|---|---|\n{rows}\n\
-             {metrics}Reproduce: `cargo bench -p ims-core -- --quick` and \
+             Reproduce: `cargo bench -p ims-core -- --quick` and \
              `cargo bench -p webapi-ims --features axum --bench warm_path -- --quick`.\n"
         ),
     )
-}
-
-/// `metrics/on`'s estimate over `metrics/off`'s in criterion's report
-/// `text`, when both are there.
-fn metrics_ratio(text: &str) -> Option<f64> {
-    let estimate = |bench: &str| {
-        let mut previous = "";
-        for line in text.lines() {
-            if let Some((name, time)) = line.split_once("time:") {
-                let name = if name.trim().is_empty() {
-                    previous
-                } else {
-                    name
-                };
-                if name.trim() == bench {
-                    return criterion_estimate(time);
-                }
-            }
-            if !line.trim().is_empty() {
-                previous = line;
-            }
-        }
-        None
-    };
-    Some(estimate("metrics/on")? / estimate("metrics/off")?)
-}
-
-/// The middle figure of criterion's `[low estimate high]`, in nanoseconds.
-fn criterion_estimate(time: &str) -> Option<f64> {
-    let inside = time.trim().strip_prefix('[')?.strip_suffix(']')?;
-    let fields: Vec<&str> = inside.split_whitespace().collect();
-    let [_, _, value, unit, _, _] = fields[..] else {
-        return None;
-    };
-    let scale = match unit {
-        "ps" => 1e-3,
-        "ns" => 1.0,
-        "µs" | "us" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        _ => return None,
-    };
-    Some(value.parse::<f64>().ok()? * scale)
 }
 
 /// The table rows of criterion's report `text`, appended to `rows`.
@@ -393,24 +387,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_metrics_ratio_reads_criterions_two_estimates_in_their_units() {
-        let text = "\
-Benchmarking metrics/off: Collecting 100 samples
-metrics/off             time:   [1.9000 µs 2.0000 µs 2.1000 µs]
-metrics/on
-                        time:   [2010.0 ns 2030.0 ns 2050.0 ns]
-";
-        let ratio = metrics_ratio(text).unwrap();
-        assert!((ratio - 1.015).abs() < 1e-9, "{ratio}");
+    fn the_metrics_ratio_is_read_from_the_last_line() {
+        let text = "round 0 1900.0 1910.0\nround 1 1800.0 1790.0\nratio 1.0040 0.9900 1.0100\n";
+        assert_eq!(metrics_ratio(text), Some((1.004, 0.99, 1.01)));
     }
 
     #[test]
-    fn no_metrics_ratio_without_both_benches() {
-        assert_eq!(
-            metrics_ratio("metrics/off  time:   [1.0 µs 2.0 µs 3.0 µs]\n"),
-            None
-        );
-        assert_eq!(criterion_estimate("[1.0 µs 2.0 µs]"), None);
-        assert_eq!(criterion_estimate("[1.0 µs 2.0 fortnights 3.0 µs]"), None);
+    fn a_malformed_ratio_line_is_none() {
+        for text in [
+            "",
+            "ratio 1.0 0.9\n",
+            "ratio 1.0 0.9 1.1 7\n",
+            "ratio a b c\n",
+        ] {
+            assert_eq!(metrics_ratio(text), None, "{text:?}");
+        }
     }
 }
