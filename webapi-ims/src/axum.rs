@@ -1,5 +1,5 @@
 //! The tower/axum adapter (feature `axum`): two ways to authenticate the
-//! requests of a route, over the same [`WebApiAuthenticator`] and with the
+//! requests of a route, over the same [`WebApiAuthenticator`](crate::WebApiAuthenticator) and with the
 //! same answers.
 //!
 //! - [`ImsAuthLayer`], a [`Layer`](tower_layer::Layer) that authenticates
