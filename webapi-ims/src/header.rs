@@ -81,6 +81,18 @@ pub(crate) fn bearer_value<'a>(
     Ok(token)
 }
 
+/// [`bearer_value`] of the `Authorization` headers of an `http` request
+/// (the axum adapter's layer and extractor).
+#[cfg(feature = "axum")]
+pub(crate) fn bearer_in(headers: &http::HeaderMap) -> Result<&[u8], AuthError> {
+    bearer_value(
+        headers
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .map(http::HeaderValue::as_bytes),
+    )
+}
+
 fn malformed(detail: &str) -> AuthError {
     AuthError::InvalidToken(TokenRejection::Malformed(detail.to_owned()))
 }

@@ -8,13 +8,11 @@ use std::sync::Arc;
 
 use axum_core::extract::{FromRef, FromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::HeaderValue;
-use http::header::AUTHORIZATION;
 use http::request::Parts;
 
 use super::response::{DEFAULT_RESOURCES, error_response};
 use crate::authenticator::Decision;
-use crate::header::bearer_value;
+use crate::header::bearer_in;
 use crate::{AuthError, Authenticated, WebApiAuthenticator};
 
 /// The authenticated admin, for handlers behind [`ImsAuthLayer`].
@@ -98,13 +96,7 @@ where
             return Ok(BearerAdmin(admin.clone()));
         }
         let authenticator = Arc::<WebApiAuthenticator>::from_ref(state);
-        let raw = bearer_value(
-            parts
-                .headers
-                .get_all(AUTHORIZATION)
-                .iter()
-                .map(HeaderValue::as_bytes),
-        );
+        let raw = bearer_in(&parts.headers);
         let decided = match authenticator.decide(raw) {
             Decision::Decided(decided) => decided,
             // Boxed: inline, the slow path's state would make this future

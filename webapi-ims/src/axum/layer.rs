@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum_core::response::{IntoResponse, Response};
-use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, StatusCode};
+use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
 
 use super::response::{DEFAULT_RESOURCES, error_response};
 use crate::WebApiAuthenticator;
 use crate::authenticator::{Decision, Pending};
-use crate::header::bearer_value;
+use crate::header::bearer_in;
 
 /// Authenticates requests with a [`WebApiAuthenticator`]; refused requests
 /// get their 401/503 answer, accepted ones reach the inner service with an
@@ -91,13 +90,7 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // The warm path: decided from memory, the inner service called at
         // once — no boxed future, no clone of it.
-        let raw = bearer_value(
-            request
-                .headers()
-                .get_all(AUTHORIZATION)
-                .iter()
-                .map(HeaderValue::as_bytes),
-        );
+        let raw = bearer_in(request.headers());
         match self.layer.authenticator.decide(raw) {
             Decision::Decided(Ok(admin)) => {
                 request.extensions_mut().insert(admin);
