@@ -22,10 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
-use http::Request;
-use tower::ServiceExt as _;
 use webapi_ims::axum::ImsAuthLayer;
 
 fn main() {
@@ -78,13 +75,7 @@ fn time(warm: &warm::Warm, router: &Router, n: u32) -> f64 {
     let started = Instant::now();
     warm.rt.block_on(async {
         for _ in 0..n {
-            let request = Request::get("/rest/V1/me")
-                .header("authorization", warm.header.as_str())
-                .body(Body::empty())
-                .unwrap();
-            let response = router.clone().oneshot(request).await.unwrap();
-            assert!(response.status().is_success());
-            black_box(response);
+            black_box(warm::get_me(router, &warm.header).await);
         }
     });
     started.elapsed().as_secs_f64() * 1e9 / f64::from(n)

@@ -29,10 +29,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
-use http::Request;
-use tower::ServiceExt as _;
 use warm::{me, plain};
 use webapi_ims::axum::ImsAuthLayer;
 
@@ -95,13 +92,7 @@ fn requests(
                 black_box(auth.authenticate(&[header.as_bytes()]).await.unwrap());
                 continue;
             }
-            let request = Request::get("/rest/V1/me")
-                .header("authorization", header)
-                .body(Body::empty())
-                .unwrap();
-            let response = router.clone().oneshot(request).await.unwrap();
-            assert!(response.status().is_success());
-            black_box(response);
+            black_box(warm::get_me(router, header).await);
         }
     });
 }

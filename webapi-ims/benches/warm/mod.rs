@@ -49,6 +49,19 @@ pub fn token() -> String {
     format!("{}.{}.{}", part(120, 1), part(700, 2), part(342, 3))
 }
 
+/// One warm `GET /rest/V1/me` through `router` with the `authorization`
+/// header `header`; its answer, checked to be a success.
+pub async fn get_me(router: &axum::Router, header: &str) -> axum::response::Response {
+    use tower::ServiceExt as _;
+    let request = http::Request::get("/rest/V1/me")
+        .header("authorization", header)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert!(response.status().is_success());
+    response
+}
+
 pub async fn me(TokenAdmin(admin): TokenAdmin) -> String {
     format!("{{\"id\":{}}}", admin.admin_user_id)
 }
