@@ -60,10 +60,10 @@ struct Verdict {
 
 /// Why an instance is not ready: IMS does not answer and the verifier holds
 /// no key, so no token can be verified.
-pub(crate) const IMS_UNREACHABLE: &str = "IMS unreachable and no key set loaded";
+const IMS_UNREACHABLE: &str = "IMS unreachable and no key set loaded";
 /// What a ready instance reports while IMS does not answer but its verifier
 /// holds IMS's keys.
-pub(crate) const IMS_DEGRADED: &str = "IMS unreachable: tokens already known are served with \
+const IMS_DEGRADED: &str = "IMS unreachable: tokens already known are served with \
      the loaded key set; sign-ins and new tokens wait for IMS";
 
 impl Health {

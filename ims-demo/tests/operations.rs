@@ -216,18 +216,24 @@ async fn emulator_on(addr: SocketAddr) -> RunningEmulator {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_is_unready_while_the_emulator_is_stopped_and_ready_once_it_is_back() {
+/// A ready demo (its database in the returned directory) talking to an
+/// emulator the test can stop. A first instance, on its own emulator,
+/// enables the integration and makes the member an admin in the database;
+/// the returned one shares that database.
+async fn on_a_stoppable_emulator() -> (tempfile::TempDir, RunningEmulator, RunningDemo) {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("stopped.db").display());
-    // A first instance, on its own emulator, enables the integration and
-    // makes the member an admin in the database; the instance under test
-    // shares that database and talks to an emulator the test can stop.
+    let database = format!("sqlite:{}", dir.path().join("demo.db").display());
     instance(&database, None).await.stop().await;
     let emulator = emulator_on("127.0.0.1:0".parse().unwrap()).await;
-    let addr = emulator.addr();
     let demo = instance(&database, Some(emulator.base())).await;
     assert_eq!(until_healthy(&demo).await["status"], "ready");
+    (dir, emulator, demo)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_unready_while_the_emulator_is_stopped_and_ready_once_it_is_back() {
+    let (_dir, emulator, demo) = on_a_stoppable_emulator().await;
+    let addr = emulator.addr();
 
     // Stopped before any token: nothing can be verified, so not ready, with
     // the reason; the process is alive.
@@ -284,12 +290,7 @@ async fn readyz_is_unready_while_the_emulator_is_stopped_and_ready_once_it_is_ba
 async fn a_flood_of_anonymous_readiness_probes_costs_ims_one_call_per_period() {
     // Anyone who reaches the port can ask `/readyz`: each probe must not
     // become an IMS call (nor a database read) of its own.
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("flood.db").display());
-    instance(&database, None).await.stop().await;
-    let emulator = emulator_on("127.0.0.1:0".parse().unwrap()).await;
-    let demo = instance(&database, Some(emulator.base())).await;
-    assert_eq!(until_healthy(&demo).await["status"], "ready");
+    let (_dir, emulator, demo) = on_a_stoppable_emulator().await;
 
     let keys_before = emulator.stats().count("GET /ims/keys");
     let started = Instant::now();
